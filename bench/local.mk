@@ -1,0 +1,1 @@
+## bench/local.mk: (to be filled)

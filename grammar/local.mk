@@ -1,0 +1,1 @@
+## grammar/local.mk: (to be filled)

@@ -1,0 +1,1 @@
+## kernels/local.mk: numeric kernels (pure functions) and their tests.

@@ -1,0 +1,1 @@
+kop_SOURCES += src/cli_info.c

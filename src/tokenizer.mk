@@ -1,0 +1,1 @@
+## src/tokenizer.mk: (to be filled)

@@ -1,0 +1,101 @@
+/* util.c: see util.h. */
+#include "util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+int kop_fail(KopError *err, int status, const char *fmt, ...)
+{
+    if (!err) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    err->status = status;
+    return -1;
+}
+
+int kop_fail_errno(KopError *err, const char *fmt, ...)
+{
+    int saved = errno;
+    if (!err) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof err->msg)
+        snprintf(err->msg + n, sizeof err->msg - (size_t)n, ": %s", strerror(saved));
+    err->status = KOP_EXIT_USAGE;
+    return -1;
+}
+
+void kop_abort_at(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "kop: internal error at %s:%d: ", file, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    abort();
+}
+
+void *kop_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) KOP_ABORT("out of memory allocating %zu bytes", n);
+    return p;
+}
+
+void *kop_xcalloc(size_t count, size_t size)
+{
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) KOP_ABORT("out of memory allocating %zu x %zu bytes", count, size);
+    return p;
+}
+
+void *kop_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) KOP_ABORT("out of memory reallocating %zu bytes", n);
+    return q;
+}
+
+char *kop_xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(kop_xmalloc(n), s, n);
+}
+
+char *kop_read_file(const char *path, size_t *len, KopError *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) { kop_fail_errno(err, "%s: cannot open", path); return NULL; }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = kop_xmalloc(cap);
+    for (;;) {
+        if (n + 1 >= cap) buf = kop_xrealloc(buf, cap *= 2);
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) break;
+    }
+    if (ferror(f)) {
+        kop_fail_errno(err, "%s: read error", path);
+        fclose(f);
+        free(buf);
+        return NULL;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    if (len) *len = n;
+    return buf;
+}
+
+double kop_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

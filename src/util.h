@@ -1,0 +1,59 @@
+/* util.h: errors, assertions and allocation shared by every part of kop.
+ *
+ * Three tiers of failure (see doc/STYLE notes in README):
+ *  - user and environment errors are returned, never fatal: a function that can
+ *    fail takes a KopError *, fills it with one line naming the file, the place
+ *    and what was expected, and returns -1 (or NULL).  Only src/main.c turns an
+ *    error into a message and an exit status;
+ *  - invariants and programmer errors go through KOP_ASSERT / KOP_ABORT, which
+ *    print file:line and abort();
+ *  - running out of memory is treated as an invariant failure (kop_xmalloc).
+ *
+ * Exit statuses of the kop command (tests assert them):
+ *   0 ok, 1 bad recipe, config, model, tokenizer or data file,
+ *   2 usage or system error, 3 internal error. */
+#ifndef KOP_UTIL_H
+#define KOP_UTIL_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { KOP_EXIT_OK = 0, KOP_EXIT_DATA = 1, KOP_EXIT_USAGE = 2, KOP_EXIT_INTERNAL = 3 };
+
+typedef struct KopError {
+    int status;      /* the exit status this error maps to (KOP_EXIT_*) */
+    char msg[1024];  /* one line, no trailing newline */
+} KopError;
+
+#if defined(__GNUC__)
+#define KOP_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define KOP_PRINTF(a, b)
+#endif
+
+/* Fill err (if not NULL) with status and a formatted message; returns -1 so
+ * callers can write `return kop_fail(err, KOP_EXIT_DATA, "...")`. */
+int kop_fail(KopError *err, int status, const char *fmt, ...) KOP_PRINTF(3, 4);
+/* Like kop_fail with status KOP_EXIT_USAGE and ": strerror(errno)" appended. */
+int kop_fail_errno(KopError *err, const char *fmt, ...) KOP_PRINTF(2, 3);
+
+void kop_abort_at(const char *file, int line, const char *fmt, ...) KOP_PRINTF(3, 4);
+#define KOP_ABORT(...) kop_abort_at(__FILE__, __LINE__, __VA_ARGS__)
+#define KOP_ASSERT(x) \
+    do { if (!(x)) kop_abort_at(__FILE__, __LINE__, "assertion failed: %s", #x); } while (0)
+
+/* Allocation that never returns NULL (aborts with a message instead). */
+void *kop_xmalloc(size_t n);
+void *kop_xcalloc(size_t count, size_t size);
+void *kop_xrealloc(void *p, size_t n);
+char *kop_xstrdup(const char *s);
+
+/* Read a whole file into a NUL-terminated buffer (returned, caller frees);
+ * *len gets its length without the NUL.  NULL and err filled on failure. */
+char *kop_read_file(const char *path, size_t *len, KopError *err);
+
+/* Seconds on a monotonic clock. */
+double kop_now(void);
+
+#endif
