@@ -1,1 +1,10 @@
-## bench/local.mk: (to be filled)
+## bench/local.mk: benchmarks (built by `make bench`, never run by make check).
+EXTRA_PROGRAMS = bench/forward
+bench_forward_SOURCES = bench/forward.c bench/random_model.c bench/random_model.h
+bench_forward_LDADD = $(KOP_LIBS)
+bench_forward_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bench
+CLEANFILES += $(EXTRA_PROGRAMS)
+EXTRA_DIST += bench/README.md
+
+.PHONY: bench
+bench: $(EXTRA_PROGRAMS)

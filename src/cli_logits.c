@@ -1,3 +1,46 @@
-/* placeholder until the forward passes land */
+/* cli_logits.c: `kop logits DIR --ids I,J,.. [--all]` prints the logits of
+ * the last position (or of every position, one line each) with 9 significant
+ * digits, enough to round-trip every fp32 value. */
+#include <stdio.h>
+#include <string.h>
+
 #include "cli.h"
-int cli_logits(int argc, char **argv) { KopError e = {KOP_EXIT_INTERNAL, "logits: not built yet"}; return cli_report(&e); }
+#include "forward.h"
+
+int cli_logits(int argc, char **argv)
+{
+    const char *dir = NULL, *ids_arg = NULL;
+    int all = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--ids") && i + 1 < argc) ids_arg = argv[++i];
+        else if (!strncmp(argv[i], "--ids=", 6)) ids_arg = argv[i] + 6;
+        else if (!strcmp(argv[i], "--all")) all = 1;
+        else if (argv[i][0] == '-') return cli_usage("logits", "unknown option '%s'", argv[i]);
+        else if (!dir) dir = argv[i];
+        else return cli_usage("logits", "unexpected argument '%s'", argv[i]);
+    }
+    if (!dir || !ids_arg) return cli_usage("logits", "usage: kop logits DIR --ids I,J,... [--all]");
+
+    KopError err = {0};
+    int *ids = NULL;
+    int T = cli_parse_ids(ids_arg, &ids, &err);
+    if (T < 0) return cli_report(&err);
+    Model m;
+    if (model_load(&m, dir, &err) < 0) {
+        free(ids);
+        return cli_report(&err);
+    }
+    int V = m.cfg.vocab_size, rows = all ? T : 1;
+    float *logits = kop_xmalloc((size_t)rows * V * sizeof(float));
+    ForwardReq req = {.ids = ids, .T = T, .all_positions = all, .logits = logits};
+    int status = 0;
+    if (model_forward(&m, &req, &err) < 0) status = cli_report(&err);
+    else
+        for (int r = 0; r < rows; r++)
+            for (int v = 0; v < V; v++)
+                printf("%.9g%c", logits[(size_t)r * V + v], v + 1 < V ? ' ' : '\n');
+    free(logits);
+    free(ids);
+    model_free(&m);
+    return status;
+}

@@ -1,1 +1,8 @@
+## src/forward.mk: forward passes of Mamba-1, Mamba-2 and GPT-2, and `kop logits`.
+libkop_a_SOURCES += src/forward.h src/forward.c src/model_mamba1.c src/model_mamba2.c src/model_gpt2.c
 kop_SOURCES += src/cli_logits.c
+
+check_PROGRAMS += tests/unit/test_forward
+tests_unit_test_forward_SOURCES = tests/unit/test_forward.c tests/unit/expected.h tests/unit/expected.c
+tests_unit_test_forward_LDADD = $(KOP_LIBS)
+TESTS += tests/unit/test_forward

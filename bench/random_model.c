@@ -1,0 +1,143 @@
+/* random_model.c: see random_model.h.  Weights are small Gaussians-ish
+ * (uniform, std 0.02) with norms at 1 and Mamba's usual A and dt
+ * initialisation, so activations stay finite through all layers. */
+#include "random_model.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct { float **blocks; int n, cap; unsigned long long s; } Alloc;
+
+static float *block(Alloc *a, size_t n)
+{
+    if (a->n == a->cap) a->blocks = kop_xrealloc(a->blocks, sizeof(float *) * (size_t)(a->cap = a->cap ? 2 * a->cap : 64));
+    return a->blocks[a->n++] = kop_xmalloc(n * sizeof(float));
+}
+
+static float urand(Alloc *a)
+{
+    a->s ^= a->s << 13; a->s ^= a->s >> 7; a->s ^= a->s << 17;
+    return (float)((a->s >> 40) / (double)(1 << 24)) * 2.0f - 1.0f;
+}
+
+static const float *rnd(Alloc *a, size_t n, float std)
+{
+    float *p = block(a, n);
+    for (size_t i = 0; i < n; i++) p[i] = urand(a) * std * 1.7320508f;
+    return p;
+}
+
+static const float *cst(Alloc *a, size_t n, float v)
+{
+    float *p = block(a, n);
+    for (size_t i = 0; i < n; i++) p[i] = v;
+    return p;
+}
+
+int random_model(Model *m, const char *shape, unsigned seed)
+{
+    memset(m, 0, sizeof *m);
+    Config *c = &m->cfg;
+    c->norm_eps = 1e-5f;
+    c->tie_embeddings = 1;
+    if (!strcmp(shape, "mamba-130m")) {
+        *c = (Config){.arch = ARCH_MAMBA1, .d_model = 768, .n_layer = 24, .vocab_size = 50280, .norm_eps = 1e-5f,
+                      .tie_embeddings = 1, .d_inner = 1536, .d_state = 16, .d_conv = 4, .conv_bias = 1, .dt_rank = 48};
+    } else if (!strcmp(shape, "mamba2-130m")) {
+        *c = (Config){.arch = ARCH_MAMBA2, .d_model = 768, .n_layer = 24, .vocab_size = 50288, .norm_eps = 1e-5f,
+                      .tie_embeddings = 1, .d_inner = 1536, .d_state = 128, .d_conv = 4, .conv_bias = 1,
+                      .n_heads = 24, .head_dim = 64, .n_groups = 1, .chunk_size = 256,
+                      .dt_limit_lo = 0.0f, .dt_limit_hi = INFINITY};
+    } else if (!strcmp(shape, "gpt2") || !strcmp(shape, "gpt2-medium")) {
+        int med = !strcmp(shape, "gpt2-medium");
+        *c = (Config){.arch = ARCH_GPT2, .d_model = med ? 1024 : 768, .n_layer = med ? 24 : 12, .vocab_size = 50257,
+                      .norm_eps = 1e-5f, .tie_embeddings = 1, .n_head = med ? 16 : 12, .n_ctx = 1024,
+                      .n_inner = med ? 4096 : 3072};
+    } else {
+        return -1;
+    }
+    Alloc *a = kop_xcalloc(1, sizeof *a);
+    a->s = 0x9E3779B97F4A7C15ull ^ seed;
+    m->priv = a;
+    m->dir = kop_xstrdup(shape);
+    snprintf(m->weight_dtype, sizeof m->weight_dtype, "F32");
+    int C = c->d_model, L = c->n_layer, V = c->vocab_size;
+    m->embed = rnd(a, (size_t)V * C, 0.02f);
+    m->lm_head = m->embed;
+    m->norm_f = cst(a, C, 1.0f);
+    if (c->arch == ARCH_MAMBA1) {
+        int di = c->d_inner, N = c->d_state, R = c->dt_rank;
+        m->mamba1 = kop_xcalloc((size_t)L, sizeof *m->mamba1);
+        for (int l = 0; l < L; l++) {
+            Mamba1Layer *w = &m->mamba1[l];
+            w->norm = cst(a, C, 1.0f);
+            w->in_proj = rnd(a, (size_t)2 * di * C, 0.02f);
+            w->conv_w = rnd(a, (size_t)di * c->d_conv, 0.3f);
+            w->conv_b = rnd(a, di, 0.02f);
+            w->x_proj = rnd(a, (size_t)(R + 2 * N) * di, 0.02f);
+            w->dt_proj_w = rnd(a, (size_t)di * R, 0.1f);
+            float *b = block(a, di), *Al = block(a, (size_t)di * N);
+            for (int e = 0; e < di; e++) {
+                float dt = expf(logf(0.001f) + (urand(a) + 1) / 2 * (logf(0.1f) - logf(0.001f)));
+                b[e] = dt + logf(-expm1f(-dt)); /* inverse softplus */
+                for (int n = 0; n < N; n++) Al[(size_t)e * N + n] = logf((float)(n + 1));
+            }
+            w->dt_proj_b = b;
+            w->A_log = Al;
+            w->D = cst(a, di, 1.0f);
+            w->out_proj = rnd(a, (size_t)C * di, 0.02f / sqrtf(2.0f * L));
+        }
+    } else if (c->arch == ARCH_MAMBA2) {
+        int di = c->d_inner, N = c->d_state, G = c->n_groups, H = c->n_heads, conv = di + 2 * G * N;
+        m->mamba2 = kop_xcalloc((size_t)L, sizeof *m->mamba2);
+        for (int l = 0; l < L; l++) {
+            Mamba2Layer *w = &m->mamba2[l];
+            w->norm = cst(a, C, 1.0f);
+            w->in_proj = rnd(a, (size_t)(2 * di + 2 * G * N + H) * C, 0.02f);
+            w->conv_w = rnd(a, (size_t)conv * c->d_conv, 0.3f);
+            w->conv_b = rnd(a, conv, 0.02f);
+            float *b = block(a, H), *Al = block(a, H);
+            for (int h = 0; h < H; h++) {
+                float dt = expf(logf(0.001f) + (urand(a) + 1) / 2 * (logf(0.1f) - logf(0.001f)));
+                b[h] = dt + logf(-expm1f(-dt));
+                Al[h] = logf(1.0f + 15.0f * (urand(a) + 1) / 2);
+            }
+            w->dt_bias = b;
+            w->A_log = Al;
+            w->D = cst(a, H, 1.0f);
+            w->gnorm = cst(a, di, 1.0f);
+            w->out_proj = rnd(a, (size_t)C * di, 0.02f / sqrtf(2.0f * L));
+        }
+    } else {
+        int I = c->n_inner;
+        m->pos_embed = rnd(a, (size_t)c->n_ctx * C, 0.01f);
+        m->norm_f_b = cst(a, C, 0.0f);
+        m->gpt2 = kop_xcalloc((size_t)L, sizeof *m->gpt2);
+        for (int l = 0; l < L; l++) {
+            Gpt2Layer *w = &m->gpt2[l];
+            w->ln1_w = w->ln2_w = cst(a, C, 1.0f);
+            w->ln1_b = w->ln2_b = cst(a, C, 0.0f);
+            w->attn_w = rnd(a, (size_t)C * 3 * C, 0.02f);
+            w->attn_b = cst(a, 3 * C, 0.0f);
+            w->attn_proj_w = rnd(a, (size_t)C * C, 0.02f / sqrtf(2.0f * L));
+            w->attn_proj_b = cst(a, C, 0.0f);
+            w->fc_w = rnd(a, (size_t)C * I, 0.02f);
+            w->fc_b = cst(a, I, 0.0f);
+            w->fc_proj_w = rnd(a, (size_t)I * C, 0.02f / sqrtf(2.0f * L));
+            w->fc_proj_b = cst(a, C, 0.0f);
+        }
+    }
+    return 0;
+}
+
+void random_model_free(Model *m)
+{
+    Alloc *a = m->priv;
+    if (a) {
+        for (int i = 0; i < a->n; i++) free(a->blocks[i]);
+        free(a->blocks);
+        free(a);
+    }
+    free(m->mamba1); free(m->mamba2); free(m->gpt2); free(m->dir);
+    memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,13 @@
+/* random_model.h: a Model with the shapes of a real checkpoint and random
+ * weights, made in memory, for benchmarks (no files, no downloads).
+ * Shapes: "mamba-130m", "mamba2-130m", "gpt2" (124M), "gpt2-medium". */
+#ifndef KOP_BENCH_RANDOM_MODEL_H
+#define KOP_BENCH_RANDOM_MODEL_H
+
+#include "model.h"
+
+/* Returns 0, or -1 for an unknown shape name.  Free with random_model_free. */
+int random_model(Model *m, const char *shape, unsigned seed);
+void random_model_free(Model *m);
+
+#endif

@@ -1,0 +1,69 @@
+/* attn.c: causal softmax attention for one GPT-2 head, with edge knockout. */
+#include "kernels.h"
+
+#include <math.h>
+
+static int blocked(const KernKnock *ko, int i, int j)
+{
+    return ko && ko->dst[i] && ko->src[j];
+}
+
+void kern_attention_head(float *out, int ldo, const float *q, const float *k, const float *v, int ld,
+                         const KernKnock *ko, float *att, int T, int HS)
+{
+    float scale = 1.0f / sqrtf((float)HS);
+    for (int i = 0; i < T; i++) {
+        const float *qi = q + (size_t)i * ld;
+        float mx = -INFINITY;
+        for (int j = 0; j <= i; j++) {
+            if (blocked(ko, i, j)) { att[j] = -INFINITY; continue; }
+            const float *kj = k + (size_t)j * ld;
+            float s = 0.0f;
+            for (int c = 0; c < HS; c++) s += qi[c] * kj[c];
+            att[j] = s * scale;
+            if (att[j] > mx) mx = att[j];
+        }
+        float *o = out + (size_t)i * ldo;
+        for (int c = 0; c < HS; c++) o[c] = 0.0f;
+        if (mx == -INFINITY) continue; /* every edge into i blocked: contributes zero */
+        float sum = 0.0f;
+        for (int j = 0; j <= i; j++) {
+            att[j] = att[j] == -INFINITY ? 0.0f : expf(att[j] - mx);
+            sum += att[j];
+        }
+        float inv = 1.0f / sum;
+        for (int j = 0; j <= i; j++) {
+            if (att[j] == 0.0f) continue;
+            const float *vj = v + (size_t)j * ld;
+            float w = att[j] * inv;
+            for (int c = 0; c < HS; c++) o[c] += w * vj[c];
+        }
+    }
+}
+
+void kern_attention_head_ref(float *out, int ldo, const float *q, const float *k, const float *v, int ld,
+                             const KernKnock *ko, int T, int HS)
+{
+    for (int i = 0; i < T; i++) {
+        double w[4096];
+        double mx = -INFINITY, sum = 0.0;
+        if (T > 4096) return;
+        for (int j = 0; j < T; j++) {
+            w[j] = -INFINITY;
+            if (j > i || blocked(ko, i, j)) continue;
+            double s = 0.0;
+            for (int c = 0; c < HS; c++) s += (double)q[(size_t)i * ld + c] * k[(size_t)j * ld + c];
+            w[j] = s / sqrt((double)HS);
+            if (w[j] > mx) mx = w[j];
+        }
+        for (int j = 0; j < T; j++) {
+            w[j] = w[j] == -INFINITY ? 0.0 : exp(w[j] - mx);
+            sum += w[j];
+        }
+        for (int c = 0; c < HS; c++) {
+            double o = 0.0;
+            for (int j = 0; j < T; j++) o += w[j] * v[(size_t)j * ld + c];
+            out[(size_t)i * ldo + c] = sum > 0.0 ? (float)(o / sum) : 0.0f;
+        }
+    }
+}

@@ -1,0 +1,60 @@
+/* gemm.c: matrix multiply through BLIS, and the triple loop it is tested against. */
+#include "kernels.h"
+
+#include <blis.h>
+
+void kern_set_blas_threads(int n)
+{
+    bli_thread_set_num_threads(n > 0 ? n : 1);
+}
+
+void kern_sgemm(int transa, int transb, int M, int N, int K,
+                const float *A, int lda, const float *B, int ldb,
+                float beta, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    float one = 1.0f;
+    /* BLIS's object-free API takes explicit row and column strides, so
+     * row-major operands need no transposition tricks: element (i,j) of a
+     * row-major matrix with leading dimension ld sits at i*ld + j. */
+    bli_sgemm(transa ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
+              transb ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
+              M, N, K, &one, (float *)A, lda, 1, (float *)B, ldb, 1, &beta, C, ldc, 1);
+}
+
+void kern_sgemm_ref(int transa, int transb, int M, int N, int K,
+                    const float *A, int lda, const float *B, int ldb,
+                    float beta, float *C, int ldc)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double s = 0;
+            for (int p = 0; p < K; p++) {
+                float a = transa ? A[(size_t)p * lda + i] : A[(size_t)i * lda + p];
+                float b = transb ? B[(size_t)j * ldb + p] : B[(size_t)p * ldb + j];
+                s += (double)a * b;
+            }
+            float *c = &C[(size_t)i * ldc + j];
+            *c = (float)s + (beta == 0.0f ? 0.0f : beta * *c);
+        }
+}
+
+static void add_bias(float *out, int ldo, const float *b, int T, int N)
+{
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < N; j++) out[(size_t)t * ldo + j] = b ? b[j] : 0.0f;
+}
+
+void kern_linear(float *out, int ldo, const float *x, int ldx, const float *W, const float *b,
+                 int T, int K, int N)
+{
+    add_bias(out, ldo, b, T, N);
+    kern_sgemm(0, 1, T, N, K, x, ldx, W, K, 1.0f, out, ldo);
+}
+
+void kern_linear_kn(float *out, int ldo, const float *x, int ldx, const float *W, const float *b,
+                    int T, int K, int N)
+{
+    add_bias(out, ldo, b, T, N);
+    kern_sgemm(0, 0, T, N, K, x, ldx, W, N, 1.0f, out, ldo);
+}

@@ -1,0 +1,109 @@
+/* kernels.h: the numeric kernels of kop.
+ *
+ * Pure functions on fp32 arrays: no allocation, no I/O, no globals and no
+ * OpenMP regions of their own.  The model code (src/model_*.c) decides how to
+ * split work across threads and calls these on disjoint slices (rows, channels
+ * or heads), so every output element is computed by one thread in one fixed
+ * order and results are bit-identical for any thread count.
+ *
+ * Conventions (llm.c): outputs first, dimensions last; matrices row-major with
+ * an explicit leading dimension (ld*) wherever a kernel reads a slice of a
+ * wider row (e.g. the x half of Mamba's in_proj output).
+ *
+ * Each kernel with an optimised path has a plain reference beside it (*_ref)
+ * and a test comparing the two (tests/unit/test_kernels.c).  For the scans the
+ * reference is the definitional implicit-attention form (Ali et al. 2024): the
+ * (T x T) matrix alpha is materialised, which is also how knockouts are
+ * defined; the optimised scans are linear in T. */
+#ifndef KOP_KERNELS_H
+#define KOP_KERNELS_H
+
+#include <stddef.h>
+
+/* ---- matrix multiply -------------------------------------------------------
+ * C(M,N) = op(A)(M,K) . op(B)(K,N) + beta * C, op = transpose when trans*.
+ * kern_sgemm calls BLIS (its thread count is set by kern_set_blas_threads);
+ * kern_sgemm_ref is the triple loop. */
+void kern_sgemm(int transa, int transb, int M, int N, int K,
+                const float *A, int lda, const float *B, int ldb,
+                float beta, float *C, int ldc);
+void kern_sgemm_ref(int transa, int transb, int M, int N, int K,
+                    const float *A, int lda, const float *B, int ldb,
+                    float beta, float *C, int ldc);
+void kern_set_blas_threads(int n);
+
+/* out(T,N) = x(T,K) . W^T + b, W (N,K) as torch.nn.Linear stores it; b may be NULL. */
+void kern_linear(float *out, int ldo, const float *x, int ldx, const float *W, const float *b,
+                 int T, int K, int N);
+/* out(T,N) = x(T,K) . W + b, W (K,N) as GPT-2's Conv1D stores it. */
+void kern_linear_kn(float *out, int ldo, const float *x, int ldx, const float *W, const float *b,
+                    int T, int K, int N);
+
+/* ---- norms and activations -------------------------------------------------- */
+/* One row: out = x / sqrt(mean(x^2) + eps) * w */
+void kern_rmsnorm(float *out, const float *x, const float *w, int C, float eps);
+/* One row: out = (x - mean) / sqrt(var + eps) * w + b */
+void kern_layernorm(float *out, const float *x, const float *w, const float *b, int C, float eps);
+float kern_silu(float x);
+float kern_softplus(float x);
+float kern_gelu_new(float x);
+/* log-softmax statistics of one row: returns max, *lse = log(sum exp(x)) */
+float kern_logsumexp(const float *x, int n);
+
+/* ---- causal depthwise conv1d (Mamba) -------------------------------------------
+ * For channels [c0, c1): out[t][c] = b[c] + sum_k w[c][k] * x[t - (K-1) + k][c]
+ * with x before the sequence start taken as zero.  x (T, ldx), out (T, ldo),
+ * w (D, K), b (D) or NULL. */
+void kern_conv1d_causal(float *out, int ldo, const float *x, int ldx,
+                        const float *w, const float *b, int T, int K, int c0, int c1);
+
+/* ---- Mamba-1 selective scan ------------------------------------------------------
+ * For channels e in [e0, e1):
+ *   h_t[e,n] = exp(delta_t[e] A[e,n]) h_{t-1}[e,n] + delta_t[e] B_t[n] u_t[e]
+ *   y_t[e]   = sum_n C_t[n] h_t[e,n] + D[e] u_t[e]
+ * u, delta, y: (T, ld*); B, C: (T, ldbc) rows of d_state; A (d_inner, N) holds
+ * -exp(A_log) already; D (d_inner).
+ *
+ * Knockout (LANGUAGE.md "What a knockout does"): when ko != NULL, for every
+ * channel with ko->chan[e] set and every target position i (ko->dst[i]), the
+ * contributions alpha_ij[e] u_j[e] of source positions j <= i (ko->src[j]) are
+ * removed.  Done exactly with a second scan that skips the source inputs:
+ * y_i = C_i . h'_i + D u_i on blocked rows, h' the state without the sources. */
+typedef struct KernKnock {
+    const unsigned char *src;  /* (T) 1 = source position */
+    const unsigned char *dst;  /* (T) 1 = target position */
+    const unsigned char *chan; /* (channels) 1 = feature knocked out; NULL = all */
+} KernKnock;
+
+void kern_mamba1_scan(float *y, int ldy, const float *u, int ldu, const float *delta, int ldd,
+                      const float *A, const float *B, const float *C, int ldbc, const float *D,
+                      const KernKnock *ko, int T, int N, int e0, int e1);
+void kern_mamba1_scan_ref(float *y, int ldy, const float *u, int ldu, const float *delta, int ldd,
+                          const float *A, const float *B, const float *C, int ldbc, const float *D,
+                          const KernKnock *ko, int T, int N, int e0, int e1);
+
+/* ---- Mamba-2 SSD scan (one head) ------------------------------------------------
+ * Head h with scalar decay a = A[h] (= -exp(A_log[h])), state (P, N):
+ *   h_t = exp(dt_t a) h_{t-1} + dt_t x_t B_t^T ;  y_t = h_t C_t + D x_t
+ * x, y: (T, ldx/ldy) with this head's P columns at offset 0; B, C: (T, ldbc)
+ * at this head's group offset; dt (T, lddt) at this head's column.
+ * Knockout: ko->chan is indexed by head, checked by the caller (pass ko only
+ * when this head is selected). */
+void kern_mamba2_scan_head(float *y, int ldy, const float *x, int ldx, const float *dt, int lddt,
+                           float a, const float *B, const float *C, int ldbc, float D,
+                           const KernKnock *ko, int T, int P, int N);
+void kern_mamba2_scan_head_ref(float *y, int ldy, const float *x, int ldx, const float *dt, int lddt,
+                               float a, const float *B, const float *C, int ldbc, float D,
+                               const KernKnock *ko, int T, int P, int N);
+
+/* ---- causal self-attention (GPT-2, one head) ------------------------------------
+ * q, k, v: (T, ld) with this head's HS columns at offset 0; out (T, ldo).
+ * Scores q_i.k_j / sqrt(HS) for j <= i; with ko, edges (i <- j) with
+ * ko->dst[i] && ko->src[j] are set to -inf before the softmax, and a row whose
+ * every edge is blocked outputs zero.  att: scratch of T floats. */
+void kern_attention_head(float *out, int ldo, const float *q, const float *k, const float *v, int ld,
+                         const KernKnock *ko, float *att, int T, int HS);
+void kern_attention_head_ref(float *out, int ldo, const float *q, const float *k, const float *v, int ld,
+                             const KernKnock *ko, int T, int HS);
+
+#endif

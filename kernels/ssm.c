@@ -1,0 +1,121 @@
+/* ssm.c: the Mamba-1 selective scan and the Mamba-2 SSD scan, each linear in
+ * T, with knockout done by a second state that never receives the source
+ * inputs; and their definitional references, which materialise the implicit
+ * attention alpha_ij and zero the blocked entries. */
+#include "kernels.h"
+
+#include <math.h>
+
+#define KERN_MAX_STATE 512
+
+static int channel_knocked(const KernKnock *ko, int e)
+{
+    return ko && (!ko->chan || ko->chan[e]);
+}
+
+// ---------------------------------------------------------------------------
+// Mamba-1
+
+void kern_mamba1_scan(float *y, int ldy, const float *u, int ldu, const float *delta, int ldd,
+                      const float *A, const float *B, const float *C, int ldbc, const float *D,
+                      const KernKnock *ko, int T, int N, int e0, int e1)
+{
+    float h[KERN_MAX_STATE], hk[KERN_MAX_STATE];
+    if (N > KERN_MAX_STATE) return; /* callers check d_state at load */
+    for (int e = e0; e < e1; e++) {
+        const float *a = A + (size_t)e * N;
+        int knocked = channel_knocked(ko, e);
+        for (int n = 0; n < N; n++) h[n] = hk[n] = 0.0f;
+        for (int t = 0; t < T; t++) {
+            float d = delta[(size_t)t * ldd + e], x = u[(size_t)t * ldu + e];
+            const float *b = B + (size_t)t * ldbc, *c = C + (size_t)t * ldbc;
+            float acc = 0.0f, acck = 0.0f;
+            for (int n = 0; n < N; n++) {
+                float dA = expf(d * a[n]);
+                float in = d * b[n] * x;
+                h[n] = dA * h[n] + in;
+                acc += c[n] * h[n];
+                if (knocked) {
+                    hk[n] = dA * hk[n] + (ko->src[t] ? 0.0f : in);
+                    acck += c[n] * hk[n];
+                }
+            }
+            float s = (knocked && ko->dst[t]) ? acck : acc;
+            y[(size_t)t * ldy + e] = s + D[e] * x;
+        }
+    }
+}
+
+void kern_mamba1_scan_ref(float *y, int ldy, const float *u, int ldu, const float *delta, int ldd,
+                          const float *A, const float *B, const float *C, int ldbc, const float *D,
+                          const KernKnock *ko, int T, int N, int e0, int e1)
+{
+    for (int e = e0; e < e1; e++) {
+        const float *a = A + (size_t)e * N;
+        int knocked = channel_knocked(ko, e);
+        for (int i = 0; i < T; i++) {
+            double yi = 0.0, dsum = 0.0; /* dsum = sum_{t=j+1..i} delta_t */
+            for (int j = i; j >= 0; j--) {
+                if (j < i) dsum += delta[(size_t)(j + 1) * ldd + e];
+                if (knocked && ko->dst[i] && ko->src[j]) continue;
+                double alpha = 0.0; /* alpha_ij[e] */
+                for (int n = 0; n < N; n++)
+                    alpha += (double)C[(size_t)i * ldbc + n] * exp(dsum * a[n]) *
+                             delta[(size_t)j * ldd + e] * B[(size_t)j * ldbc + n];
+                yi += alpha * u[(size_t)j * ldu + e];
+            }
+            y[(size_t)i * ldy + e] = (float)(yi + (double)D[e] * u[(size_t)i * ldu + e]);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Mamba-2 (one head; scalar decay per head)
+
+void kern_mamba2_scan_head(float *y, int ldy, const float *x, int ldx, const float *dt, int lddt,
+                           float a, const float *B, const float *C, int ldbc, float D,
+                           const KernKnock *ko, int T, int P, int N)
+{
+    float h[KERN_MAX_STATE], hk[KERN_MAX_STATE];
+    if (N > KERN_MAX_STATE) return;
+    for (int p = 0; p < P; p++) {
+        for (int n = 0; n < N; n++) h[n] = hk[n] = 0.0f;
+        for (int t = 0; t < T; t++) {
+            float d = dt[(size_t)t * lddt], xv = x[(size_t)t * ldx + p];
+            float dA = expf(d * a), dx = d * xv;
+            const float *b = B + (size_t)t * ldbc, *c = C + (size_t)t * ldbc;
+            float acc = 0.0f, acck = 0.0f;
+            for (int n = 0; n < N; n++) {
+                float in = dx * b[n];
+                h[n] = dA * h[n] + in;
+                acc += h[n] * c[n];
+                if (ko) {
+                    hk[n] = dA * hk[n] + (ko->src[t] ? 0.0f : in);
+                    acck += hk[n] * c[n];
+                }
+            }
+            float s = (ko && ko->dst[t]) ? acck : acc;
+            y[(size_t)t * ldy + p] = s + D * xv;
+        }
+    }
+}
+
+void kern_mamba2_scan_head_ref(float *y, int ldy, const float *x, int ldx, const float *dt, int lddt,
+                               float a, const float *B, const float *C, int ldbc, float D,
+                               const KernKnock *ko, int T, int P, int N)
+{
+    for (int i = 0; i < T; i++)
+        for (int p = 0; p < P; p++) {
+            double yi = 0.0, dsum = 0.0;
+            for (int j = i; j >= 0; j--) {
+                if (j < i) dsum += dt[(size_t)(j + 1) * lddt];
+                if (ko && ko->dst[i] && ko->src[j]) continue;
+                double cb = 0.0; /* C_i . B_j */
+                for (int n = 0; n < N; n++)
+                    cb += (double)C[(size_t)i * ldbc + n] * B[(size_t)j * ldbc + n];
+                double alpha = cb * exp(dsum * a) * dt[(size_t)j * lddt];
+                yi += alpha * x[(size_t)j * ldx + p];
+            }
+            y[(size_t)i * ldy + p] = (float)(yi + (double)D * x[(size_t)i * ldx + p]);
+        }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# quickstart.sh: build kop on a fresh Debian 12 machine and run it.
+#   ./quickstart.sh         build, then run kop's main job on the bundled example
+#   ./quickstart.sh check   build, then run the whole test suite (make check)
+# As root, missing build dependencies are installed with apt-get; otherwise
+# the script names them and stops.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PKGS="build-essential autoconf automake libtool autoconf-archive pkg-config flex bison
+      libyaml-dev libpng-dev libjson-c-dev libblis-openmp-dev"
+missing=""
+for p in $PKGS; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "quickstart: installing$missing"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    else
+        echo "quickstart: missing Debian packages:$missing" >&2
+        echo "quickstart: install them with: sudo apt-get install$missing" >&2
+        exit 2
+    fi
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+[ -x configure ] || autoreconf -fi
+[ -f Makefile ] || ./configure
+make -j"$jobs"
+
+shared=${KOP_SHARED:-$(cd .. && pwd)/shared}
+case "${1:-run}" in
+check)
+    make -j"$jobs" check
+    ;;
+run)
+    model="$shared/reference/mamba1-tiny"
+    [ -d "$model" ] || { echo "quickstart: $model not found (set KOP_SHARED)" >&2; exit 2; }
+    ./kop --version
+    echo
+    ./kop info "$model"
+    echo
+    echo "logits of the last position for the token ids 3,17,42,5:"
+    ./kop logits "$model" --ids 3,17,42,5
+    ;;
+*)
+    echo "usage: ./quickstart.sh [run|check]" >&2
+    exit 2
+    ;;
+esac

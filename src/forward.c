@@ -1,0 +1,151 @@
+/* forward.c: embeddings, the layer loop, final norm and logits (see forward.h). */
+#include "forward.h"
+
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static int max_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static int scratch_width(const Config *c)
+{
+    int w = c->d_model;
+    switch (c->arch) {
+    case ARCH_MAMBA1:
+        if (2 * c->d_inner > w) w = 2 * c->d_inner;
+        if (c->dt_rank + 2 * c->d_state > w) w = c->dt_rank + 2 * c->d_state;
+        break;
+    case ARCH_MAMBA2: {
+        int in_proj = 2 * c->d_inner + 2 * c->n_groups * c->d_state + c->n_heads;
+        if (in_proj > w) w = in_proj;
+        break;
+    }
+    case ARCH_GPT2:
+        if (3 * c->d_model > w) w = 3 * c->d_model;
+        if (c->n_inner > w) w = c->n_inner;
+        break;
+    }
+    return w;
+}
+
+Scratch *scratch_new(const Config *c, int T)
+{
+    Scratch *s = kop_xcalloc(1, sizeof *s);
+    s->T = T;
+    s->width = scratch_width(c);
+    size_t n = (size_t)T * s->width;
+    s->a = kop_xmalloc(n * sizeof(float));
+    s->b = kop_xmalloc(n * sizeof(float));
+    s->c = kop_xmalloc(n * sizeof(float));
+    s->d = kop_xmalloc(n * sizeof(float));
+    if (c->arch == ARCH_MAMBA1) s->A = kop_xmalloc((size_t)c->d_inner * c->d_state * sizeof(float));
+    if (c->arch == ARCH_GPT2) s->att = kop_xmalloc((size_t)max_threads() * T * sizeof(float));
+    return s;
+}
+
+void scratch_free(Scratch *s)
+{
+    if (!s) return;
+    free(s->a); free(s->b); free(s->c); free(s->d); free(s->A); free(s->att);
+    free(s);
+}
+
+static void embed(const Model *m, const int *ids, int T, float *x)
+{
+    const Config *c = &m->cfg;
+    int C = c->d_model;
+    for (int t = 0; t < T; t++) {
+        const float *e = m->embed + (size_t)ids[t] * C;
+        if (c->arch == ARCH_GPT2) {
+            const float *p = m->pos_embed + (size_t)t * C;
+            for (int i = 0; i < C; i++) x[(size_t)t * C + i] = e[i] + p[i];
+        } else {
+            memcpy(x + (size_t)t * C, e, C * sizeof(float));
+        }
+    }
+}
+
+static void final_norm(const Model *m, float *out, const float *x)
+{
+    const Config *c = &m->cfg;
+    if (c->arch == ARCH_GPT2) kern_layernorm(out, x, m->norm_f, m->norm_f_b, c->d_model, c->norm_eps);
+    else kern_rmsnorm(out, x, m->norm_f, c->d_model, c->norm_eps);
+}
+
+int model_forward(const Model *m, const ForwardReq *req, KopError *err)
+{
+    const Config *c = &m->cfg;
+    int T = req->T, C = c->d_model, L = c->n_layer;
+    if (T <= 0) return kop_fail(err, KOP_EXIT_USAGE, "empty prompt");
+    if (req->from_layer < 0 || req->from_layer > L || (req->from_layer > 0 && !req->resid_in))
+        return kop_fail(err, KOP_EXIT_INTERNAL, "forward: bad start layer %d", req->from_layer);
+    if (c->arch == ARCH_GPT2 && T > c->n_ctx)
+        return kop_fail(err, KOP_EXIT_DATA, "%s: prompt of %d tokens is longer than the model's context (n_positions %d)",
+                        m->dir, T, c->n_ctx);
+    if (req->from_layer == 0)
+        for (int t = 0; t < T; t++)
+            if (req->ids[t] < 0 || req->ids[t] >= c->vocab_size)
+                return kop_fail(err, KOP_EXIT_USAGE, "token id %d at position %d is outside the vocabulary (0..%d) of %s",
+                                req->ids[t], t, c->vocab_size - 1, m->dir);
+
+    kern_set_blas_threads(max_threads());
+    float *x = kop_xmalloc((size_t)T * C * sizeof(float)); /* (T, C) the residual stream */
+    if (req->from_layer == 0) embed(m, req->ids, T, x);
+    else memcpy(x, req->resid_in, (size_t)T * C * sizeof(float));
+
+    Scratch *s = scratch_new(c, T);
+    for (int l = req->from_layer; l < L; l++) {
+        if (req->resid_out) memcpy(req->resid_out + (size_t)l * T * C, x, (size_t)T * C * sizeof(float));
+        const KernKnock *ko = req->knock ? req->knock[l] : NULL;
+        switch (c->arch) {
+        case ARCH_MAMBA1: mamba1_layer(m, l, x, T, ko, s); break;
+        case ARCH_MAMBA2: mamba2_layer(m, l, x, T, ko, s); break;
+        case ARCH_GPT2: gpt2_layer(m, l, x, T, ko, s); break;
+        }
+    }
+    if (req->resid_out) memcpy(req->resid_out + (size_t)L * T * C, x, (size_t)T * C * sizeof(float));
+
+    /* final norm and the vocabulary projection, for the rows asked for */
+    int r0 = req->all_positions ? 0 : T - 1, rows = T - r0;
+    float *h = s->a;
+    #pragma omp parallel for schedule(static)
+    for (int t = r0; t < T; t++) final_norm(m, h + (size_t)(t - r0) * C, x + (size_t)t * C);
+    kern_linear(req->logits, c->vocab_size, h, C, m->lm_head, NULL, rows, C, c->vocab_size);
+
+    scratch_free(s);
+    free(x);
+    return 0;
+}
+
+double model_forward_flops(const Config *c, int T, int logit_rows)
+{
+    double C = c->d_model, f = 0, t = T;
+    switch (c->arch) {
+    case ARCH_MAMBA1: {
+        double di = c->d_inner, N = c->d_state, R = c->dt_rank;
+        f = 2 * t * (C * 2 * di + di * (R + 2 * N) + R * di + di * C) /* projections */
+            + t * di * (2 * c->d_conv + 6 * N);                        /* conv + scan */
+        break;
+    }
+    case ARCH_MAMBA2: {
+        double di = c->d_inner, N = c->d_state, G = c->n_groups;
+        double in_proj = 2 * di + 2 * G * N + c->n_heads, conv = di + 2 * G * N;
+        f = 2 * t * (C * in_proj + di * C) + t * conv * 2 * c->d_conv + t * di * 4 * N;
+        break;
+    }
+    case ARCH_GPT2: {
+        double I = c->n_inner;
+        f = 2 * t * (C * 3 * C + C * C + 2 * C * I) + 2 * 2 * C * t * (t + 1) / 2;
+        break;
+    }
+    }
+    return f * c->n_layer + 2.0 * logit_rows * C * c->vocab_size;
+}

@@ -1,0 +1,60 @@
+/* forward.h: the forward pass of a loaded Model (fp32, the whole prompt at once).
+ *
+ * One entry point for the three architectures.  The request says where to
+ * start and what to keep, so the executor can:
+ *  - run a clean pass and keep the residual stream entering every layer
+ *    (resid_out), then
+ *  - restart a knocked run at its first knocked layer from that saved stream
+ *    (from_layer + resid_in) instead of recomputing the layers before it,
+ *  - insert a knockout in any layer: knock[l] is the edge block of layer l as
+ *    data (source and target positions, selected channels), applied inside the
+ *    mixer exactly as LANGUAGE.md defines it; NULL entries are clean layers.
+ * Logits are computed for the last position only unless all_positions is set
+ * (one GEMV against the vocabulary instead of T of them).
+ *
+ * Threads: the work inside each layer is split over rows, channels or heads
+ * with OpenMP, and the projections go through BLIS with the same thread count;
+ * every output element is produced by one thread in a fixed order, so results
+ * are bit-identical for any OMP_NUM_THREADS. */
+#ifndef KOP_FORWARD_H
+#define KOP_FORWARD_H
+
+#include "kernels.h"
+#include "model.h"
+
+typedef struct ForwardReq {
+    const int *ids;               /* (T) token ids, each < vocab_size */
+    int T;
+    int from_layer;               /* 0: start from the embeddings */
+    const float *resid_in;        /* (T, d_model) residual entering from_layer; needed when from_layer > 0 */
+    const KernKnock *const *knock;/* (n_layer) per-layer knockout or NULL; NULL array = clean run */
+    float *resid_out;             /* optional (n_layer + 1, T, d_model): entering each layer; [n_layer] = after the last */
+    int all_positions;            /* logits for every position (T, V) instead of the last (V) */
+    float *logits;                /* output */
+} ForwardReq;
+
+/* Returns 0, or -1 with err set for a request the model cannot serve (token
+ * id out of range, a prompt longer than GPT-2's n_ctx, bad from_layer). */
+int model_forward(const Model *m, const ForwardReq *req, KopError *err);
+
+/* Number of floating point operations of a clean forward over T tokens with
+ * logits for `logit_rows` positions (multiply-add = 2), for benchmarks. */
+double model_forward_flops(const Config *c, int T, int logit_rows);
+
+/* --- per-architecture layers (src/model_*.c), used by model_forward -------- */
+typedef struct Scratch Scratch;
+void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s);
+void mamba2_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s);
+void gpt2_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s);
+
+/* Scratch buffers for one forward: a few (T, width) blocks sized from Config. */
+struct Scratch {
+    float *a, *b, *c, *d;  /* each (T, scratch_width(cfg)) */
+    float *A;              /* Mamba-1: (d_inner, d_state) = -exp(A_log) of the current layer */
+    float *att;            /* GPT-2: (threads, T) attention rows */
+    int T, width;
+};
+Scratch *scratch_new(const Config *c, int T);
+void scratch_free(Scratch *s);
+
+#endif
