@@ -3,10 +3,11 @@
  * inputs; and their definitional references, which materialise the implicit
  * attention alpha_ij and zero the blocked entries. */
 #include "kernels.h"
+#include "fastexp.h"
 
 #include <math.h>
 
-#define KERN_MAX_STATE 512
+#define KERN_MAX_STATE KERN_FASTEXP_MAX
 
 static int channel_knocked(const KernKnock *ko, int e)
 {
@@ -20,28 +21,33 @@ void kern_mamba1_scan(float *y, int ldy, const float *u, int ldu, const float *d
                       const float *A, const float *B, const float *C, int ldbc, const float *D,
                       const KernKnock *ko, int T, int N, int e0, int e1)
 {
-    float h[KERN_MAX_STATE], hk[KERN_MAX_STATE];
+    float h[KERN_MAX_STATE], hk[KERN_MAX_STATE], dA[KERN_MAX_STATE];
     if (N > KERN_MAX_STATE) return; /* callers check d_state at load */
     for (int e = e0; e < e1; e++) {
         const float *a = A + (size_t)e * N;
         int knocked = channel_knocked(ko, e);
         for (int n = 0; n < N; n++) h[n] = hk[n] = 0.0f;
         for (int t = 0; t < T; t++) {
-            float d = delta[(size_t)t * ldd + e], x = u[(size_t)t * ldu + e];
+            float d = delta[(size_t)t * ldd + e], x = u[(size_t)t * ldu + e], dx = d * x;
             const float *b = B + (size_t)t * ldbc, *c = C + (size_t)t * ldbc;
-            float acc = 0.0f, acck = 0.0f;
+            float acc = 0.0f;
+            kern_exp_scaled(dA, a, d, N);
+            #pragma omp simd reduction(+:acc)
             for (int n = 0; n < N; n++) {
-                float dA = expf(d * a[n]);
-                float in = d * b[n] * x;
-                h[n] = dA * h[n] + in;
+                h[n] = dA[n] * h[n] + dx * b[n];
                 acc += c[n] * h[n];
-                if (knocked) {
-                    hk[n] = dA * hk[n] + (ko->src[t] ? 0.0f : in);
+            }
+            if (knocked) {
+                /* the state without the sources' inputs (see kernels.h) */
+                float acck = 0.0f, in = ko->src[t] ? 0.0f : dx;
+                #pragma omp simd reduction(+:acck)
+                for (int n = 0; n < N; n++) {
+                    hk[n] = dA[n] * hk[n] + in * b[n];
                     acck += c[n] * hk[n];
                 }
+                if (ko->dst[t]) acc = acck;
             }
-            float s = (knocked && ko->dst[t]) ? acck : acc;
-            y[(size_t)t * ldy + e] = s + D[e] * x;
+            y[(size_t)t * ldy + e] = acc + D[e] * x;
         }
     }
 }
@@ -76,26 +82,39 @@ void kern_mamba2_scan_head(float *y, int ldy, const float *x, int ldx, const flo
                            float a, const float *B, const float *C, int ldbc, float D,
                            const KernKnock *ko, int T, int P, int N)
 {
-    float h[KERN_MAX_STATE], hk[KERN_MAX_STATE];
+    /* state (P, N) for the head, kept in y's rows' place: processed one time
+     * step at a time so B_t and C_t are read once per step for all P rows. */
+    float hbuf[KERN_MAX_STATE * 8], hkbuf[KERN_MAX_STATE * 8];
     if (N > KERN_MAX_STATE) return;
-    for (int p = 0; p < P; p++) {
-        for (int n = 0; n < N; n++) h[n] = hk[n] = 0.0f;
+    for (int p0 = 0; p0 < P; p0 += 8) {
+        int np = P - p0 < 8 ? P - p0 : 8;
+        for (int i = 0; i < np * N; i++) hbuf[i] = hkbuf[i] = 0.0f;
         for (int t = 0; t < T; t++) {
-            float d = dt[(size_t)t * lddt], xv = x[(size_t)t * ldx + p];
-            float dA = expf(d * a), dx = d * xv;
+            float d = dt[(size_t)t * lddt];
+            float dA;
+            kern_exp_scaled(&dA, &a, d, 1);
             const float *b = B + (size_t)t * ldbc, *c = C + (size_t)t * ldbc;
-            float acc = 0.0f, acck = 0.0f;
-            for (int n = 0; n < N; n++) {
-                float in = dx * b[n];
-                h[n] = dA * h[n] + in;
-                acc += h[n] * c[n];
-                if (ko) {
-                    hk[n] = dA * hk[n] + (ko->src[t] ? 0.0f : in);
-                    acck += hk[n] * c[n];
+            int blocked = ko && ko->dst[t], src = ko && ko->src[t];
+            for (int p = 0; p < np; p++) {
+                float xv = x[(size_t)t * ldx + p0 + p], dx = d * xv;
+                float *h = hbuf + p * N, *hk = hkbuf + p * N;
+                float acc = 0.0f;
+                #pragma omp simd reduction(+:acc)
+                for (int n = 0; n < N; n++) {
+                    h[n] = dA * h[n] + dx * b[n];
+                    acc += h[n] * c[n];
                 }
+                if (ko) {
+                    float acck = 0.0f, in = src ? 0.0f : dx;
+                    #pragma omp simd reduction(+:acck)
+                    for (int n = 0; n < N; n++) {
+                        hk[n] = dA * hk[n] + in * b[n];
+                        acck += hk[n] * c[n];
+                    }
+                    if (blocked) acc = acck;
+                }
+                y[(size_t)t * ldy + p0 + p] = acc + D * xv;
             }
-            float s = (ko && ko->dst[t]) ? acck : acc;
-            y[(size_t)t * ldy + p] = s + D * xv;
         }
     }
 }

@@ -6,3 +6,8 @@ check_PROGRAMS += tests/unit/test_forward
 tests_unit_test_forward_SOURCES = tests/unit/test_forward.c tests/unit/expected.h tests/unit/expected.c
 tests_unit_test_forward_LDADD = $(KOP_LIBS)
 TESTS += tests/unit/test_forward
+
+check_PROGRAMS += tests/unit/test_knockout_ref
+tests_unit_test_knockout_ref_SOURCES = tests/unit/test_knockout_ref.c tests/unit/expected.h tests/unit/expected.c
+tests_unit_test_knockout_ref_LDADD = $(KOP_LIBS)
+TESTS += tests/unit/test_knockout_ref

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "fastexp.h"
 #include "kernels.h"
 #include "tap.h"
 
@@ -96,6 +97,29 @@ static void test_norms_and_acts(void)
     is_float(kern_gelu_new(0.7f), 0.5 * 0.7 * (1 + tanh(sqrt(2 / M_PI) * (0.7 + 0.044715 * 0.343))), 1e-7, "gelu_new");
     float v[3] = {1000, 1001, 999};
     is_float(kern_logsumexp(v, 3), 1001 + log(exp(-1) + 1 + exp(-2)), 1e-4, "logsumexp is stable");
+}
+
+static void test_fastexp(void)
+{
+    float a[400], out[400];
+    for (int i = 0; i < 400; i++) a[i] = -0.25f * (float)i; /* exponents 0 .. -99.75 */
+    kern_exp_scaled(out, a, 1.0f, 400);
+    double worst = 0;
+    int ok_tail = 1;
+    for (int i = 0; i < 400; i++) {
+        double want = exp((double)a[i]);
+        if (a[i] > -87.0f) {
+            double rel = fabs(out[i] - want) / want;
+            if (rel > worst) worst = rel;
+        } else if (!(out[i] >= 0.0f && out[i] <= 2e-38f)) {
+            ok_tail = 0;
+        }
+    }
+    ok(worst < 3e-7, "fast exp within 3e-7 relative of exp on [-87, 0] (worst %.2g)", worst);
+    ok(ok_tail, "fast exp of a fully decayed exponent is 0 or tiny, never negative or NaN");
+    float big[3] = {-3e4f, -1e6f, -2.5f};
+    kern_exp_scaled(out, big, 2.0f, 3);
+    ok(out[0] == 0.0f && out[1] == 0.0f && fabs(out[2] - exp(-5.0)) < 1e-8, "fast exp with a scale factor d");
 }
 
 static void test_conv(void)
@@ -199,6 +223,7 @@ int main(void)
     test_gemm();
     test_linear();
     test_norms_and_acts();
+    test_fastexp();
     test_conv();
     test_mamba1_scan();
     test_mamba2_scan();

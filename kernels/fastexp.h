@@ -1,0 +1,44 @@
+/* fastexp.h: out[n] = exp(d * a[n]) for a short vector, written so that the
+ * compiler vectorises it (no libm call), for the scans' per-element decays.
+ * Cephes' range reduction and degree-6 polynomial: within 2 ulp of expf on
+ * [-87, 0]; below about -88 (a fully decayed state) it returns 0 instead
+ * of a denormal.  Valid for |d * a| < 8e6, far beyond any decay exponent.  The 2^n scale is built as integer bits in one loop
+ * and reinterpreted with memcpy between loops, since a type pun inside a
+ * `simd` loop stops GCC from vectorising it. */
+#ifndef KOP_FASTEXP_H
+#define KOP_FASTEXP_H
+
+#include <stdint.h>
+#include <string.h>
+
+#define KERN_FASTEXP_MAX 512
+
+static inline void kern_exp_scaled(float *out, const float *a, float d, int N)
+{
+    int32_t bits[KERN_FASTEXP_MAX];
+    float scale[KERN_FASTEXP_MAX];
+    #pragma omp simd
+    for (int i = 0; i < N; i++) {
+        float x = d * a[i];
+        /* n = round(x / ln 2) by the 1.5 * 2^23 trick, r = x - n ln 2 (split) */
+        float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+        float r = x - n * 0.693359375f;
+        r = r - n * -2.12194440e-4f;
+        float p = 1.9875691500e-4f;
+        p = p * r + 1.3981999507e-3f;
+        p = p * r + 8.3334519073e-3f;
+        p = p * r + 4.1665795894e-2f;
+        p = p * r + 1.6666665459e-1f;
+        p = p * r + 5.0000001201e-1f;
+        out[i] = p * r * r + r + 1.0f;
+        int32_t k = (int32_t)n;
+        k = k < -127 ? -127 : k; /* 2^-127 has all-zero bits: the result is 0 */
+        k = k > 127 ? 127 : k;
+        bits[i] = (k + 127) << 23;
+    }
+    memcpy(scale, bits, sizeof(float) * (size_t)N);
+    #pragma omp simd
+    for (int i = 0; i < N; i++) out[i] *= scale[i];
+}
+
+#endif
