@@ -8,22 +8,24 @@ static int blocked(const KernKnock *ko, int i, int j)
     return ko && ko->dst[i] && ko->src[j];
 }
 
-void kern_attention_head(float *out, int ldo, const float *q, const float *k, const float *v, int ld,
-                         const KernKnock *ko, float *att, int T, int HS)
+void kern_attention_head(float *out, int ldo, const float *q, int ldq,
+                         const float *k0, const float *v0, int ld0,
+                         const float *k1, const float *v1, int ld1, int split,
+                         const KernKnock *ko, float *att, int i0, int T, int HS)
 {
     float scale = 1.0f / sqrtf((float)HS);
-    for (int i = 0; i < T; i++) {
-        const float *qi = q + (size_t)i * ld;
+    for (int i = i0; i < T; i++) {
+        const float *qi = q + (size_t)(i - i0) * ldq;
         float mx = -INFINITY;
         for (int j = 0; j <= i; j++) {
             if (blocked(ko, i, j)) { att[j] = -INFINITY; continue; }
-            const float *kj = k + (size_t)j * ld;
+            const float *kj = j < split ? k0 + (size_t)j * ld0 : k1 + (size_t)(j - split) * ld1;
             float s = 0.0f;
             for (int c = 0; c < HS; c++) s += qi[c] * kj[c];
             att[j] = s * scale;
             if (att[j] > mx) mx = att[j];
         }
-        float *o = out + (size_t)i * ldo;
+        float *o = out + (size_t)(i - i0) * ldo;
         for (int c = 0; c < HS; c++) o[c] = 0.0f;
         if (mx == -INFINITY) continue; /* every edge into i blocked: contributes zero */
         float sum = 0.0f;
@@ -34,7 +36,7 @@ void kern_attention_head(float *out, int ldo, const float *q, const float *k, co
         float inv = 1.0f / sum;
         for (int j = 0; j <= i; j++) {
             if (att[j] == 0.0f) continue;
-            const float *vj = v + (size_t)j * ld;
+            const float *vj = j < split ? v0 + (size_t)j * ld0 : v1 + (size_t)(j - split) * ld1;
             float w = att[j] * inv;
             for (int c = 0; c < HS; c++) o[c] += w * vj[c];
         }

@@ -97,12 +97,19 @@ void kern_mamba2_scan_head_ref(float *y, int ldy, const float *x, int ldx, const
                                const KernKnock *ko, int T, int P, int N);
 
 /* ---- causal self-attention (GPT-2, one head) ------------------------------------
- * q, k, v: (T, ld) with this head's HS columns at offset 0; out (T, ldo).
+ * Rows i in [i0, T): q and out hold those rows (row i at (i - i0) * ldq / ldo),
+ * this head's HS columns at offset 0.  Keys and values come in two parts so
+ * the executor can combine a clean prefix with recomputed rows: position
+ * j < split reads k0/v0 + j * ld0, position j >= split reads
+ * k1/v1 + (j - split) * ld1 (a clean pass uses split = T).
  * Scores q_i.k_j / sqrt(HS) for j <= i; with ko, edges (i <- j) with
  * ko->dst[i] && ko->src[j] are set to -inf before the softmax, and a row whose
  * every edge is blocked outputs zero.  att: scratch of T floats. */
-void kern_attention_head(float *out, int ldo, const float *q, const float *k, const float *v, int ld,
-                         const KernKnock *ko, float *att, int T, int HS);
+void kern_attention_head(float *out, int ldo, const float *q, int ldq,
+                         const float *k0, const float *v0, int ld0,
+                         const float *k1, const float *v1, int ld1, int split,
+                         const KernKnock *ko, float *att, int i0, int T, int HS);
+/* Reference: all rows, one key/value matrix (T, ld). */
 void kern_attention_head_ref(float *out, int ldo, const float *q, const float *k, const float *v, int ld,
                              const KernKnock *ko, int T, int HS);
 

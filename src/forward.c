@@ -105,10 +105,11 @@ int model_forward(const Model *m, const ForwardReq *req, KopError *err)
     for (int l = req->from_layer; l < L; l++) {
         if (req->resid_out) memcpy(req->resid_out + (size_t)l * T * C, x, (size_t)T * C * sizeof(float));
         const KernKnock *ko = req->knock ? req->knock[l] : NULL;
+        LayerRec *rec = req->rec ? &req->rec[l] : NULL;
         switch (c->arch) {
-        case ARCH_MAMBA1: mamba1_layer(m, l, x, T, ko, s); break;
-        case ARCH_MAMBA2: mamba2_layer(m, l, x, T, ko, s); break;
-        case ARCH_GPT2: gpt2_layer(m, l, x, T, ko, s); break;
+        case ARCH_MAMBA1: mamba1_layer(m, l, x, T, ko, s, rec); break;
+        case ARCH_MAMBA2: mamba2_layer(m, l, x, T, ko, s, rec); break;
+        case ARCH_GPT2: gpt2_layer(m, l, x, T, ko, s, rec); break;
         }
     }
     if (req->resid_out) memcpy(req->resid_out + (size_t)L * T * C, x, (size_t)T * C * sizeof(float));

@@ -29,6 +29,7 @@ typedef struct ForwardReq {
     const float *resid_in;        /* (T, d_model) residual entering from_layer; needed when from_layer > 0 */
     const KernKnock *const *knock;/* (n_layer) per-layer knockout or NULL; NULL array = clean run */
     float *resid_out;             /* optional (n_layer + 1, T, d_model): entering each layer; [n_layer] = after the last */
+    struct LayerRec *rec;         /* optional (n_layer): per-layer records for the executor */
     int all_positions;            /* logits for every position (T, V) instead of the last (V) */
     float *logits;                /* output */
 } ForwardReq;
@@ -42,10 +43,21 @@ int model_forward(const Model *m, const ForwardReq *req, KopError *err);
 double model_forward_flops(const Config *c, int T, int logit_rows);
 
 /* --- per-architecture layers (src/model_*.c), used by model_forward -------- */
+
+/* What a clean layer records for the executor's row recomputation (knock.h):
+ * buffers allocated by the caller, filled by the layer when rec != NULL. */
+typedef struct LayerRec {
+    float *xpre;  /* Mamba-1 (T, d_inner) conv input; Mamba-2 (T, conv_dim) */
+    float *u;     /* Mamba-1 (T, d_inner) conv+silu;  Mamba-2 (T, conv_dim) [x | B | C] */
+    float *dt;    /* Mamba-1 (T, d_inner);            Mamba-2 (T, n_heads) */
+    float *bc;    /* Mamba-1 (T, dt_rank + 2 d_state) [dt | B | C] */
+    float *qkv;   /* GPT-2 (T, 3C) */
+} LayerRec;
+
 typedef struct Scratch Scratch;
-void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s);
-void mamba2_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s);
-void gpt2_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s);
+void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s, LayerRec *rec);
+void mamba2_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s, LayerRec *rec);
+void gpt2_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s, LayerRec *rec);
 
 /* Scratch buffers for one forward: a few (T, width) blocks sized from Config. */
 struct Scratch {

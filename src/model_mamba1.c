@@ -1,10 +1,31 @@
-/* model_mamba1.c: one Mamba-1 block (MambaForCausalLM), following
- * transformers' MambaMixer.slow_forward and mamba.c. */
-#include "forward.h"
+/* model_mamba1.c: the Mamba-1 block (MambaForCausalLM), following
+ * transformers' MambaMixer.slow_forward and mamba.c: the whole-prompt layer,
+ * the executor's row recomputation, and the SSM state rebuilt from records. */
+#include "knock.h"
+#include "fastexp.h"
 
 #include <math.h>
+#include <string.h>
 
-void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s)
+static void neg_exp(float *A, const float *A_log, int n)
+{
+    #pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) A[i] = -expf(A_log[i]);
+}
+
+static void rmsnorm_rows(float *out, const float *x, const float *w, int R, int C, float eps)
+{
+    #pragma omp parallel for schedule(static)
+    for (int t = 0; t < R; t++) kern_rmsnorm(out + (size_t)t * C, x + (size_t)t * C, w, C, eps);
+}
+
+static void add_rows(float *x, const float *d, size_t n)
+{
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) x[i] += d[i];
+}
+
+void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s, LayerRec *rec)
 {
     const Config *c = &m->cfg;
     const Mamba1Layer *w = &m->mamba1[l];
@@ -18,8 +39,7 @@ void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, S
     float *y = s->b;    /* (T, ld 2*di) scan output over the x half of xz, dead once u is computed */
 
     // hidden_states = self.norm(hidden_states)
-    #pragma omp parallel for schedule(static)
-    for (int t = 0; t < T; t++) kern_rmsnorm(xn + (size_t)t * C, x + (size_t)t * C, w->norm, C, c->norm_eps);
+    rmsnorm_rows(xn, x, w->norm, T, C, c->norm_eps);
     // projected_states = self.in_proj(hidden_states); x, z = chunk(2)
     kern_linear(xz, 2 * di, xn, C, w->in_proj, w->in_proj_b, T, C, 2 * di);
     // x = silu(conv1d(x)[..., :T])
@@ -34,11 +54,16 @@ void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, S
     kern_linear(dbc, nbc, u, di, w->x_proj, NULL, T, di, nbc);
     // dt = softplus(dt_proj(dt))
     kern_linear(dt, di, dbc, nbc, w->dt_proj_w, w->dt_proj_b, T, R, di);
-    // A = -exp(A_log)
-    #pragma omp parallel for schedule(static)
-    for (int i = 0; i < di * N; i++) s->A[i] = -expf(w->A_log[i]);
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < T * di; i++) dt[i] = kern_softplus(dt[i]);
+    // A = -exp(A_log)
+    neg_exp(s->A, w->A_log, di * N);
+    if (rec) {
+        for (int t = 0; t < T; t++) memcpy(rec->xpre + (size_t)t * di, xz + (size_t)t * 2 * di, sizeof(float) * di);
+        memcpy(rec->u, u, sizeof(float) * (size_t)T * di);
+        memcpy(rec->dt, dt, sizeof(float) * (size_t)T * di);
+        memcpy(rec->bc, dbc, sizeof(float) * (size_t)T * nbc);
+    }
     // y = selective_scan(u, dt, A, B, C, D); y = y * silu(z)
     #pragma omp parallel for schedule(static)
     for (int e0 = 0; e0 < di; e0 += 16) {
@@ -50,6 +75,111 @@ void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, S
     }
     // hidden_states = residual + out_proj(y)
     kern_linear(u, C, y, 2 * di, w->out_proj, w->out_proj_b, T, di, C);
+    add_rows(x, u, (size_t)T * C);
+}
+
+void mamba1_state(const Model *m, int l, const LayerRec *rec, int t_end, const unsigned char *take, float *h)
+{
+    const Config *c = &m->cfg;
+    const Mamba1Layer *w = &m->mamba1[l];
+    int di = c->d_inner, N = c->d_state, R = c->dt_rank, nbc = R + 2 * N;
+    int t_start = 0;
+    if (take)
+        while (t_start <= t_end && !take[t_start]) t_start++;
+    memset(h, 0, sizeof(float) * (size_t)di * N);
     #pragma omp parallel for schedule(static)
-    for (int i = 0; i < T * C; i++) x[i] += u[i];
+    for (int e = 0; e < di; e++) {
+        float a[KERN_FASTEXP_MAX], dA[KERN_FASTEXP_MAX];
+        float *he = h + (size_t)e * N;
+        for (int n = 0; n < N; n++) a[n] = -expf(w->A_log[(size_t)e * N + n]);
+        for (int t = t_start; t <= t_end; t++) {
+            float d = rec->dt[(size_t)t * di + e];
+            float dx = (take && !take[t]) ? 0.0f : d * rec->u[(size_t)t * di + e];
+            const float *b = rec->bc + (size_t)t * nbc + R;
+            kern_exp_scaled(dA, a, d, N);
+            for (int n = 0; n < N; n++) he[n] = dA[n] * he[n] + dx * b[n];
+        }
+    }
+}
+
+void mamba1_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, int nruns,
+                 const LayerRec *rec, int T)
+{
+    const Config *c = &m->cfg;
+    const Mamba1Layer *w = &m->mamba1[l];
+    int C = c->d_model, di = c->d_inner, N = c->d_state, R = c->dt_rank, K = c->d_conv, nbc = R + 2 * N;
+    float *xn = kop_xmalloc(sizeof(float) * (size_t)Rw * C);
+    float *xz = kop_xmalloc(sizeof(float) * (size_t)Rw * 2 * di);
+    float *u = kop_xmalloc(sizeof(float) * (size_t)Rw * di);
+    float *dbc = kop_xmalloc(sizeof(float) * (size_t)Rw * nbc);
+    float *dt = kop_xmalloc(sizeof(float) * (size_t)Rw * di);
+    float *A = kop_xmalloc(sizeof(float) * (size_t)di * N);
+
+    rmsnorm_rows(xn, X, w->norm, Rw, C, c->norm_eps);
+    kern_linear(xz, 2 * di, xn, C, w->in_proj, w->in_proj_b, Rw, C, 2 * di);
+    /* conv: the window reaches back before t0 into the clean pre-conv inputs */
+    #pragma omp parallel for schedule(static)
+    for (int k = 0; k < nruns; k++) {
+        const RowRun *r = &runs[k];
+        int rows = (k + 1 < nruns ? runs[k + 1].row0 : Rw) - r->row0;
+        for (int q = 0; q < rows; q++) {
+            int i = r->t0 + q;
+            float *ur = u + (size_t)(r->row0 + q) * di;
+            for (int e = 0; e < di; e++) ur[e] = w->conv_b ? w->conv_b[e] : 0.0f;
+            for (int kk = 0; kk < K; kk++) {
+                int p = i - (K - 1) + kk;
+                if (p < 0) continue;
+                const float *src = p >= r->t0 ? xz + (size_t)(r->row0 + p - r->t0) * 2 * di : rec->xpre + (size_t)p * di;
+                for (int e = 0; e < di; e++) ur[e] += w->conv_w[(size_t)e * K + kk] * src[e];
+            }
+            for (int e = 0; e < di; e++) ur[e] = kern_silu(ur[e]);
+        }
+    }
+    kern_linear(dbc, nbc, u, di, w->x_proj, NULL, Rw, di, nbc);
+    kern_linear(dt, di, dbc, nbc, w->dt_proj_w, w->dt_proj_b, Rw, R, di);
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < (size_t)Rw * di; i++) dt[i] = kern_softplus(dt[i]);
+    neg_exp(A, w->A_log, di * N);
+
+    /* scan from the clean state at t0-1; y over the x half of xz */
+    float *y = xz;
+    #pragma omp parallel for schedule(static)
+    for (int e = 0; e < di; e++) {
+        float h[KERN_FASTEXP_MAX], hs[KERN_FASTEXP_MAX], dA[KERN_FASTEXP_MAX];
+        const float *a = A + (size_t)e * N;
+        for (int k = 0; k < nruns; k++) {
+            const RowRun *r = &runs[k];
+            int rows = (k + 1 < nruns ? runs[k + 1].row0 : Rw) - r->row0;
+            int knocked = r->knocked && (!r->chan || r->chan[e]);
+            for (int n = 0; n < N; n++) {
+                h[n] = r->h0 ? r->h0[(size_t)e * N + n] : 0.0f;
+                hs[n] = r->hs0 ? r->hs0[(size_t)e * N + n] : 0.0f;
+            }
+            for (int q = 0; q < rows; q++) {
+                int i = r->t0 + q;
+                size_t row = (size_t)(r->row0 + q);
+                float d = dt[row * di + e], x = u[row * di + e], dx = d * x;
+                const float *b = dbc + row * nbc + R, *cc = b + N;
+                kern_exp_scaled(dA, a, d, N);
+                float acc = 0.0f;
+                for (int n = 0; n < N; n++) {
+                    h[n] = dA[n] * h[n] + dx * b[n];
+                    acc += cc[n] * h[n];
+                }
+                if (knocked) {
+                    /* sources-only state; blocked rows see h - hs */
+                    float in = r->src[i] ? dx : 0.0f, accs = 0.0f;
+                    for (int n = 0; n < N; n++) {
+                        hs[n] = dA[n] * hs[n] + in * b[n];
+                        accs += cc[n] * hs[n];
+                    }
+                    if (r->dst[i]) acc -= accs;
+                }
+                y[row * 2 * di + e] = (acc + w->D[e] * x) * kern_silu(xz[row * 2 * di + di + e]);
+            }
+        }
+    }
+    kern_linear(u, C, y, 2 * di, w->out_proj, w->out_proj_b, Rw, di, C);
+    add_rows(X, u, (size_t)Rw * C);
+    free(xn); free(xz); free(u); free(dbc); free(dt); free(A);
 }

@@ -1,17 +1,64 @@
-/* model_mamba2.c: one Mamba-2 block (Mamba2ForCausalLM), following
- * transformers' Mamba2Mixer.torch_forward and mamba_ssm's RMSNormGated
- * (norm after the gate, grouped over d_inner / n_groups channels). */
-#include "forward.h"
+/* model_mamba2.c: the Mamba-2 block (Mamba2ForCausalLM), following
+ * transformers' Mamba2Mixer.torch_forward and mamba_ssm's RMSNormGated (norm
+ * after the gate, grouped over d_inner / n_groups channels): the
+ * whole-prompt layer, the executor's row recomputation, and the SSM state
+ * rebuilt from records. */
+#include "knock.h"
+#include "fastexp.h"
 
 #include <math.h>
+#include <string.h>
 
-void mamba2_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s)
+typedef struct Dims { int C, di, N, G, H, P, conv_dim, d_in_proj; } Dims;
+
+static Dims dims(const Config *c)
+{
+    Dims d = {c->d_model, c->d_inner, c->d_state, c->n_groups, c->n_heads, c->head_dim, 0, 0};
+    d.conv_dim = d.di + 2 * d.G * d.N;
+    d.d_in_proj = 2 * d.di + 2 * d.G * d.N + d.H;
+    return d;
+}
+
+static void rmsnorm_rows(float *out, const float *x, const float *w, int R, int C, float eps)
+{
+    #pragma omp parallel for schedule(static)
+    for (int t = 0; t < R; t++) kern_rmsnorm(out + (size_t)t * C, x + (size_t)t * C, w, C, eps);
+}
+
+/* dt = clamp(softplus(dt + dt_bias), time_step_limit), rows of zx */
+static void step_sizes(float *dt, const float *zx, const Config *c, const Mamba2Layer *w, Dims d, int R)
+{
+    for (int t = 0; t < R; t++)
+        for (int h = 0; h < d.H; h++) {
+            float v = kern_softplus(zx[(size_t)t * d.d_in_proj + d.di + d.conv_dim + h] + w->dt_bias[h]);
+            if (v < c->dt_limit_lo) v = c->dt_limit_lo;
+            if (v > c->dt_limit_hi) v = c->dt_limit_hi;
+            dt[(size_t)t * d.H + h] = v;
+        }
+}
+
+/* y = rmsnorm(y * silu(z)) per group, then X += out_proj(y) */
+static void gate_out(const Config *c, const Mamba2Layer *w, Dims d, float *X, float *y, const float *zx,
+                     float *tmp, int R)
+{
+    int gs = d.di / d.G;
+    #pragma omp parallel for schedule(static)
+    for (int t = 0; t < R; t++) {
+        float *yt = y + (size_t)t * d.di;
+        const float *z = zx + (size_t)t * d.d_in_proj;
+        for (int e = 0; e < d.di; e++) yt[e] *= kern_silu(z[e]);
+        for (int g = 0; g < d.G; g++) kern_rmsnorm(yt + g * gs, yt + g * gs, w->gnorm + g * gs, gs, c->norm_eps);
+    }
+    kern_linear(tmp, d.C, y, d.di, w->out_proj, w->out_proj_b, R, d.di, d.C);
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < (size_t)R * d.C; i++) X[i] += tmp[i];
+}
+
+void mamba2_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s, LayerRec *rec)
 {
     const Config *c = &m->cfg;
     const Mamba2Layer *w = &m->mamba2[l];
-    int C = c->d_model, di = c->d_inner, N = c->d_state, G = c->n_groups;
-    int H = c->n_heads, P = c->head_dim, conv_dim = di + 2 * G * N;
-    int d_in_proj = 2 * di + 2 * G * N + H;
+    Dims d = dims(c);
     float *xn = s->a;    /* (T, C) */
     float *zx = s->b;    /* (T, d_in_proj)  [z | xBC | dt] */
     float *xbc = s->c;   /* (T, conv_dim)  conv + silu: [x | B | C] */
@@ -19,46 +66,145 @@ void mamba2_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, S
     float *dt = s->a;    /* (T, H) after softplus (xn dead by then) */
 
     // hidden_states = self.norm(hidden_states)
-    #pragma omp parallel for schedule(static)
-    for (int t = 0; t < T; t++) kern_rmsnorm(xn + (size_t)t * C, x + (size_t)t * C, w->norm, C, c->norm_eps);
+    rmsnorm_rows(xn, x, w->norm, T, d.C, c->norm_eps);
     // projected_states = in_proj(hidden_states); gate, xBC, dt = split([di, conv_dim, H])
-    kern_linear(zx, d_in_proj, xn, C, w->in_proj, w->in_proj_b, T, C, d_in_proj);
+    kern_linear(zx, d.d_in_proj, xn, d.C, w->in_proj, w->in_proj_b, T, d.C, d.d_in_proj);
     // xBC = silu(conv1d(xBC))
     #pragma omp parallel for schedule(static)
-    for (int e0 = 0; e0 < conv_dim; e0 += 64) {
-        int e1 = e0 + 64 < conv_dim ? e0 + 64 : conv_dim;
-        kern_conv1d_causal(xbc, conv_dim, zx + di, d_in_proj, w->conv_w, w->conv_b, T, c->d_conv, e0, e1);
+    for (int e0 = 0; e0 < d.conv_dim; e0 += 64) {
+        int e1 = e0 + 64 < d.conv_dim ? e0 + 64 : d.conv_dim;
+        kern_conv1d_causal(xbc, d.conv_dim, zx + d.di, d.d_in_proj, w->conv_w, w->conv_b, T, c->d_conv, e0, e1);
         for (int t = 0; t < T; t++)
-            for (int e = e0; e < e1; e++) xbc[(size_t)t * conv_dim + e] = kern_silu(xbc[(size_t)t * conv_dim + e]);
+            for (int e = e0; e < e1; e++) xbc[(size_t)t * d.conv_dim + e] = kern_silu(xbc[(size_t)t * d.conv_dim + e]);
     }
-    // dt = clamp(softplus(dt + dt_bias), time_step_limit)
-    for (int t = 0; t < T; t++)
-        for (int h = 0; h < H; h++) {
-            float v = kern_softplus(zx[(size_t)t * d_in_proj + di + conv_dim + h] + w->dt_bias[h]);
-            if (v < c->dt_limit_lo) v = c->dt_limit_lo;
-            if (v > c->dt_limit_hi) v = c->dt_limit_hi;
-            dt[(size_t)t * H + h] = v;
-        }
+    step_sizes(dt, zx, c, w, d, T);
+    if (rec) {
+        for (int t = 0; t < T; t++)
+            memcpy(rec->xpre + (size_t)t * d.conv_dim, zx + (size_t)t * d.d_in_proj + d.di, sizeof(float) * d.conv_dim);
+        memcpy(rec->u, xbc, sizeof(float) * (size_t)T * d.conv_dim);
+        memcpy(rec->dt, dt, sizeof(float) * (size_t)T * d.H);
+    }
     // y = ssd(x, dt, A, B, C) + D * x, per head; head h reads group h / (H / G)
     #pragma omp parallel for schedule(static)
-    for (int h = 0; h < H; h++) {
-        int g = h / (H / G);
+    for (int h = 0; h < d.H; h++) {
+        int g = h / (d.H / d.G);
         const KernKnock *kh = ko && (!ko->chan || ko->chan[h]) ? ko : NULL;
-        kern_mamba2_scan_head(y + (size_t)h * P, di, xbc + (size_t)h * P, conv_dim, dt + h, H,
-                              -expf(w->A_log[h]), xbc + di + (size_t)g * N, xbc + di + (size_t)(G + g) * N,
-                              conv_dim, w->D[h], kh, T, P, N);
+        kern_mamba2_scan_head(y + (size_t)h * d.P, d.di, xbc + (size_t)h * d.P, d.conv_dim, dt + h, d.H,
+                              -expf(w->A_log[h]), xbc + d.di + (size_t)g * d.N, xbc + d.di + (size_t)(d.G + g) * d.N,
+                              d.conv_dim, w->D[h], kh, T, d.P, d.N);
     }
-    // y = norm(y, gate=z): rmsnorm(y * silu(z)) per group of di / G channels
-    int gs = di / G;
+    // y = norm(y, gate=z); hidden_states = residual + out_proj(y)
+    gate_out(c, w, d, x, y, zx, xbc, T);
+}
+
+void mamba2_state(const Model *m, int l, const LayerRec *rec, int t_end, const unsigned char *take, float *hout)
+{
+    const Config *c = &m->cfg;
+    const Mamba2Layer *w = &m->mamba2[l];
+    Dims d = dims(c);
+    int t_start = 0;
+    if (take)
+        while (t_start <= t_end && !take[t_start]) t_start++;
+    memset(hout, 0, sizeof(float) * (size_t)d.H * d.P * d.N);
     #pragma omp parallel for schedule(static)
-    for (int t = 0; t < T; t++) {
-        float *yt = y + (size_t)t * di;
-        const float *z = zx + (size_t)t * d_in_proj;
-        for (int e = 0; e < di; e++) yt[e] *= kern_silu(z[e]);
-        for (int g = 0; g < G; g++) kern_rmsnorm(yt + g * gs, yt + g * gs, w->gnorm + g * gs, gs, c->norm_eps);
+    for (int h = 0; h < d.H; h++) {
+        int g = h / (d.H / d.G);
+        float a = -expf(w->A_log[h]);
+        for (int t = t_start; t <= t_end; t++) {
+            if (take && !take[t]) {
+                float dt = rec->dt[(size_t)t * d.H + h], dA;
+                kern_exp_scaled(&dA, &a, dt, 1);
+                float *hh = hout + (size_t)h * d.P * d.N;
+                for (int i = 0; i < d.P * d.N; i++) hh[i] *= dA;
+                continue;
+            }
+            const float *row = rec->u + (size_t)t * d.conv_dim;
+            const float *b = row + d.di + (size_t)g * d.N;
+            float dt = rec->dt[(size_t)t * d.H + h], dA;
+            kern_exp_scaled(&dA, &a, dt, 1);
+            for (int p = 0; p < d.P; p++) {
+                float *hp = hout + ((size_t)h * d.P + p) * d.N, dx = dt * row[(size_t)h * d.P + p];
+                for (int n = 0; n < d.N; n++) hp[n] = dA * hp[n] + dx * b[n];
+            }
+        }
     }
-    // hidden_states = residual + out_proj(y)
-    kern_linear(xbc, C, y, di, w->out_proj, w->out_proj_b, T, di, C);
+}
+
+void mamba2_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, int nruns,
+                 const LayerRec *rec, int T)
+{
+    const Config *c = &m->cfg;
+    const Mamba2Layer *w = &m->mamba2[l];
+    Dims d = dims(c);
+    int K = c->d_conv;
+    float *xn = kop_xmalloc(sizeof(float) * (size_t)Rw * d.C);
+    float *zx = kop_xmalloc(sizeof(float) * (size_t)Rw * d.d_in_proj);
+    float *xbc = kop_xmalloc(sizeof(float) * (size_t)Rw * d.conv_dim);
+    float *dt = kop_xmalloc(sizeof(float) * (size_t)Rw * d.H);
+    float *y = kop_xmalloc(sizeof(float) * (size_t)Rw * d.di);
+
+    rmsnorm_rows(xn, X, w->norm, Rw, d.C, c->norm_eps);
+    kern_linear(zx, d.d_in_proj, xn, d.C, w->in_proj, w->in_proj_b, Rw, d.C, d.d_in_proj);
     #pragma omp parallel for schedule(static)
-    for (int i = 0; i < T * C; i++) x[i] += xbc[i];
+    for (int k = 0; k < nruns; k++) {
+        const RowRun *r = &runs[k];
+        int rows = (k + 1 < nruns ? runs[k + 1].row0 : Rw) - r->row0;
+        for (int q = 0; q < rows; q++) {
+            int i = r->t0 + q;
+            float *xr = xbc + (size_t)(r->row0 + q) * d.conv_dim;
+            for (int e = 0; e < d.conv_dim; e++) xr[e] = w->conv_b ? w->conv_b[e] : 0.0f;
+            for (int kk = 0; kk < K; kk++) {
+                int p = i - (K - 1) + kk;
+                if (p < 0) continue;
+                const float *src = p >= r->t0 ? zx + (size_t)(r->row0 + p - r->t0) * d.d_in_proj + d.di
+                                              : rec->xpre + (size_t)p * d.conv_dim;
+                for (int e = 0; e < d.conv_dim; e++) xr[e] += w->conv_w[(size_t)e * K + kk] * src[e];
+            }
+            for (int e = 0; e < d.conv_dim; e++) xr[e] = kern_silu(xr[e]);
+        }
+    }
+    step_sizes(dt, zx, c, w, d, Rw);
+    #pragma omp parallel for schedule(static)
+    for (int h = 0; h < d.H; h++) {
+        int g = h / (d.H / d.G);
+        float a = -expf(w->A_log[h]);
+        float *hh = kop_xmalloc(sizeof(float) * (size_t)d.P * d.N * 2), *hs = hh + (size_t)d.P * d.N;
+        for (int k = 0; k < nruns; k++) {
+            const RowRun *r = &runs[k];
+            int rows = (k + 1 < nruns ? runs[k + 1].row0 : Rw) - r->row0;
+            int knocked = r->knocked && (!r->chan || r->chan[h]);
+            for (int i = 0; i < d.P * d.N; i++) {
+                hh[i] = r->h0 ? r->h0[(size_t)h * d.P * d.N + i] : 0.0f;
+                hs[i] = r->hs0 ? r->hs0[(size_t)h * d.P * d.N + i] : 0.0f;
+            }
+            for (int q = 0; q < rows; q++) {
+                int i = r->t0 + q;
+                size_t row = (size_t)(r->row0 + q);
+                const float *xr = xbc + row * d.conv_dim;
+                const float *b = xr + d.di + (size_t)g * d.N, *cc = xr + d.di + (size_t)(d.G + g) * d.N;
+                float dtv = dt[row * d.H + h], dA;
+                kern_exp_scaled(&dA, &a, dtv, 1);
+                int blocked = knocked && r->dst[i], from_src = knocked && r->src[i];
+                for (int p = 0; p < d.P; p++) {
+                    float xv = xr[(size_t)h * d.P + p], dx = dtv * xv, acc = 0.0f, accs = 0.0f;
+                    float *hp = hh + (size_t)p * d.N, *sp = hs + (size_t)p * d.N;
+                    for (int n = 0; n < d.N; n++) {
+                        hp[n] = dA * hp[n] + dx * b[n];
+                        acc += hp[n] * cc[n];
+                    }
+                    if (knocked) {
+                        float in = from_src ? dx : 0.0f;
+                        for (int n = 0; n < d.N; n++) {
+                            sp[n] = dA * sp[n] + in * b[n];
+                            accs += sp[n] * cc[n];
+                        }
+                    }
+                    y[row * d.di + (size_t)h * d.P + p] = (blocked ? acc - accs : acc) + w->D[h] * xv;
+                }
+            }
+        }
+        free(hh);
+    }
+    gate_out(c, w, d, X, y, zx, xbc, Rw);
+    free(xn); free(zx); free(xbc); free(dt); free(y);
 }

@@ -199,19 +199,31 @@ static void test_attention(void)
     float *q = rand_vec(T * LD, -2, 2), *k = rand_vec(T * LD, -2, 2), *v = rand_vec(T * LD, -1, 1);
     float o1[T * HS], o2[T * HS], att[T];
     unsigned char src[T], dst[T], chan[1];
-    kern_attention_head(o1, HS, q, k, v, LD, NULL, att, T, HS);
+    kern_attention_head(o1, HS, q, LD, k, v, LD, NULL, NULL, 0, T, NULL, att, 0, T, HS);
     kern_attention_head_ref(o2, HS, q, k, v, LD, NULL, T, HS);
     ok(max_abs_diff(o1, o2, T, HS, HS) < 1e-5, "attention head = reference, clean");
     for (int trial = 0; trial < 3; trial++) {
         random_masks(src, dst, chan, T, 1);
         KernKnock ko = {src, dst, NULL};
-        kern_attention_head(o1, HS, q, k, v, LD, &ko, att, T, HS);
+        kern_attention_head(o1, HS, q, LD, k, v, LD, NULL, NULL, 0, T, &ko, att, 0, T, HS);
         kern_attention_head_ref(o2, HS, q, k, v, LD, &ko, T, HS);
         ok(max_abs_diff(o1, o2, T, HS, HS) < 1e-5, "attention head with knockout (trial %d) = reference", trial);
     }
+    {
+        /* rows 5.. recomputed with keys split at 5: the same as one matrix */
+        float k1[T * LD], v1[T * LD];
+        memcpy(k1, k + 5 * LD, sizeof(float) * (T - 5) * LD);
+        memcpy(v1, v + 5 * LD, sizeof(float) * (T - 5) * LD);
+        random_masks(src, dst, chan, T, 1);
+        KernKnock ko = {src, dst, NULL};
+        kern_attention_head(o1, HS, q, LD, k, v, LD, NULL, NULL, 0, T, &ko, att, 0, T, HS);
+        kern_attention_head(o2, HS, q + 5 * LD, LD, k, v, LD, k1, v1, LD, 5, &ko, att, 5, T, HS);
+        ok(memcmp(o1 + 5 * HS, o2, sizeof(float) * (T - 5) * HS) == 0,
+           "attention rows from a split key/value set = the same rows from one set");
+    }
     memset(src, 1, T); memset(dst, 0, T); dst[4] = 1;
     KernKnock all = {src, dst, NULL};
-    kern_attention_head(o1, HS, q, k, v, LD, &all, att, T, HS);
+    kern_attention_head(o1, HS, q, LD, k, v, LD, NULL, NULL, 0, T, &all, att, 0, T, HS);
     double s = 0;
     for (int c = 0; c < HS; c++) s += fabs(o1[4 * HS + c]);
     is_float(s, 0.0, 0.0, "a fully blocked row contributes zero");

@@ -1,0 +1,245 @@
+/* knock.c: the clean run's records and the batched recomputation of knocked
+ * runs (see knock.h). */
+#include "knock.h"
+
+#include <string.h>
+
+/* An SSM state at t0 - 1 per layer, with inputs from every position (full
+ * state) or from the sources before t0 only. */
+typedef struct StateEntry {
+    int t0;
+    unsigned char *take;  /* (t0) positions whose input is taken; NULL = all */
+    float **h;            /* (n_layer) state, computed on first use */
+} StateEntry;
+
+struct PromptRun {
+    const Model *m;
+    int T;
+    int *ids;
+    float *resid;         /* (L + 1, T, C) residual entering each layer */
+    LayerRec *rec;        /* (L) */
+    float *rec_mem;
+    float *clean_logits;  /* (V) */
+    StateEntry *states;
+    int nstates, capstates;
+};
+
+int model_n_features(const Config *c)
+{
+    return c->arch == ARCH_MAMBA1 ? c->d_inner : c->arch == ARCH_MAMBA2 ? c->n_heads : 0;
+}
+
+static size_t state_size(const Config *c)
+{
+    if (c->arch == ARCH_MAMBA1) return (size_t)c->d_inner * c->d_state;
+    if (c->arch == ARCH_MAMBA2) return (size_t)c->n_heads * c->head_dim * c->d_state;
+    return 0;
+}
+
+PromptRun *prompt_run_new(const Model *m, const int *ids, int T, float *clean_logits, KopError *err)
+{
+    const Config *c = &m->cfg;
+    int L = c->n_layer, C = c->d_model;
+    size_t per = 0; /* floats recorded per position and layer */
+    if (c->arch == ARCH_MAMBA1) per = 3 * (size_t)c->d_inner + c->dt_rank + 2 * (size_t)c->d_state;
+    else if (c->arch == ARCH_MAMBA2) per = 2 * ((size_t)c->d_inner + 2 * (size_t)c->n_groups * c->d_state) + c->n_heads;
+    else per = 3 * (size_t)C;
+    PromptRun *p = kop_xcalloc(1, sizeof *p);
+    p->m = m;
+    p->T = T;
+    p->ids = kop_xmalloc(sizeof(int) * (size_t)T);
+    memcpy(p->ids, ids, sizeof(int) * (size_t)T);
+    p->resid = kop_xmalloc(sizeof(float) * (size_t)(L + 1) * T * C);
+    p->rec = kop_xcalloc((size_t)L, sizeof *p->rec);
+    p->rec_mem = kop_xmalloc(sizeof(float) * per * T * L);
+    p->clean_logits = kop_xmalloc(sizeof(float) * (size_t)c->vocab_size);
+    for (int l = 0; l < L; l++) {
+        float *q = p->rec_mem + per * T * l;
+        LayerRec *r = &p->rec[l];
+        if (c->arch == ARCH_MAMBA1) {
+            size_t di = c->d_inner;
+            r->xpre = q; r->u = q + di * T; r->dt = q + 2 * di * T; r->bc = q + 3 * di * T;
+        } else if (c->arch == ARCH_MAMBA2) {
+            size_t cd = c->d_inner + 2 * (size_t)c->n_groups * c->d_state;
+            r->xpre = q; r->u = q + cd * T; r->dt = q + 2 * cd * T;
+        } else {
+            r->qkv = q;
+        }
+    }
+    ForwardReq req = {.ids = ids, .T = T, .resid_out = p->resid, .rec = p->rec, .logits = p->clean_logits};
+    if (model_forward(m, &req, err) < 0) {
+        prompt_run_free(p);
+        return NULL;
+    }
+    if (clean_logits) memcpy(clean_logits, p->clean_logits, sizeof(float) * (size_t)c->vocab_size);
+    return p;
+}
+
+void prompt_run_free(PromptRun *p)
+{
+    if (!p) return;
+    for (int i = 0; i < p->nstates; i++) {
+        for (int l = 0; l < p->m->cfg.n_layer; l++) free(p->states[i].h[l]);
+        free(p->states[i].h);
+        free(p->states[i].take);
+    }
+    free(p->states);
+    free(p->ids); free(p->resid); free(p->rec); free(p->rec_mem); free(p->clean_logits);
+    free(p);
+}
+
+/* The index of the state entry for (t0, take restricted to [0, t0)); NULL
+ * take = full.  An index, not a pointer: the array grows. */
+static int state_entry(PromptRun *p, int t0, const unsigned char *take)
+{
+    for (int i = 0; i < p->nstates; i++) {
+        StateEntry *e = &p->states[i];
+        if (e->t0 == t0 && !e->take == !take && (!take || !memcmp(e->take, take, (size_t)t0))) return i;
+    }
+    if (p->nstates == p->capstates)
+        p->states = kop_xrealloc(p->states, sizeof *p->states * (size_t)(p->capstates = p->capstates ? 2 * p->capstates : 8));
+    StateEntry *e = &p->states[p->nstates++];
+    e->t0 = t0;
+    e->take = NULL;
+    if (take) {
+        e->take = kop_xmalloc((size_t)t0);
+        memcpy(e->take, take, (size_t)t0);
+    }
+    e->h = kop_xcalloc((size_t)p->m->cfg.n_layer, sizeof(float *));
+    return p->nstates - 1;
+}
+
+static const float *state_at(PromptRun *p, int i, int l)
+{
+    StateEntry *e = &p->states[i];
+    if (!e->h[l]) {
+        e->h[l] = kop_xmalloc(sizeof(float) * state_size(&p->m->cfg));
+        if (p->m->cfg.arch == ARCH_MAMBA1) mamba1_state(p->m, l, &p->rec[l], e->t0 - 1, e->take, e->h[l]);
+        else mamba2_state(p->m, l, &p->rec[l], e->t0 - 1, e->take, e->h[l]);
+    }
+    return e->h[l];
+}
+
+typedef struct Active {
+    int index;              /* in the caller's runs[] */
+    int t0, row0;
+    int full, src;          /* state entries; -1: none (t0 == 0, or no source before t0) */
+} Active;
+
+static int by_lo(const void *a, const void *b, void *runs_)
+{
+    const KnockRun *runs = runs_;
+    const Active *x = a, *y = b;
+    int d = runs[x->index].lo - runs[y->index].lo;
+    return d ? d : x->index - y->index;
+}
+
+/* insertion sort keeps this free of qsort_r portability questions; n is the
+ * number of runs of one prompt (hundreds at most) */
+static void sort_active(Active *a, int n, const KnockRun *runs)
+{
+    for (int i = 1; i < n; i++) {
+        Active v = a[i];
+        int j = i - 1;
+        while (j >= 0 && by_lo(&a[j], &v, (void *)runs) > 0) { a[j + 1] = a[j]; j--; }
+        a[j + 1] = v;
+    }
+}
+
+int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, KopError *err)
+{
+    const Model *m = p->m;
+    const Config *c = &m->cfg;
+    int T = p->T, L = c->n_layer, C = c->d_model, V = c->vocab_size, nf = model_n_features(c);
+    int ssm = c->arch != ARCH_GPT2;
+    Active *act = kop_xmalloc(sizeof *act * (size_t)(n ? n : 1));
+    int na = 0;
+    for (int k = 0; k < n; k++) {
+        const KnockRun *r = &runs[k];
+        int t0 = 0;
+        while (t0 < T && !r->dst[t0]) t0++;
+        int lo = r->lo < 0 ? 0 : r->lo, hi = r->hi >= L ? L - 1 : r->hi;
+        if (lo > hi || t0 == T) { /* nothing blocked: the clean logits */
+            memcpy(logits + (size_t)k * V, p->clean_logits, sizeof(float) * V);
+            continue;
+        }
+        act[na++] = (Active){.index = k, .t0 = t0, .full = -1, .src = -1};
+    }
+    sort_active(act, na, runs);
+    int rows = 0;
+    for (int a = 0; a < na; a++) {
+        act[a].row0 = rows;
+        rows += T - act[a].t0;
+        if (ssm && act[a].t0 > 0) {
+            const KnockRun *r = &runs[act[a].index];
+            act[a].full = state_entry(p, act[a].t0, NULL);
+            int any = 0;
+            for (int j = 0; j < act[a].t0; j++) any |= r->src[j];
+            act[a].src = any ? state_entry(p, act[a].t0, r->src) : -1;
+        }
+    }
+    float *X = kop_xmalloc(sizeof(float) * (size_t)(rows ? rows : 1) * C);
+    RowRun *rr = kop_xmalloc(sizeof *rr * (size_t)(na ? na : 1));
+    int nact = 0;
+    for (int l = na ? runs[act[0].index].lo : L; l < L; l++) {
+        /* runs whose first knocked layer is l join, from the clean stream */
+        while (nact < na && runs[act[nact].index].lo <= l) {
+            Active *a = &act[nact++];
+            memcpy(X + (size_t)a->row0 * C, p->resid + ((size_t)l * T + a->t0) * C, sizeof(float) * (size_t)(T - a->t0) * C);
+        }
+        for (int a = 0; a < nact; a++) {
+            const KnockRun *r = &runs[act[a].index];
+            rr[a] = (RowRun){.t0 = act[a].t0, .row0 = act[a].row0, .knocked = l >= r->lo && l <= r->hi,
+                             .src = r->src, .dst = r->dst, .chan = r->chan ? r->chan + (size_t)l * nf : NULL};
+            if (act[a].full >= 0) {
+                rr[a].h0 = state_at(p, act[a].full, l);
+                rr[a].hs0 = act[a].src >= 0 && rr[a].knocked ? state_at(p, act[a].src, l) : NULL;
+            }
+        }
+        int R = nact < na ? act[nact].row0 : rows;
+        switch (c->arch) {
+        case ARCH_MAMBA1: mamba1_rows(m, l, X, R, rr, nact, &p->rec[l], T); break;
+        case ARCH_MAMBA2: mamba2_rows(m, l, X, R, rr, nact, &p->rec[l], T); break;
+        case ARCH_GPT2: gpt2_rows(m, l, X, R, rr, nact, &p->rec[l], T); break;
+        }
+    }
+    /* the last position of every run: final norm, then one GEMM against the vocabulary */
+    if (na) {
+        float *h = kop_xmalloc(sizeof(float) * (size_t)na * C), *out = kop_xmalloc(sizeof(float) * (size_t)na * V);
+        #pragma omp parallel for schedule(static)
+        for (int a = 0; a < na; a++) {
+            const float *x = X + (size_t)(act[a].row0 + T - 1 - act[a].t0) * C;
+            if (c->arch == ARCH_GPT2) kern_layernorm(h + (size_t)a * C, x, m->norm_f, m->norm_f_b, C, c->norm_eps);
+            else kern_rmsnorm(h + (size_t)a * C, x, m->norm_f, C, c->norm_eps);
+        }
+        kern_linear(out, V, h, C, m->lm_head, NULL, na, C, V);
+        for (int a = 0; a < na; a++) memcpy(logits + (size_t)act[a].index * V, out + (size_t)a * V, sizeof(float) * V);
+        free(h);
+        free(out);
+    }
+    free(X); free(rr); free(act);
+    (void)err;
+    return 0;
+}
+
+int prompt_run_knock_naive(PromptRun *p, const KnockRun *runs, int n, float *logits, KopError *err)
+{
+    const Config *c = &p->m->cfg;
+    int L = c->n_layer, nf = model_n_features(c);
+    KernKnock *ko = kop_xmalloc(sizeof *ko * (size_t)L);
+    const KernKnock **per = kop_xmalloc(sizeof *per * (size_t)L);
+    int status = 0;
+    for (int k = 0; k < n && status == 0; k++) {
+        for (int l = 0; l < L; l++) {
+            per[l] = NULL;
+            if (l < runs[k].lo || l > runs[k].hi) continue;
+            ko[l] = (KernKnock){runs[k].src, runs[k].dst, runs[k].chan ? runs[k].chan + (size_t)l * nf : NULL};
+            per[l] = &ko[l];
+        }
+        ForwardReq req = {.ids = p->ids, .T = p->T, .knock = per, .logits = logits + (size_t)k * c->vocab_size};
+        status = model_forward(p->m, &req, err);
+    }
+    free(ko);
+    free(per);
+    return status;
+}

@@ -1,0 +1,76 @@
+/* knock.h: many knocked runs of one prompt, computed from the clean run.
+ *
+ * A knocked run blocks edges (target i <- source j, j <= i) in the layers
+ * [lo, hi] (on selected features, for SSMs).  By causality it differs from the
+ * clean run only at positions >= t0, its first target position, and only from
+ * layer lo on.  So:
+ *  - one clean forward records, per layer, what later rows need from earlier
+ *    ones: Mamba's pre-conv inputs, conv outputs, step sizes and B/C rows (from
+ *    which the SSM state at t0-1 is rebuilt), GPT-2's keys and values;
+ *  - every run starts at its layer lo from the clean residual stream and
+ *    recomputes just its rows t0..T-1 (one row for a `-> last` statement);
+ *  - all runs of a prompt go through each layer together: their rows are
+ *    stacked so every projection is one GEMM, not one GEMV per run;
+ *  - the blocked contribution is removed exactly with a second, sources-only
+ *    state: h' = h - h^S, where h^S is the SSM state driven by the source
+ *    inputs only (LANGUAGE.md "What a knockout does"); positions before t0 are
+ *    clean in every run, so h^S at t0-1 is built once per layer and source set
+ *    from the clean records.
+ * The result equals model_forward with the same per-layer knockouts (tests
+ * check both against ../shared/reference); only summation order differs. */
+#ifndef KOP_KNOCK_H
+#define KOP_KNOCK_H
+
+#include "forward.h"
+
+typedef struct KnockRun {
+    int lo, hi;                /* knocked layers [lo, hi]; lo > hi: a no-op (clean logits) */
+    const unsigned char *src;  /* (T) source positions */
+    const unsigned char *dst;  /* (T) target positions */
+    const unsigned char *chan; /* (n_layer, n_features) selected features, or NULL = all */
+} KnockRun;
+
+typedef struct PromptRun PromptRun;
+
+/* Run the clean forward of ids[0..T) and keep the records.  clean_logits
+ * (vocab) receives the last position's logits.  NULL + err on failure. */
+PromptRun *prompt_run_new(const Model *m, const int *ids, int T, float *clean_logits, KopError *err);
+void prompt_run_free(PromptRun *p);
+
+/* logits (n, vocab): the last position's logits of each knocked run. */
+int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, KopError *err);
+
+/* The same, one run at a time, through model_forward with the full prompt:
+ * the slow path, for tests and for benchmarking the speedup. */
+int prompt_run_knock_naive(PromptRun *p, const KnockRun *runs, int n, float *logits, KopError *err);
+
+/* Number of features of one layer: Mamba-1 d_inner channels, Mamba-2 heads, 0 for GPT-2. */
+int model_n_features(const Config *c);
+
+/* ---- internal: per-architecture row recomputation (src/model_*.c) ------- */
+
+/* One run's rows inside a layer step. */
+typedef struct RowRun {
+    int t0, row0;               /* first position recomputed; its row in the batch */
+    int knocked;                /* layer is in [lo, hi] */
+    const unsigned char *src, *dst, *chan; /* chan: this layer's features or NULL */
+    const float *h0;            /* SSM state at t0-1 (NULL when t0 == 0) */
+    const float *hs0;           /* sources-only state at t0-1 (NULL: zero) */
+} RowRun;
+
+/* Recompute rows X (R, C) in place through layer l for the runs given. */
+void mamba1_rows(const Model *m, int l, float *X, int R, const RowRun *runs, int nruns,
+                 const LayerRec *rec, int T);
+void mamba2_rows(const Model *m, int l, float *X, int R, const RowRun *runs, int nruns,
+                 const LayerRec *rec, int T);
+void gpt2_rows(const Model *m, int l, float *X, int R, const RowRun *runs, int nruns,
+               const LayerRec *rec, int T);
+
+/* SSM state (features x state) at position t_end after scanning the clean
+ * records of layer l from position 0, taking inputs only at positions with
+ * take[j] set (NULL: all).  Mamba-1: (d_inner, d_state); Mamba-2:
+ * (n_heads, head_dim, d_state). */
+void mamba1_state(const Model *m, int l, const LayerRec *rec, int t_end, const unsigned char *take, float *h);
+void mamba2_state(const Model *m, int l, const LayerRec *rec, int t_end, const unsigned char *take, float *h);
+
+#endif
