@@ -1,6 +1,6 @@
 ## src/forward.mk: forward passes of Mamba-1, Mamba-2 and GPT-2, and `kop logits`.
 libkop_a_SOURCES += src/forward.h src/forward.c src/model_mamba1.c src/model_mamba2.c src/model_gpt2.c \
-	src/knock.h src/knock.c
+	src/knock.h src/knock.c src/featsel.h src/featsel.c
 kop_SOURCES += src/cli_logits.c
 
 check_PROGRAMS += tests/unit/test_forward
@@ -17,3 +17,8 @@ check_PROGRAMS += tests/unit/test_knock
 tests_unit_test_knock_SOURCES = tests/unit/test_knock.c tests/unit/expected.h tests/unit/expected.c
 tests_unit_test_knock_LDADD = $(KOP_LIBS)
 TESTS += tests/unit/test_knock
+
+check_PROGRAMS += tests/unit/test_features
+tests_unit_test_features_SOURCES = tests/unit/test_features.c tests/unit/expected.h tests/unit/expected.c
+tests_unit_test_features_LDADD = $(KOP_LIBS)
+TESTS += tests/unit/test_features

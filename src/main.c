@@ -89,6 +89,7 @@ static void print_help(FILE *f)
 
 int main(int argc, char **argv)
 {
+    kop_tune_malloc();
     if (argc < 2) {
         print_help(stderr);
         return KOP_EXIT_USAGE;

@@ -97,6 +97,7 @@ void mamba1_state(const Model *m, int l, const LayerRec *rec, int t_end, const u
             float dx = (take && !take[t]) ? 0.0f : d * rec->u[(size_t)t * di + e];
             const float *b = rec->bc + (size_t)t * nbc + R;
             kern_exp_scaled(dA, a, d, N);
+            #pragma omp simd
             for (int n = 0; n < N; n++) he[n] = dA[n] * he[n] + dx * b[n];
         }
     }
@@ -151,10 +152,10 @@ void mamba1_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
             const RowRun *r = &runs[k];
             int rows = (k + 1 < nruns ? runs[k + 1].row0 : Rw) - r->row0;
             int knocked = r->knocked && (!r->chan || r->chan[e]);
-            for (int n = 0; n < N; n++) {
-                h[n] = r->h0 ? r->h0[(size_t)e * N + n] : 0.0f;
-                hs[n] = r->hs0 ? r->hs0[(size_t)e * N + n] : 0.0f;
-            }
+            if (r->h0) memcpy(h, r->h0 + (size_t)e * N, sizeof(float) * N);
+            else memset(h, 0, sizeof(float) * N);
+            if (knocked && r->hs0) memcpy(hs, r->hs0 + (size_t)e * N, sizeof(float) * N);
+            else memset(hs, 0, sizeof(float) * N);
             for (int q = 0; q < rows; q++) {
                 int i = r->t0 + q;
                 size_t row = (size_t)(r->row0 + q);
@@ -162,6 +163,7 @@ void mamba1_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
                 const float *b = dbc + row * nbc + R, *cc = b + N;
                 kern_exp_scaled(dA, a, d, N);
                 float acc = 0.0f;
+                #pragma omp simd reduction(+:acc)
                 for (int n = 0; n < N; n++) {
                     h[n] = dA[n] * h[n] + dx * b[n];
                     acc += cc[n] * h[n];
@@ -169,6 +171,7 @@ void mamba1_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
                 if (knocked) {
                     /* sources-only state; blocked rows see h - hs */
                     float in = r->src[i] ? dx : 0.0f, accs = 0.0f;
+                    #pragma omp simd reduction(+:accs)
                     for (int n = 0; n < N; n++) {
                         hs[n] = dA[n] * hs[n] + in * b[n];
                         accs += cc[n] * hs[n];

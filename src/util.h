@@ -53,6 +53,11 @@ char *kop_xstrdup(const char *s);
  * *len gets its length without the NUL.  NULL and err filled on failure. */
 char *kop_read_file(const char *path, size_t *len, KopError *err);
 
+/* Keep freed blocks in the heap instead of returning each large one to the
+ * kernel: the executor allocates and frees per-layer work buffers of a few
+ * MB many times per prompt, and fresh pages cost a fault each (glibc only). */
+void kop_tune_malloc(void);
+
 /* Seconds on a monotonic clock. */
 double kop_now(void);
 
