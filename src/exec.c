@@ -1,0 +1,617 @@
+/* exec.c: see exec.h. */
+#include "config.h"
+#include "exec.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "buildinfo.h"
+#include "check.h"
+#include "diag.h"
+#include "featsel.h"
+#include "knock.h"
+#include "manifest.h"
+#include "progress.h"
+#include "prompts.h"
+#include "render.h"
+#include "stats.h"
+#include "summary_csv.h"
+#include "tokenizer.h"
+
+// ---------------------------------------------------------------------------
+// files
+
+void csv_field(FILE *f, const char *s)
+{
+    if (!s) return;
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path, KopError *err)
+{
+    char *p = kop_xstrdup(path);
+    for (char *s = p + 1;; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+                kop_fail_errno(err, "%s: cannot create folder", p);
+                free(p);
+                return -1;
+            }
+            *s = c;
+            if (!c) break;
+        }
+    }
+    free(p);
+    return 0;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *s = kop_xmalloc(n);
+    snprintf(s, n, "%s/%s", dir, name);
+    return s;
+}
+
+static char *base_name(const char *path)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/') n--;
+    size_t b = n;
+    while (b > 0 && path[b - 1] != '/') b--;
+    char *s = kop_xmalloc(n - b + 1);
+    memcpy(s, path + b, n - b);
+    s[n - b] = '\0';
+    return s;
+}
+
+/* Open PATH.tmp for writing; commit_file renames it over PATH. */
+static FILE *open_tmp(const char *path, char **tmp, KopError *err)
+{
+    size_t n = strlen(path) + 8;
+    *tmp = kop_xmalloc(n);
+    snprintf(*tmp, n, "%s.tmp", path);
+    FILE *f = fopen(*tmp, "w");
+    if (!f) {
+        kop_fail_errno(err, "%s: cannot write", *tmp);
+        free(*tmp);
+        *tmp = NULL;
+    }
+    return f;
+}
+
+static int commit_file(FILE *f, char *tmp, const char *path, KopError *err)
+{
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        kop_fail_errno(err, "%s: write failed", path);
+        remove(tmp);
+        free(tmp);
+        return -1;
+    }
+    if (rename(tmp, path) < 0) {
+        kop_fail_errno(err, "%s: cannot rename %s", path, tmp);
+        remove(tmp);
+        free(tmp);
+        return -1;
+    }
+    free(tmp);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------
+// one prompt
+
+typedef struct Result {
+    int item, t;           /* t = -1 when the item does not sweep t */
+    double p_knocked, value;
+} Result;
+
+typedef struct Job {
+    int used;              /* 0: skipped, reason says why */
+    char reason[1100];
+    int T, target, top1;
+    double p_clean;
+    Result *res;
+    int n_res;
+    char **tokens;         /* (T) decoded token texts, for token-map labels */
+} Job;
+
+/* The prompts of every source of the recipe, in order. */
+typedef struct PromptList {
+    PromptSet **sets;
+    int n_sets;
+    const Prompt **v;
+    int n;
+} PromptList;
+
+typedef struct RunCtx {
+    const Recipe *r;
+    const Model *m;
+    const Tokenizer *tok;
+    const PromptList *ps;
+    unsigned char **feat;  /* per block: (n_layer, n_features) or NULL for all */
+    int want_tokens;
+} RunCtx;
+
+static int argmax(const float *x, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++) if (x[i] > x[best]) best = i;
+    return best;
+}
+
+static double metric_value(Metric metric, const float *clean, const float *knocked, int V, int target,
+                           double p, double pk)
+{
+    switch (metric) {
+    case METRIC_PROB_CHANGE: return (pk - p) / p;
+    case METRIC_PROB: return pk;
+    case METRIC_HIT: return argmax(knocked, V) == target;
+    case METRIC_LOGIT_DIFF: return (double)knocked[target] - clean[target];
+    case METRIC_KL: {
+        double lz = kern_logsumexp(clean, V), lzk = kern_logsumexp(knocked, V), kl = 0;
+        for (int v = 0; v < V; v++) {
+            double lp = clean[v] - lz, lq = knocked[v] - lzk;
+            kl += exp(lp) * (lp - lq);
+        }
+        return kl;
+    }
+    default: return NAN;
+    }
+}
+
+static void job_skip(Job *j, const char *fmt, const char *detail)
+{
+    j->used = 0;
+    snprintf(j->reason, sizeof j->reason, fmt, detail);
+}
+
+static void run_prompt(const RunCtx *cx, int pi, Job *j)
+{
+    const Recipe *r = cx->r;
+    const Model *m = cx->m;
+    int V = m->cfg.vocab_size;
+    const Prompt *p = cx->ps->v[pi];
+    KopError err = {0};
+    memset(j, 0, sizeof *j);
+    int *ids = NULL, sf, sl;
+    int T = prompt_tokenize(p, cx->tok, &ids, &sf, &sl, &err);
+    if (T < 0) { job_skip(j, "%s", err.msg); return; }
+    j->T = T;
+    for (int t = 0; t < T; t++)
+        if (ids[t] >= V) {
+            snprintf(j->reason, sizeof j->reason, "token id %d is outside the model's vocabulary of %d", ids[t], V);
+            free(ids);
+            return;
+        }
+    float *clean = kop_xmalloc(sizeof(float) * V);
+    PromptRun *pr = prompt_run_new(m, ids, T, clean, &err);
+    if (!pr) { job_skip(j, "%s", err.msg); free(ids); free(clean); return; }
+    j->top1 = argmax(clean, V);
+    int answer = prompt_target_token(p, cx->tok, &err);
+    if (answer == -2) { job_skip(j, "%s", err.msg); goto done; }
+    if (r->target == TARGET_ATTRIBUTE) {
+        if (answer < 0) { job_skip(j, "%s", "no target (attribute) to measure"); goto done; }
+        j->target = answer;
+    } else {
+        j->target = j->top1;
+    }
+    if (r->keep_correct) {
+        if (answer < 0) { job_skip(j, "%s", "keep correct needs a target, the record has none"); goto done; }
+        if (j->top1 != answer) {
+            snprintf(j->reason, sizeof j->reason, "not correct: top-1 token %d, target token %d", j->top1, answer);
+            goto done;
+        }
+    }
+    if (j->target >= V) { job_skip(j, "%s", "target token outside the vocabulary"); goto done; }
+    double lz = kern_logsumexp(clean, V);
+    j->p_clean = exp((double)clean[j->target] - lz);
+
+    /* the runs: every item, and for t-swept items every t of this prompt */
+    int first = 0, last = -1, stride = 1;
+    int nt = plan_t_range(r, T, &first, &last, &stride);
+    int nruns = 0;
+    for (int i = 0; i < r->n_items; i++) nruns += r->items[i].t_swept ? nt : 1;
+    KnockRun *runs = kop_xmalloc(sizeof *runs * (size_t)(nruns ? nruns : 1));
+    unsigned char *masks = kop_xcalloc((size_t)(nruns ? nruns : 1) * 2, (size_t)T);
+    j->res = kop_xmalloc(sizeof *j->res * (size_t)(nruns ? nruns : 1));
+    int n = 0;
+    for (int i = 0; i < r->n_items; i++) {
+        const PlanItem *it = &r->items[i];
+        int reps = it->t_swept ? nt : 1;
+        for (int q = 0; q < reps; q++) {
+            int t = it->t_swept ? first + q * stride : -1;
+            unsigned char *src = masks + (size_t)n * 2 * T, *dst = src + T;
+            if (plan_eval_group(it->block->src, T, sf, sl, t, src) < 0 ||
+                plan_eval_group(it->block->dst, T, sf, sl, t, dst) < 0) {
+                snprintf(j->reason, sizeof j->reason, "statement %d: its token groups cannot be resolved for this prompt",
+                         it->block->index);
+                free(runs); free(masks);
+                goto done;
+            }
+            runs[n] = (KnockRun){it->layer_lo, it->layer_hi, src, dst, cx->feat[it->block->index - 1]};
+            j->res[n] = (Result){.item = i, .t = t};
+            n++;
+        }
+    }
+    float *out = kop_xmalloc(sizeof(float) * (size_t)V * (n ? n : 1));
+    if (prompt_run_knock(pr, runs, n, out, &err) < 0) {
+        job_skip(j, "%s", err.msg);
+    } else {
+        for (int k = 0; k < n; k++) {
+            const float *kl = out + (size_t)k * V;
+            double pk = exp((double)kl[j->target] - kern_logsumexp(kl, V));
+            j->res[k].p_knocked = pk;
+            j->res[k].value = metric_value(r->metric, clean, kl, V, j->target, j->p_clean, pk);
+        }
+        j->n_res = n;
+        j->used = 1;
+        if (cx->want_tokens && cx->tok) {
+            j->tokens = kop_xcalloc((size_t)T, sizeof(char *));
+            for (int t = 0; t < T; t++) j->tokens[t] = tokenizer_decode(cx->tok, ids + t, 1, NULL, &err);
+        }
+    }
+    free(out); free(runs); free(masks);
+done:
+    prompt_run_free(pr);
+    free(clean);
+    free(ids);
+}
+
+static void job_free(Job *j)
+{
+    free(j->res);
+    if (j->tokens)
+        for (int t = 0; t < j->T; t++) free(j->tokens[t]);
+    free(j->tokens);
+    memset(j, 0, sizeof *j);
+}
+
+// ---------------------------------------------------------------------------
+// the run
+
+typedef struct Acc { /* one summary row: item x t */
+    int item, t;
+    Stat s;
+} Acc;
+
+static Acc *acc_get(Acc **v, int *n, int *cap, int item, int t)
+{
+    for (int i = *n - 1; i >= 0; i--) /* items arrive in order: search from the end */
+        if ((*v)[i].item == item && (*v)[i].t == t) return &(*v)[i];
+    if (*n == *cap) *v = kop_xrealloc(*v, sizeof **v * (size_t)(*cap = *cap ? 2 * *cap : 64));
+    Acc *a = &(*v)[(*n)++];
+    *a = (Acc){.item = item, .t = t};
+    return a;
+}
+
+static int acc_cmp(const void *a_, const void *b_)
+{
+    const Acc *a = a_, *b = b_;
+    return a->item != b->item ? a->item - b->item : a->t - b->t;
+}
+
+static void write_rows(FILE *f, const RunCtx *cx, const char *exp_name, const char *model, int pi, const Job *j)
+{
+    for (int k = 0; k < j->n_res; k++) {
+        const Result *res = &j->res[k];
+        const PlanItem *it = &cx->r->items[res->item];
+        csv_field(f, exp_name); fputc(',', f);
+        csv_field(f, model); fputc(',', f);
+        csv_field(f, it->block->label); fputc(',', f);
+        if (it->k >= 0) fprintf(f, "%d", it->k);
+        fputc(',', f);
+        if (res->t >= 0) fprintf(f, "%d", res->t);
+        fputc(',', f);
+        if (it->layer_lo <= it->layer_hi) fprintf(f, "%d,%d", it->layer_lo, it->layer_hi);
+        else fputc(',', f);
+        fprintf(f, ",%d,%d,%.9g,%.9g,%.9g\n", pi, j->target, j->p_clean, res->p_knocked, res->value);
+    }
+}
+
+static int write_summary(const char *path, const RunCtx *cx, const char *exp_name, const char *model,
+                         Acc *acc, int nacc, KopError *err)
+{
+    char *tmp;
+    FILE *f = open_tmp(path, &tmp, err);
+    if (!f) return -1;
+    fputs("experiment,model,statement,k,t,n,mean,stderr,ci95,metric\n", f);
+    for (int i = 0; i < nacc; i++) {
+        const PlanItem *it = &cx->r->items[acc[i].item];
+        csv_field(f, exp_name); fputc(',', f);
+        csv_field(f, model); fputc(',', f);
+        csv_field(f, it->block->label); fputc(',', f);
+        if (it->k >= 0) fprintf(f, "%d", it->k);
+        fputc(',', f);
+        if (acc[i].t >= 0) fprintf(f, "%d", acc[i].t);
+        double se = stat_stderr(&acc[i].s), ci = stat_ci95(&acc[i].s);
+        fprintf(f, ",%ld,%.9g,", acc[i].s.n, stat_mean(&acc[i].s));
+        if (se == se) fprintf(f, "%.9g", se);
+        fputc(',', f);
+        if (ci == ci) fprintf(f, "%.9g", ci);
+        fprintf(f, ",%s\n", plan_metric_name(cx->r->metric));
+    }
+    return commit_file(f, tmp, path, err);
+}
+
+static int copy_file(const char *from, const char *to, KopError *err)
+{
+    size_t len;
+    char *text = kop_read_file(from, &len, err);
+    if (!text) return -1;
+    char *tmp;
+    FILE *f = open_tmp(to, &tmp, err);
+    if (!f) { free(text); return -1; }
+    fwrite(text, 1, len, f);
+    free(text);
+    return commit_file(f, tmp, to, err);
+}
+
+static int render_outputs(const RunCtx *cx, const char *out_dir, const char *summary_path,
+                          char **t_labels, int n_t_labels, KopError *err)
+{
+    const Recipe *r = cx->r;
+    Summary s = {0};
+    SummaryPlot sp = {0};
+    int have = 0, status = 0;
+    for (int i = 0; i < r->n_outputs && status == 0; i++) {
+        char *path = path_join(out_dir, r->outputs[i].path);
+        char *slash = strrchr(path, '/');
+        if (slash && slash != path) { /* outputs may name subfolders */
+            *slash = '\0';
+            status = make_dirs(path, err);
+            *slash = '/';
+        }
+        if (status == 0 && r->outputs[i].kind == OUTPUT_CSV) {
+            status = copy_file(summary_path, path, err);
+        } else if (status == 0) {
+            if (!have) {
+                status = summary_read(summary_path, &s, err);
+                if (status == 0)
+                    status = summary_plot(&s, plan_metric_name(r->metric), (const char *const *)t_labels, n_t_labels, &sp, err);
+                have = status == 0;
+            }
+            if (status == 0)
+                status = r->outputs[i].kind == OUTPUT_HEATMAP ? render_heatmap(path, &sp.d, err) : render_lines(path, &sp.d, err);
+        }
+        free(path);
+    }
+    if (have) summary_plot_free(&sp);
+    summary_free(&s);
+    return status;
+}
+
+static int set_threads(int n)
+{
+#ifdef _OPENMP
+    if (n > 0) omp_set_num_threads(n);
+    omp_set_max_active_levels(1);
+    return omp_get_max_threads();
+#else
+    (void)n;
+    return 1;
+#endif
+}
+
+static void prompt_list_add(PromptList *l, PromptSet *s)
+{
+    l->sets = kop_xrealloc(l->sets, sizeof *l->sets * (size_t)(l->n_sets + 1));
+    l->sets[l->n_sets++] = s;
+    l->v = kop_xrealloc(l->v, sizeof *l->v * (size_t)(l->n + s->n + 1));
+    for (int i = 0; i < s->n; i++) l->v[l->n++] = &s->v[i];
+}
+
+static void prompt_list_free(PromptList *l)
+{
+    for (int i = 0; i < l->n_sets; i++) prompts_free(l->sets[i]);
+    free(l->sets);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+/* Inline prompts go to one set named after the recipe, files to one set each. */
+static int load_prompts(const Recipe *r, PromptList *l, KopError *err)
+{
+    PromptSet *inl = prompts_new(r->path);
+    prompt_list_add(l, inl);
+    for (int i = 0; i < r->n_prompts; i++) {
+        const PromptSource *src = &r->prompts[i];
+        if (src->kind == PROMPTS_TEXT) {
+            if (prompts_add_text(inl, src->text, src->subject, src->target, err) < 0) return -1;
+        } else if (src->kind == PROMPTS_IDS) {
+            if (prompts_add_ids(inl, src->ids, src->n_ids, src->subj_first, src->subj_last, (int)src->target_id, err) < 0)
+                return -1;
+        } else {
+            PromptSet *f = prompts_load(src->resolved, err);
+            if (!f) return -1;
+            prompt_list_add(l, f);
+        }
+    }
+    /* the inline set grew after it was listed: list its prompts again, in recipe order */
+    l->n = 0;
+    for (int si = 0; si < l->n_sets; si++)
+        for (int i = 0; i < l->sets[si]->n; i++) {
+            l->v = kop_xrealloc(l->v, sizeof *l->v * (size_t)(l->n + 1));
+            l->v[l->n++] = &l->sets[si]->v[i];
+        }
+    return 0;
+}
+
+int exec_run(const RunOptions *o, KopError *err)
+{
+    double t_start = kop_now();
+    int status = -1;
+    size_t rlen;
+    char *text = kop_read_file(o->recipe_path, &rlen, err);
+    if (!text) return -1;
+    Model m;
+    memset(&m, 0, sizeof m);
+    if (model_load(&m, o->model_dir, err) < 0) { free(text); return -1; }
+    char *model_name = o->model_label ? kop_xstrdup(o->model_label) : base_name(o->model_dir);
+
+    KopArena *ar = arena_new();
+    Diag *d = diag_new(o->recipe_path, text, rlen, stderr);
+    CheckOptions copt = {.path = o->recipe_path, .arch = m.cfg.arch, .model_name = model_name, .check_files = 1};
+    Recipe *r = kop_compile(&copt, m.cfg.n_layer, d, ar);
+    Tokenizer *tok = NULL;
+    PromptList pl = {0}, *ps = &pl;
+    RunCtx cx = {0};
+    char *out_dir = NULL, *rows_path = NULL, *sum_path = NULL, *man_path = NULL;
+    FILE *rows = NULL;
+    Job *jobs = NULL;
+    Acc *acc = NULL;
+    int nacc = 0, capacc = 0;
+    Manifest man = {0};
+    if (!r) {
+        kop_fail(err, KOP_EXIT_DATA, "%s: %d error%s", o->recipe_path, diag_errors(d), diag_errors(d) == 1 ? "" : "s");
+        goto out;
+    }
+    /* a tokenizer is needed only for text prompts; its absence is reported per prompt */
+    KopError terr = {0};
+    tok = tokenizer_load(o->model_dir, &terr);
+    if (!tok) {
+        for (int i = 0; i < r->n_prompts; i++)
+            if (r->prompts[i].kind != PROMPTS_IDS) {
+                kop_fail(err, terr.status ? terr.status : KOP_EXIT_DATA, "%s needs a tokenizer for its text prompts: %s",
+                         o->recipe_path, terr.msg);
+                goto out;
+            }
+    }
+    if (load_prompts(r, ps, err) < 0) goto out;
+
+    int L = m.cfg.n_layer, nf = model_n_features(&m.cfg);
+    cx = (RunCtx){.r = r, .m = &m, .tok = tok, .ps = ps};
+    cx.feat = kop_xcalloc((size_t)(r->n_blocks ? r->n_blocks : 1), sizeof *cx.feat);
+    for (int b = 0; b < r->n_blocks; b++) {
+        const FeatureSel *fs = &r->blocks[b].feat;
+        if (fs->kind == FEAT_ALL || nf == 0) continue;
+        cx.feat[b] = kop_xmalloc((size_t)L * nf);
+        features_select(&m, fs->kind, fs->frac, cx.feat[b]);
+    }
+    for (int b = 0; b < r->n_blocks; b++) cx.want_tokens |= r->blocks[b].uses_t;
+
+    if (o->out_dir) {
+        out_dir = kop_xstrdup(o->out_dir);
+    } else {
+        size_t n = strlen(r->experiment) + strlen(model_name) + 16;
+        out_dir = kop_xmalloc(n);
+        snprintf(out_dir, n, "results/%s/%s", r->experiment, model_name);
+    }
+    if (make_dirs(out_dir, err) < 0) goto out;
+    rows_path = path_join(out_dir, "rows.csv");
+    sum_path = path_join(out_dir, "summary.csv");
+    man_path = path_join(out_dir, "manifest.yaml");
+    int threads = set_threads(o->threads);
+    manifest_init(&man, o->recipe_path, text, o->model_dir, model_name, &m, threads);
+    man.experiment = r->experiment;
+    if (manifest_write(man_path, &man, err) < 0) goto out;
+    if (!(rows = fopen(rows_path, "w"))) { kop_fail_errno(err, "%s: cannot write", rows_path); goto out; }
+    fputs("experiment,model,statement,k,t,layer_lo,layer_hi,prompt,target_id,p_clean,p_knocked,value\n", rows);
+
+    /* prompts in chunks: in parallel within a chunk, accepted in order, so
+     * `limit` and the row order do not depend on the thread count */
+    int parallel = threads > 1 && ps->n > 1;
+    int chunk = parallel ? threads : 1;
+    jobs = kop_xcalloc((size_t)chunk, sizeof *jobs);
+    long limit = r->limit < 0 ? ps->n : r->limit;
+    int used = 0, done = 0;
+    char **t_labels = NULL;
+    int n_t_labels = 0;
+    Progress prog;
+    progress_start(&prog, "prompts", ps->n, o->quiet);
+    if (parallel) kern_set_blas_threads(1);
+    for (int base = 0; base < ps->n && used < limit; base += chunk) {
+        int cnt = ps->n - base < chunk ? ps->n - base : chunk;
+        #pragma omp parallel for schedule(dynamic, 1) if (parallel)
+        for (int q = 0; q < cnt; q++) run_prompt(&cx, base + q, &jobs[q]);
+        for (int q = 0; q < cnt; q++) {
+            Job *j = &jobs[q];
+            if (used >= limit) {
+                job_free(j);
+                continue;
+            }
+            if (!j->used) {
+                manifest_skip(&man, ps->v[base + q], j->reason);
+            } else {
+                used++;
+                write_rows(rows, &cx, r->experiment, model_name, base + q, j);
+                for (int k = 0; k < j->n_res; k++) stat_add(&acc_get(&acc, &nacc, &capacc, j->res[k].item, j->res[k].t)->s, j->res[k].value);
+                if (j->tokens && !t_labels) { /* token-map rows are labelled with the first prompt's tokens */
+                    t_labels = j->tokens;
+                    n_t_labels = j->T;
+                    j->tokens = NULL;
+                }
+            }
+            job_free(j);
+            done = base + q + 1;
+        }
+        fflush(rows);
+        progress_update(&prog, done);
+    }
+    progress_end(&prog);
+    if (ferror(rows) || fclose(rows) != 0) {
+        rows = NULL;
+        kop_fail_errno(err, "%s: write failed", rows_path);
+        goto out_labels;
+    }
+    rows = NULL;
+    man.n_used = used;
+    man.n_seen = done;
+    for (int si = 0; si < ps->n_sets; si++)
+        for (int s = 0; s < ps->sets[si]->n_skipped; s++) manifest_skip_line(&man, ps->sets[si]->skipped[s]);
+    if (used == 0) {
+        kop_fail(err, KOP_EXIT_DATA, "%s: no prompt left to measure (%d skipped; see %s)", o->recipe_path, man.n_skipped, man_path);
+        manifest_write(man_path, &man, NULL);
+        goto out_labels;
+    }
+    qsort(acc, (size_t)nacc, sizeof *acc, acc_cmp);
+    if (write_summary(sum_path, &cx, r->experiment, model_name, acc, nacc, err) < 0) goto out_labels;
+    if (render_outputs(&cx, out_dir, sum_path, t_labels, n_t_labels, err) < 0) goto out_labels;
+    man.wall_seconds = kop_now() - t_start;
+    man.complete = 1;
+    if (manifest_write(man_path, &man, err) < 0) goto out_labels;
+    if (o->log)
+        fprintf(o->log, "%s on %s: %d prompt%s measured, %d skipped, %d statement%s x sweep points; %.1f s. Results in %s/\n",
+                r->experiment, model_name, used, used == 1 ? "" : "s", man.n_skipped, nacc, nacc == 1 ? "" : "s",
+                man.wall_seconds, out_dir);
+    status = 0;
+out_labels:
+    if (t_labels)
+        for (int t = 0; t < n_t_labels; t++) free(t_labels[t]);
+    free(t_labels);
+out:
+    if (rows) fclose(rows);
+    if (cx.feat)
+        for (int b = 0; b < r->n_blocks; b++) free(cx.feat[b]);
+    free(cx.feat);
+    free(jobs);
+    free(acc);
+    manifest_free(&man);
+    free(out_dir); free(rows_path); free(sum_path); free(man_path);
+    prompt_list_free(ps);
+    tokenizer_free(tok);
+    diag_free(d);
+    arena_free(ar);
+    free(model_name);
+    model_free(&m);
+    free(text);
+    return status;
+}

@@ -1,0 +1,11 @@
+## src/exec.mk: the executor (`kop run`): statistics, manifest, progress.
+libkop_a_SOURCES += src/exec.h src/exec.c src/stats.h src/stats.c src/sha256.h src/sha256.c \
+	src/manifest.h src/manifest.c src/progress.h src/progress.c
+kop_SOURCES += src/cli_run.c
+
+check_PROGRAMS += tests/unit/test_run_reference tests/unit/test_stats
+tests_unit_test_run_reference_SOURCES = tests/unit/test_run_reference.c tests/unit/expected.h tests/unit/expected.c
+tests_unit_test_run_reference_LDADD = $(KOP_LIBS)
+tests_unit_test_stats_SOURCES = tests/unit/test_stats.c
+tests_unit_test_stats_LDADD = $(KOP_LIBS)
+TESTS += tests/unit/test_run_reference tests/unit/test_stats

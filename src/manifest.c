@@ -1,0 +1,210 @@
+/* manifest.c: see manifest.h. */
+#include "config.h"
+#include "manifest.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <yaml.h>
+
+#include "buildinfo.h"
+#include "sha256.h"
+
+void manifest_init(Manifest *man, const char *recipe_path, const char *recipe_text, const char *model_dir,
+                   const char *model_name, const Model *m, int threads)
+{
+    memset(man, 0, sizeof *man);
+    man->recipe_path = recipe_path;
+    man->recipe_text = recipe_text;
+    man->model_dir = model_dir;
+    man->model_name = model_name;
+    man->model = m;
+    man->threads = threads;
+    size_t n = strlen(model_dir) + 16, len;
+    char *cfg = kop_xmalloc(n);
+    snprintf(cfg, n, "%s/config.json", model_dir);
+    man->config_text = kop_read_file(cfg, &len, NULL);
+    if (man->config_text) sha256_hex(man->config_text, len, man->config_sha256);
+    free(cfg);
+    time_t now = time(NULL);
+    strftime(man->started, sizeof man->started, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+}
+
+void manifest_skip_line(Manifest *man, const char *line)
+{
+    man->skipped = kop_xrealloc(man->skipped, sizeof *man->skipped * (size_t)(man->n_skipped + 1));
+    man->skipped[man->n_skipped++] = kop_xstrdup(line);
+}
+
+void manifest_skip(Manifest *man, const Prompt *p, const char *reason)
+{
+    char buf[1024];
+    if (p->line) snprintf(buf, sizeof buf, "%s:%d: %s", p->source, p->line, reason);
+    else snprintf(buf, sizeof buf, "%s: record %d: %s", p->source, p->record, reason);
+    manifest_skip_line(man, buf);
+}
+
+void manifest_free(Manifest *man)
+{
+    for (int i = 0; i < man->n_skipped; i++) free(man->skipped[i]);
+    free(man->skipped);
+    free(man->config_text);
+    memset(man, 0, sizeof *man);
+}
+
+// ---- emitting ---------------------------------------------------------------
+
+typedef struct Out {
+    yaml_emitter_t e;
+    int ok;
+} Out;
+
+static void ev(Out *o, yaml_event_t *event)
+{
+    if (o->ok && !yaml_emitter_emit(&o->e, event)) o->ok = 0;
+}
+
+static void scalar_style(Out *o, const char *s, yaml_scalar_style_t style)
+{
+    yaml_event_t event;
+    if (!s) s = "";
+    yaml_scalar_event_initialize(&event, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1, style);
+    ev(o, &event);
+}
+
+static void scalar(Out *o, const char *s) { scalar_style(o, s, YAML_ANY_SCALAR_STYLE); }
+
+/* A block of text: literal style keeps it readable; libyaml falls back to a
+ * quoted style for text a literal block cannot hold. */
+static void text_block(Out *o, const char *s) { scalar_style(o, s, YAML_LITERAL_SCALAR_STYLE); }
+
+static void kv(Out *o, const char *k, const char *v) { scalar(o, k); scalar(o, v); }
+
+static void kvf(Out *o, const char *k, const char *fmt, ...) KOP_PRINTF(3, 4);
+static void kvf(Out *o, const char *k, const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    kv(o, k, buf);
+}
+
+static void map_start(Out *o)
+{
+    yaml_event_t event;
+    yaml_mapping_start_event_initialize(&event, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+    ev(o, &event);
+}
+
+static void map_end(Out *o)
+{
+    yaml_event_t event;
+    yaml_mapping_end_event_initialize(&event);
+    ev(o, &event);
+}
+
+static int write_handler(void *data, unsigned char *buf, size_t size)
+{
+    return fwrite(buf, 1, size, data) == size;
+}
+
+int manifest_write(const char *path, const Manifest *man, KopError *err)
+{
+    size_t n = strlen(path) + 8;
+    char *tmp = kop_xmalloc(n);
+    snprintf(tmp, n, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        kop_fail_errno(err, "%s: cannot write", tmp);
+        free(tmp);
+        return -1;
+    }
+    Out o = {.ok = 1};
+    yaml_emitter_initialize(&o.e);
+    yaml_emitter_set_output(&o.e, write_handler, f);
+    yaml_emitter_set_unicode(&o.e, 1);
+    yaml_emitter_set_width(&o.e, 100);
+    yaml_event_t event;
+    yaml_stream_start_event_initialize(&event, YAML_UTF8_ENCODING);
+    ev(&o, &event);
+    yaml_document_start_event_initialize(&event, NULL, NULL, NULL, 1);
+    ev(&o, &event);
+    map_start(&o);
+
+    kv(&o, "status", man->complete ? "complete" : "running");
+    kv(&o, "experiment", man->experiment);
+    kv(&o, "started", man->started);
+    if (man->complete) kvf(&o, "wall_seconds", "%.3f", man->wall_seconds);
+    kvf(&o, "threads", "%d", man->threads);
+
+    scalar(&o, "kop");
+    map_start(&o);
+    kv(&o, "version", PACKAGE_VERSION);
+    kv(&o, "compiler", KOP_BUILD_CC);
+    kv(&o, "cflags", KOP_BUILD_CFLAGS);
+    kv(&o, "configure", KOP_BUILD_CONFIGURE_ARGS);
+    kv(&o, "blis", KOP_BLIS_SOURCE);
+    kv(&o, "openmp", KOP_OPENMP_STATUS);
+    map_end(&o);
+
+    scalar(&o, "recipe");
+    map_start(&o);
+    kv(&o, "path", man->recipe_path);
+    scalar(&o, "text");
+    text_block(&o, man->recipe_text);
+    map_end(&o);
+
+    const Config *c = &man->model->cfg;
+    scalar(&o, "model");
+    map_start(&o);
+    kv(&o, "name", man->model_name);
+    kv(&o, "dir", man->model_dir);
+    kv(&o, "architecture", arch_name(c->arch));
+    kvf(&o, "layers", "%d", c->n_layer);
+    kvf(&o, "d_model", "%d", c->d_model);
+    kvf(&o, "vocab_size", "%d", c->vocab_size);
+    kv(&o, "weight_dtype", man->model->weight_dtype);
+    kvf(&o, "parameters", "%zu", man->model->n_params);
+    kv(&o, "config_sha256", man->config_sha256);
+    scalar(&o, "config");
+    text_block(&o, man->config_text ? man->config_text : "");
+    map_end(&o);
+
+    scalar(&o, "prompts");
+    map_start(&o);
+    kvf(&o, "measured", "%d", man->n_used);
+    kvf(&o, "seen", "%d", man->n_seen);
+    kvf(&o, "skipped", "%d", man->n_skipped);
+    scalar(&o, "skipped_records");
+    yaml_sequence_start_event_initialize(&event, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
+    ev(&o, &event);
+    for (int i = 0; i < man->n_skipped; i++) scalar(&o, man->skipped[i]);
+    yaml_sequence_end_event_initialize(&event);
+    ev(&o, &event);
+    map_end(&o);
+
+    map_end(&o);
+    yaml_document_end_event_initialize(&event, 1);
+    ev(&o, &event);
+    yaml_stream_end_event_initialize(&event);
+    ev(&o, &event);
+    yaml_emitter_delete(&o.e);
+    int bad = !o.ok || ferror(f);
+    if (fclose(f) != 0 || bad) {
+        kop_fail(err, KOP_EXIT_USAGE, "%s: cannot write the manifest", path);
+        remove(tmp);
+        free(tmp);
+        return -1;
+    }
+    if (rename(tmp, path) < 0) {
+        kop_fail_errno(err, "%s: cannot rename %s", path, tmp);
+        remove(tmp);
+        free(tmp);
+        return -1;
+    }
+    free(tmp);
+    return 0;
+}
