@@ -126,6 +126,7 @@ typedef struct Result {
 
 typedef struct Job {
     int used;              /* 0: skipped, reason says why */
+    double flops;          /* of the knocked runs, as computed by the cached path */
     char reason[1100];
     int T, target, top1;
     double p_clean;
@@ -149,6 +150,7 @@ typedef struct RunCtx {
     const PromptList *ps;
     unsigned char **feat;  /* per block: (n_layer, n_features) or NULL for all */
     int want_tokens;
+    int naive;
 } RunCtx;
 
 static int argmax(const float *x, int n)
@@ -253,7 +255,8 @@ static void run_prompt(const RunCtx *cx, int pi, Job *j)
         }
     }
     float *out = kop_xmalloc(sizeof(float) * (size_t)V * (n ? n : 1));
-    if (prompt_run_knock(pr, runs, n, out, &err) < 0) {
+    j->flops = knock_flops(&m->cfg, T, runs, n);
+    if ((cx->naive ? prompt_run_knock_naive(pr, runs, n, out, &err) : prompt_run_knock(pr, runs, n, out, &err)) < 0) {
         job_skip(j, "%s", err.msg);
     } else {
         for (int k = 0; k < n; k++) {
@@ -462,15 +465,17 @@ int exec_run(const RunOptions *o, KopError *err)
     size_t rlen;
     char *text = kop_read_file(o->recipe_path, &rlen, err);
     if (!text) return -1;
-    Model m;
-    memset(&m, 0, sizeof m);
-    if (model_load(&m, o->model_dir, err) < 0) { free(text); return -1; }
+    Model own, *mp = &own;
+    memset(&own, 0, sizeof own);
+    if (o->model) mp = (Model *)o->model;
+    else if (model_load(&own, o->model_dir, err) < 0) { free(text); return -1; }
+    const Model *mm = mp;
     char *model_name = o->model_label ? kop_xstrdup(o->model_label) : base_name(o->model_dir);
 
     KopArena *ar = arena_new();
     Diag *d = diag_new(o->recipe_path, text, rlen, stderr);
-    CheckOptions copt = {.path = o->recipe_path, .arch = m.cfg.arch, .model_name = model_name, .check_files = 1};
-    Recipe *r = kop_compile(&copt, m.cfg.n_layer, d, ar);
+    CheckOptions copt = {.path = o->recipe_path, .arch = mm->cfg.arch, .model_name = model_name, .check_files = 1};
+    Recipe *r = kop_compile(&copt, mm->cfg.n_layer, d, ar);
     Tokenizer *tok = NULL;
     PromptList pl = {0}, *ps = &pl;
     RunCtx cx = {0};
@@ -486,7 +491,7 @@ int exec_run(const RunOptions *o, KopError *err)
     }
     /* a tokenizer is needed only for text prompts; its absence is reported per prompt */
     KopError terr = {0};
-    tok = tokenizer_load(o->model_dir, &terr);
+    tok = tokenizer_load(o->tokenizer ? o->tokenizer : o->model_dir, &terr);
     if (!tok) {
         for (int i = 0; i < r->n_prompts; i++)
             if (r->prompts[i].kind != PROMPTS_IDS) {
@@ -497,14 +502,14 @@ int exec_run(const RunOptions *o, KopError *err)
     }
     if (load_prompts(r, ps, err) < 0) goto out;
 
-    int L = m.cfg.n_layer, nf = model_n_features(&m.cfg);
-    cx = (RunCtx){.r = r, .m = &m, .tok = tok, .ps = ps};
+    int L = mm->cfg.n_layer, nf = model_n_features(&mm->cfg);
+    cx = (RunCtx){.r = r, .m = mm, .tok = tok, .ps = ps, .naive = o->naive};
     cx.feat = kop_xcalloc((size_t)(r->n_blocks ? r->n_blocks : 1), sizeof *cx.feat);
     for (int b = 0; b < r->n_blocks; b++) {
         const FeatureSel *fs = &r->blocks[b].feat;
         if (fs->kind == FEAT_ALL || nf == 0) continue;
         cx.feat[b] = kop_xmalloc((size_t)L * nf);
-        features_select(&m, fs->kind, fs->frac, cx.feat[b]);
+        features_select(mm, fs->kind, fs->frac, cx.feat[b]);
     }
     for (int b = 0; b < r->n_blocks; b++) cx.want_tokens |= r->blocks[b].uses_t;
 
@@ -520,7 +525,7 @@ int exec_run(const RunOptions *o, KopError *err)
     sum_path = path_join(out_dir, "summary.csv");
     man_path = path_join(out_dir, "manifest.yaml");
     int threads = set_threads(o->threads);
-    manifest_init(&man, o->recipe_path, text, o->model_dir, model_name, &m, threads);
+    manifest_init(&man, o->recipe_path, text, o->model_dir, model_name, mm, threads);
     man.experiment = r->experiment;
     if (manifest_write(man_path, &man, err) < 0) goto out;
     if (!(rows = fopen(rows_path, "w"))) { kop_fail_errno(err, "%s: cannot write", rows_path); goto out; }
@@ -537,6 +542,8 @@ int exec_run(const RunOptions *o, KopError *err)
     int n_t_labels = 0;
     Progress prog;
     progress_start(&prog, "prompts", ps->n, o->quiet);
+    double t_loop = kop_now(), flops = 0;
+    long n_runs = 0;
     if (parallel) kern_set_blas_threads(1);
     for (int base = 0; base < ps->n && used < limit; base += chunk) {
         int cnt = ps->n - base < chunk ? ps->n - base : chunk;
@@ -552,6 +559,8 @@ int exec_run(const RunOptions *o, KopError *err)
                 manifest_skip(&man, ps->v[base + q], j->reason);
             } else {
                 used++;
+                n_runs += j->n_res;
+                flops += j->flops;
                 write_rows(rows, &cx, r->experiment, model_name, base + q, j);
                 for (int k = 0; k < j->n_res; k++) stat_add(&acc_get(&acc, &nacc, &capacc, j->res[k].item, j->res[k].t)->s, j->res[k].value);
                 if (j->tokens && !t_labels) { /* token-map rows are labelled with the first prompt's tokens */
@@ -567,6 +576,7 @@ int exec_run(const RunOptions *o, KopError *err)
         progress_update(&prog, done);
     }
     progress_end(&prog);
+    if (o->stats) *o->stats = (RunStats){.prompts = used, .runs = n_runs, .seconds = kop_now() - t_loop, .knock_flops = flops};
     if (ferror(rows) || fclose(rows) != 0) {
         rows = NULL;
         kop_fail_errno(err, "%s: write failed", rows_path);
@@ -611,7 +621,7 @@ out:
     diag_free(d);
     arena_free(ar);
     free(model_name);
-    model_free(&m);
+    if (!o->model) model_free(&own);
     free(text);
     return status;
 }

@@ -41,7 +41,18 @@ typedef struct RunOptions {
     int threads;               /* 0: OpenMP's default */
     int quiet;                 /* no progress on stderr */
     FILE *log;                 /* where the closing summary goes (stdout), or NULL */
+    const Model *model;        /* already loaded (borrowed): model_dir is then only a label */
+    const char *tokenizer;     /* tokenizer file or folder; NULL: the model folder */
+    int naive;                 /* one full forward per knocked run: no cache, no batching (benchmarks) */
+    struct RunStats *stats;    /* filled when not NULL */
 } RunOptions;
+
+typedef struct RunStats {
+    int prompts;               /* measured */
+    long runs;                 /* knocked runs computed */
+    double seconds;            /* the prompt loop only: no loading, no outputs */
+    double knock_flops;        /* floating point operations of the knocked runs (cached path) */
+} RunStats;
 
 /* Runs the recipe; recipe errors are printed (file:line:col) on stderr and
  * reported as err (status 1).  0 on success. */

@@ -243,3 +243,17 @@ int prompt_run_knock_naive(PromptRun *p, const KnockRun *runs, int n, float *log
     free(per);
     return status;
 }
+
+double knock_flops(const Config *c, int T, const KnockRun *runs, int n)
+{
+    double per_row_layer = model_forward_flops(c, 1, 0) / c->n_layer; /* one row through one layer */
+    double f = 0;
+    for (int k = 0; k < n; k++) {
+        int t0 = 0;
+        while (t0 < T && !runs[k].dst[t0]) t0++;
+        int lo = runs[k].lo < 0 ? 0 : runs[k].lo;
+        if (t0 == T || lo > runs[k].hi) continue;
+        f += per_row_layer * (double)(T - t0) * (c->n_layer - lo) + 2.0 * c->d_model * c->vocab_size;
+    }
+    return f;
+}

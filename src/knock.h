@@ -44,6 +44,11 @@ int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, K
  * the slow path, for tests and for benchmarking the speedup. */
 int prompt_run_knock_naive(PromptRun *p, const KnockRun *runs, int n, float *logits, KopError *err);
 
+/* Floating point operations the cached path spends on these runs of a
+ * prompt of T tokens (projections, scans, attention, logits; 2 per
+ * multiply-add), for benchmarks. */
+double knock_flops(const Config *c, int T, const KnockRun *runs, int n);
+
 /* Number of features of one layer: Mamba-1 d_inner channels, Mamba-2 heads, 0 for GPT-2. */
 int model_n_features(const Config *c);
 

@@ -1,0 +1,106 @@
+/* tokenizer.h: byte-level BPE tokenizers (GPT-2, GPT-NeoX) with offsets.
+ *
+ * Sources: a Hugging Face `tokenizer.json`, or OpenAI's `vocab.json` +
+ * `merges.txt` pair.  tokenizer_load() takes a directory (tokenizer.json if
+ * present, else vocab.json + merges.txt) or a file (vocab.json or merges.txt
+ * pair up with the other one beside them; any other file is read as a
+ * tokenizer.json).
+ *
+ * What a tokenizer.json may say, and what kop does with it:
+ *   model           BPE (the "type" may be absent): vocab and merges, merges
+ *                   as "A B" strings or ["A", "B"] pairs, ranked by position.
+ *                   dropout, byte_fallback, ignore_merges, a subword prefix
+ *                   or suffix are refused as unsupported.
+ *   normalizer      null or NFC (alone or in a Sequence).
+ *   pre_tokenizer   ByteLevel without add_prefix_space; use_regex true (the
+ *                   GPT-2 regex, src/pretok.h) or false (no split).
+ *   decoder         ByteLevel.  post_processor: null or ByteLevel (kop never
+ *                   adds special tokens; trim_offsets is not applied, see
+ *                   below).  truncation and padding are ignored.
+ *   added_tokens    matched in the text before anything else, leftmost and
+ *                   longest first: those with "normalized": false in the raw
+ *                   text, then the others in the NFC text (GPT-NeoX's runs of
+ *                   2 to 24 spaces).  lstrip and rstrip (the token takes
+ *                   the white space beside it into its span, and decodes
+ *                   without it) and single_word (only between non-word
+ *                   characters, \w approximated as letters, numbers, marks
+ *                   and '_') are honoured.  Special tokens written in the
+ *                   text (such as "<|endoftext|>") are matched too, as
+ *                   Hugging Face does.
+ * Anything else is an error naming the file and the field.  A vocab.json +
+ * merges.txt pair has no normalizer, no added tokens but "<|endoftext|>" (if
+ * the vocabulary has it, as GPT-2's does), and the ByteLevel steps.
+ *
+ * Encoding: split on added tokens, NFC, split with the GPT-2 regex, map
+ * every byte of a piece to its byte-level symbol, merge by rank (src/bpe.h).
+ * The ids are those of Hugging Face tokenizers for the same file.  Text must
+ * be valid UTF-8 (an error otherwise); an empty text has no tokens.
+ *
+ * Offsets: for each token a byte range [start, end) in the ORIGINAL text
+ * (before NFC).  Ranges are in order, never overlap, leave no gap, cover the
+ * whole text and always fall on character boundaries, so each is valid UTF-8.
+ * A token covers the characters whose first byte it produced.  Byte-level BPE
+ * can split a multi-byte character over several tokens: the first gets the
+ * whole character, and a token made only of later bytes of it gets an empty
+ * range at the character's end (it still "touches" that character: see
+ * tokspan_overlaps).  Where NFC rewrote a group of characters (e + U+0301 ->
+ * é), the group counts as one character.  Leading spaces belong to the token
+ * that holds them (" Paris" covers the space): unlike Hugging Face's
+ * trim_offsets, ranges are exact, so that the ranges of the tokens cut the
+ * text into the tokens' own text.  The decoded tokens concatenated are the
+ * text again after normalization (so the text itself when it is NFC, or when
+ * the tokenizer has no normalizer), less any white space an lstrip or rstrip
+ * token took.
+ *
+ * Decoding: ids back to bytes (the ByteLevel decoder; added tokens give their
+ * content).  Decoding a subsequence can cut a character, so the result is
+ * bytes, not necessarily valid UTF-8.
+ *
+ * Ownership and threads: a Tokenizer is immutable after tokenizer_load();
+ * encode and decode only read it and may run concurrently.  Arrays returned
+ * through pointers are new and owned by the caller (free()). */
+#ifndef KOP_TOKENIZER_H
+#define KOP_TOKENIZER_H
+
+#include <stddef.h>
+#include "util.h"
+
+typedef struct Tokenizer Tokenizer;
+
+/* Byte range [start, end) of a token in the original text. */
+typedef struct TokSpan {
+    size_t start, end;
+} TokSpan;
+
+/* Load from a directory or a file (see above); NULL and err on failure:
+ * status 1 for a malformed or unsupported file, 2 when a file can't be read. */
+Tokenizer *tokenizer_load(const char *path_or_dir, KopError *err);
+void tokenizer_free(Tokenizer *t);
+
+/* Encode text[0..len).  Returns the number of tokens n >= 0 and new arrays
+ * *ids (n ids) and, when offsets is not NULL, *offsets (n spans); -1 and err
+ * (status 1) when the text is not valid UTF-8 or a byte has no token. */
+int tokenizer_encode(const Tokenizer *t, const char *text, size_t len,
+                     int **ids, TokSpan **offsets, KopError *err);
+
+/* Decode n ids to a new NUL-terminated buffer of *len bytes (len may be
+ * NULL); NULL and err (status 1) for an id that is not in the vocabulary. */
+char *tokenizer_decode(const Tokenizer *t, const int *ids, int n, size_t *len, KopError *err);
+
+/* The decoded bytes of one token (not NUL-terminated, borrowed from t) and
+ * their count in *len; NULL if id is not in the vocabulary. */
+const char *tokenizer_token(const Tokenizer *t, int id, size_t *len);
+
+/* One more than the largest id (vocabulary and added tokens). */
+int tokenizer_n_ids(const Tokenizer *t);
+
+/* What was loaded, for messages and manifests: "DIR/tokenizer.json" or
+ * "DIR/vocab.json + DIR/merges.txt". */
+const char *tokenizer_source(const Tokenizer *t);
+
+/* Whether token span s touches the byte range [a, b) of the text: a
+ * non-empty span overlaps it, an empty span at p (a token inside the
+ * character that ends at p) touches it when a < p <= b. */
+int tokspan_overlaps(TokSpan s, size_t a, size_t b);
+
+#endif
