@@ -1,1 +1,12 @@
+## src/load.mk: checkpoint loading (safetensors + config.json), `kop info`,
+## and their tests.
+libkop_a_SOURCES += src/safetensors.c src/safetensors.h src/config.c src/model_load.c src/model.h
 kop_SOURCES += src/cli_info.c
+
+check_PROGRAMS += tests/unit/test_safetensors tests/unit/test_model_load
+tests_unit_test_safetensors_SOURCES = tests/unit/test_safetensors.c tests/unit/safetensors_write.h
+tests_unit_test_safetensors_LDADD = $(KOP_LIBS)
+tests_unit_test_model_load_SOURCES = tests/unit/test_model_load.c tests/unit/safetensors_write.h
+tests_unit_test_model_load_LDADD = $(KOP_LIBS)
+TESTS += tests/unit/test_safetensors tests/unit/test_model_load tests/e2e/info.sh
+EXTRA_DIST += tests/e2e/info.sh

@@ -323,7 +323,7 @@ static void load_head(Loader *L)
     else if (m->cfg.tie_embeddings)
         m->lm_head = m->embed;
     else if (!L->failed)
-        lfail(L, "%s: no tensor 'lm_head.weight', and config.json sets the embeddings untied", where(L));
+        lfail(L, "%s: no tensor 'lm_head.weight' (config.json says it is not tied to the embedding)", where(L));
 }
 
 /* A stored layer the config does not have means config and weights disagree

@@ -1,0 +1,374 @@
+/* config.c: config.json -> Config (json-c), for the three architectures in
+ * both the Hugging Face and the original mamba_ssm layouts (see model.h).
+ *
+ * Keys a real config always carries (width, depth, vocabulary) are required;
+ * the others default to the value the writing library uses, so a hand-written
+ * config means what it would mean to transformers or mamba_ssm.  Options that
+ * change the computation in ways kop does not implement (a LayerNorm Mamba, a
+ * gate applied after the norm, another GPT-2 activation) are rejected by name
+ * rather than ignored.  Every dimension is bounded so that the sizes derived
+ * from it (2*d_inner, the Mamba-2 in_proj rows, 3*C) fit in an int. */
+#include "model.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Bound on every dimension and on every size derived from them. */
+#define DIM_MAX (1 << 24)
+#define REQUIRED INT_MIN
+
+const char *arch_name(Arch a)
+{
+    switch (a) {
+    case ARCH_MAMBA1: return "mamba1";
+    case ARCH_MAMBA2: return "mamba2";
+    case ARCH_GPT2: return "gpt2";
+    }
+    return "unknown";
+}
+
+/* Read and parse the JSON file PATH (shared with model_load.c, which reads
+ * model.safetensors.index.json).  A missing file is a bad model (status 1);
+ * other I/O failures are status 2.  Returns a new reference or NULL. */
+json_object *loadp_read_json(const char *path, KopError *err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0 && errno == ENOENT) {
+        kop_fail(err, KOP_EXIT_DATA, "%s: no such file", path);
+        return NULL;
+    }
+    size_t len;
+    char *text = kop_read_file(path, &len, err);
+    if (!text) return NULL;
+    struct json_tokener *tok = json_tokener_new();
+    json_object *root = json_tokener_parse_ex(tok, text, (int)(len > INT_MAX ? INT_MAX : len));
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t end = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    while (root && end < len && text[end] && strchr(" \t\r\n", text[end])) end++;
+    if (!root || end != len) {
+        /* Count lines so the message points at the place in the file. */
+        size_t line = 1;
+        for (size_t i = 0; i < end && i < len; i++) line += text[i] == '\n';
+        kop_fail(err, KOP_EXIT_DATA, "%s:%zu: not valid JSON (%s)", path, line,
+                 root ? "text after the value"
+                 : jerr == json_tokener_continue ? "the file ends inside a value" : json_tokener_error_desc(jerr));
+        json_object_put(root);
+        root = NULL;
+    }
+    free(text);
+    return root;
+}
+
+// ---------------------------------------------------------------------------
+// Typed access to keys, each failing with a message naming file and key
+
+typedef struct {
+    const char *path;    /* DIR/config.json */
+    KopError *err;
+    int failed;          /* sticky: the first error is the one reported */
+} Reader;
+
+static int fail(Reader *r, const char *fmt, ...) KOP_PRINTF(2, 3);
+static int fail(Reader *r, const char *fmt, ...)
+{
+    if (!r->failed && r->err) {
+        char what[768];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(what, sizeof what, fmt, ap);
+        va_end(ap);
+        kop_fail(r->err, KOP_EXIT_DATA, "%s: %s", r->path, what);
+    }
+    r->failed = 1;
+    return 0;
+}
+
+/* KEY of OBJ, or NULL when absent or null (JSON null means "use the default"). */
+static json_object *key(json_object *obj, const char *k)
+{
+    json_object *v = NULL;
+    if (!obj || !json_object_object_get_ex(obj, k, &v)) return NULL;
+    return v;
+}
+
+/* A dimension: an integer in [1, DIM_MAX]; DEF when absent (REQUIRED: error). */
+static int dim(Reader *r, json_object *obj, const char *k, int def)
+{
+    json_object *v = key(obj, k);
+    if (!v) {
+        if (def == REQUIRED) return fail(r, "missing key '%s'", k);
+        return def;
+    }
+    int64_t x = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
+    if (x < 1 || x > DIM_MAX) return fail(r, "'%s' must be an integer in [1, %d]", k, DIM_MAX);
+    return (int)x;
+}
+
+/* A size computed from other keys (a default, or d_inner), bounded like dim(). */
+static int derived(Reader *r, int64_t v, const char *what)
+{
+    if (r->failed) return 0;
+    if (v < 1 || v > DIM_MAX) return fail(r, "%s = %lld is outside [1, %d]", what, (long long)v, DIM_MAX);
+    return (int)v;
+}
+
+static int flag(Reader *r, json_object *obj, const char *k, int def)
+{
+    json_object *v = key(obj, k);
+    if (!v) return def;
+    if (!json_object_is_type(v, json_type_boolean)) return fail(r, "'%s' must be true or false", k);
+    return json_object_get_boolean(v);
+}
+
+static double number(Reader *r, json_object *v, const char *k)
+{
+    if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
+        return fail(r, "'%s' must be a number", k);
+    return json_object_get_double(v);
+}
+
+static float eps(Reader *r, json_object *obj, const char *k)
+{
+    json_object *v = key(obj, k);
+    if (!v) return 1e-5f;
+    double x = number(r, v, k);
+    if (!(x > 0 && x < 1)) fail(r, "'%s' must be a number in (0, 1)", k);
+    return (float)x;
+}
+
+/* A string key, or DEF when absent. */
+static const char *string(Reader *r, json_object *obj, const char *k, const char *def)
+{
+    json_object *v = key(obj, k);
+    if (!v) return def;
+    if (!json_object_is_type(v, json_type_string)) {
+        fail(r, "'%s' must be a string", k);
+        return def;
+    }
+    return json_object_get_string(v);
+}
+
+/* Mamba-1 dt_rank: an integer or "auto" = ceil(d_model / 16). */
+static int dt_rank(Reader *r, json_object *obj, const char *k, int d_model)
+{
+    json_object *v = key(obj, k);
+    if (!v || (json_object_is_type(v, json_type_string) && !strcmp(json_object_get_string(v), "auto")))
+        return (d_model + 15) / 16;
+    if (json_object_is_type(v, json_type_string)) return fail(r, "'%s' must be an integer or \"auto\"", k);
+    return dim(r, obj, k, REQUIRED);
+}
+
+/* time_step_limit / dt_limit: [lo, hi] with 0 <= lo <= hi (hi may be
+ * Infinity, which json-c parses); default (0, inf). */
+static void dt_limit(Reader *r, json_object *obj, const char *k, Config *c)
+{
+    json_object *v = key(obj, k);
+    c->dt_limit_lo = 0.0f;
+    c->dt_limit_hi = INFINITY;
+    if (!v) return;
+    if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 2) {
+        fail(r, "'%s' must be a list of two numbers", k);
+        return;
+    }
+    double lo = number(r, json_object_array_get_idx(v, 0), k);
+    double hi = number(r, json_object_array_get_idx(v, 1), k);
+    if (!(lo >= 0 && isfinite(lo) && hi >= lo)) fail(r, "'%s' must be [lo, hi] with 0 <= lo <= hi", k);
+    c->dt_limit_lo = (float)lo;
+    c->dt_limit_hi = (float)hi;
+}
+
+/* The gated RMSNorm of Mamba-2 multiplies by silu(z) before normalising in
+ * both transformers and mamba_ssm's defaults; the other order is not built. */
+static void require_gate_before_norm(Reader *r, json_object *obj, const char *k)
+{
+    if (flag(r, obj, k, 0)) fail(r, "'%s' is true; kop supports only false (the gate applied before the norm)", k);
+}
+
+// ---------------------------------------------------------------------------
+// The layouts
+
+/* Keys MambaConfig and Mamba2Config share (they differ in the tie default). */
+static void mamba_hf_common(Reader *r, json_object *o, Config *c, int tie_default)
+{
+    c->d_model = dim(r, o, "hidden_size", REQUIRED);
+    c->n_layer = dim(r, o, "num_hidden_layers", REQUIRED);
+    c->vocab_size = dim(r, o, "vocab_size", REQUIRED);
+    c->d_conv = dim(r, o, "conv_kernel", 4);
+    c->proj_bias = flag(r, o, "use_bias", 0);
+    c->conv_bias = flag(r, o, "use_conv_bias", 1);
+    c->norm_eps = eps(r, o, "layer_norm_epsilon");
+    c->tie_embeddings = flag(r, o, "tie_word_embeddings", tie_default);
+}
+
+static void mamba1_hf(Reader *r, json_object *o, Config *c)
+{
+    c->arch = ARCH_MAMBA1;
+    mamba_hf_common(r, o, c, 1);
+    c->d_state = dim(r, o, "state_size", 16);
+    int expand = dim(r, o, "expand", 2);
+    c->d_inner = dim(r, o, "intermediate_size", derived(r, (int64_t)expand * c->d_model, "expand * hidden_size"));
+    c->dt_rank = dt_rank(r, o, "time_step_rank", c->d_model);
+}
+
+static void mamba2_hf(Reader *r, json_object *o, Config *c)
+{
+    c->arch = ARCH_MAMBA2;
+    mamba_hf_common(r, o, c, 0);
+    c->n_heads = dim(r, o, "num_heads", 128);
+    c->head_dim = dim(r, o, "head_dim", 64);
+    c->d_state = dim(r, o, "state_size", 128);
+    c->n_groups = dim(r, o, "n_groups", 8);
+    c->chunk_size = dim(r, o, "chunk_size", 256);
+    int expand = dim(r, o, "expand", 2);
+    c->d_inner = derived(r, (int64_t)c->n_heads * c->head_dim, "num_heads * head_dim");
+    if (!r->failed && (int64_t)c->n_heads * c->head_dim != (int64_t)expand * c->d_model)
+        fail(r, "num_heads * head_dim = %lld but expand * hidden_size = %lld; they must be equal",
+             (long long)c->n_heads * c->head_dim, (long long)expand * c->d_model);
+    dt_limit(r, o, "time_step_limit", c);
+    require_gate_before_norm(r, o, "norm_before_gate");
+}
+
+/* mamba_ssm's MambaConfig: {d_model, n_layer, vocab_size, ssm_cfg, rms_norm,
+ * pad_vocab_size_multiple, tie_embeddings, ...}; Mamba() and Mamba2()
+ * defaults for what ssm_cfg leaves out. */
+static void mamba_ssm(Reader *r, json_object *o, Config *c)
+{
+    c->d_model = dim(r, o, "d_model", REQUIRED);
+    c->n_layer = dim(r, o, "n_layer", REQUIRED);
+    int vocab = dim(r, o, "vocab_size", REQUIRED);
+    int pad = dim(r, o, "pad_vocab_size_multiple", 8);
+    /* mamba_ssm rounds the embedding up to a multiple of pad. */
+    c->vocab_size = r->failed ? 0 : derived(r, ((int64_t)vocab + pad - 1) / pad * pad, "the padded vocab_size");
+    c->norm_eps = eps(r, o, "norm_epsilon");
+    c->tie_embeddings = flag(r, o, "tie_embeddings", 1);
+    if (!flag(r, o, "rms_norm", 1)) fail(r, "'rms_norm' is false; kop supports only RMSNorm Mamba models");
+    json_object *di = key(o, "d_intermediate"), *attn = key(o, "attn_layer_idx");
+    if (di && (!json_object_is_type(di, json_type_int) || json_object_get_int64(di) != 0))
+        fail(r, "'d_intermediate' is not 0; Mamba models with MLP blocks are not supported");
+    if (attn && (!json_object_is_type(attn, json_type_array) || json_object_array_length(attn) != 0))
+        fail(r, "'attn_layer_idx' is not empty; hybrid attention models are not supported");
+
+    json_object *s = key(o, "ssm_cfg");
+    if (s && !json_object_is_type(s, json_type_object)) {
+        fail(r, "'ssm_cfg' must be an object");
+        s = NULL;
+    }
+    const char *layer = string(r, s, "layer", "Mamba1");
+    int expand = dim(r, s, "expand", 2);
+    c->d_inner = derived(r, (int64_t)expand * c->d_model, "expand * d_model");
+    c->d_conv = dim(r, s, "d_conv", 4);
+    c->conv_bias = flag(r, s, "conv_bias", 1);
+    c->proj_bias = flag(r, s, "bias", 0);
+    if (!strcmp(layer, "Mamba1")) {
+        c->arch = ARCH_MAMBA1;
+        c->d_state = dim(r, s, "d_state", 16);
+        c->dt_rank = dt_rank(r, s, "dt_rank", c->d_model);
+    } else if (!strcmp(layer, "Mamba2")) {
+        c->arch = ARCH_MAMBA2;
+        c->d_state = dim(r, s, "d_state", 128);
+        c->head_dim = dim(r, s, "headdim", 64);
+        c->n_groups = dim(r, s, "ngroups", 1);
+        c->chunk_size = dim(r, s, "chunk_size", 256);
+        dt_limit(r, s, "dt_limit", c);
+        require_gate_before_norm(r, s, "norm_before_gate");
+        if (!flag(r, s, "rmsnorm", 1)) fail(r, "ssm_cfg 'rmsnorm' is false; kop supports only the gated RMSNorm");
+        json_object *d_ssm = key(s, "d_ssm");
+        if (d_ssm && (!json_object_is_type(d_ssm, json_type_int) || json_object_get_int64(d_ssm) != c->d_inner))
+            fail(r, "ssm_cfg 'd_ssm' differs from expand * d_model; partial-SSM blocks are not supported");
+        if (!r->failed && c->d_inner % c->head_dim)
+            fail(r, "expand * d_model = %d is not a multiple of ssm_cfg headdim %d", c->d_inner, c->head_dim);
+        c->n_heads = r->failed ? 1 : c->d_inner / c->head_dim;
+    } else {
+        fail(r, "ssm_cfg layer '%s' is not one kop reads (Mamba1, Mamba2)", layer);
+    }
+}
+
+static void gpt2(Reader *r, json_object *o, Config *c)
+{
+    c->arch = ARCH_GPT2;
+    c->d_model = dim(r, o, "n_embd", REQUIRED);
+    c->n_layer = dim(r, o, "n_layer", REQUIRED);
+    c->n_head = dim(r, o, "n_head", REQUIRED);
+    c->vocab_size = dim(r, o, "vocab_size", REQUIRED);
+    c->n_ctx = dim(r, o, "n_positions", 1024);
+    c->n_inner = dim(r, o, "n_inner", derived(r, (int64_t)4 * c->d_model, "4 * n_embd"));
+    c->norm_eps = eps(r, o, "layer_norm_epsilon");
+    c->tie_embeddings = flag(r, o, "tie_word_embeddings", 1);
+    const char *act = string(r, o, "activation_function", "gelu_new");
+    if (strcmp(act, "gelu_new"))
+        fail(r, "activation_function '%s' is not supported (kop implements gelu_new)", act);
+    if (!flag(r, o, "scale_attn_weights", 1))
+        fail(r, "'scale_attn_weights' is false; kop always scales attention by 1/sqrt(head size)");
+    if (flag(r, o, "scale_attn_by_inverse_layer_idx", 0))
+        fail(r, "'scale_attn_by_inverse_layer_idx' is true; kop does not implement it");
+    if (!r->failed && c->d_model % c->n_head)
+        fail(r, "n_embd %d is not a multiple of n_head %d", c->d_model, c->n_head);
+}
+
+/* Sizes the forward passes derive must fit in an int, too. */
+static void check_derived(Reader *r, const Config *c)
+{
+    int64_t big = 0;
+    const char *what = "";
+    if (c->arch == ARCH_MAMBA1) {
+        big = 2 * (int64_t)c->d_inner;
+        what = "2 * d_inner";
+        if ((int64_t)c->dt_rank + 2 * (int64_t)c->d_state > big) {
+            big = (int64_t)c->dt_rank + 2 * (int64_t)c->d_state;
+            what = "dt_rank + 2 * d_state";
+        }
+    } else if (c->arch == ARCH_MAMBA2) {
+        big = 2 * (int64_t)c->d_inner + 2 * (int64_t)c->n_groups * c->d_state + c->n_heads;
+        what = "the in_proj rows";
+        if (c->n_heads % c->n_groups)
+            fail(r, "the %d heads do not divide into %d groups", c->n_heads, c->n_groups);
+    } else {
+        big = 3 * (int64_t)c->d_model;
+        what = "3 * n_embd";
+    }
+    if (big > DIM_MAX) fail(r, "%s = %lld is above kop's limit of %d", what, (long long)big, DIM_MAX);
+}
+
+int config_load(Config *cfg, const char *dir, KopError *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    struct stat st;
+    if (stat(dir, &st) < 0) {
+        if (errno == ENOENT) return kop_fail(err, KOP_EXIT_DATA, "%s: no such model directory", dir);
+        return kop_fail_errno(err, "%s: cannot read", dir);
+    }
+    if (!S_ISDIR(st.st_mode))
+        return kop_fail(err, KOP_EXIT_DATA, "%s: not a directory (a model is a directory holding config.json)", dir);
+
+    size_t n = strlen(dir) + sizeof "/config.json";
+    char *path = kop_xmalloc(n);
+    snprintf(path, n, "%s/config.json", dir);
+    Reader r = {path, err, 0};
+    json_object *root = loadp_read_json(path, err);
+    if (!root) r.failed = 1;
+    else if (!json_object_is_type(root, json_type_object)) fail(&r, "expected a JSON object");
+    else {
+        json_object *mt = key(root, "model_type");
+        const char *type = string(&r, root, "model_type", NULL);
+        if (!mt && key(root, "d_model") && key(root, "n_layer")) mamba_ssm(&r, root, cfg);
+        else if (!type) fail(&r, "no model_type (kop reads mamba, mamba2, gpt2 and mamba_ssm configs)");
+        else if (!strcmp(type, "mamba")) mamba1_hf(&r, root, cfg);
+        else if (!strcmp(type, "mamba2")) mamba2_hf(&r, root, cfg);
+        else if (!strcmp(type, "gpt2")) gpt2(&r, root, cfg);
+        else fail(&r, "unknown model_type '%s' (kop reads mamba, mamba2, gpt2)", type);
+        if (!r.failed) check_derived(&r, cfg);
+    }
+    json_object_put(root);
+    free(path);
+    if (r.failed) {
+        memset(cfg, 0, sizeof *cfg);
+        return -1;
+    }
+    return 0;
+}

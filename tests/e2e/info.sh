@@ -1,0 +1,66 @@
+#!/bin/sh
+# kop info: the three reference models' key: value lines, usage errors (2)
+# and bad models (1, with "kop: error: FILE: what").
+. "$KOP_SRCDIR/tests/setup.sh"
+
+# field KEY: the value printed for KEY in $TMP/out.
+field() { sed -n "s/^$1: //p" "$TMP/out"; }
+check() { got=$(field "$1"); [ "$got" = "$2" ] || fail "$what: $1 is '$got', expected '$2'"; }
+
+# Usage errors need no model.
+expect_status 2 "$KOP" info
+grep -q "expected one model directory" "$TMP/err" || fail "no usage message"
+expect_status 2 "$KOP" info a b
+expect_status 2 "$KOP" info --frobnicate
+expect_status 0 "$KOP" info --help
+grep -q "usage: kop info DIR" "$TMP/out" || fail "no help text"
+
+# Bad models exit 1 with the file named.
+expect_status 1 "$KOP" info "$TMP/nowhere"
+grep -q "^kop: error: $TMP/nowhere: no such model directory" "$TMP/err" || fail "missing dir: $(cat "$TMP/err")"
+mkdir "$TMP/empty"
+expect_status 1 "$KOP" info "$TMP/empty"
+grep -q "^kop: error: $TMP/empty/config.json: no such file" "$TMP/err" || fail "no config: $(cat "$TMP/err")"
+
+need_shared reference/mamba1-tiny
+need_shared reference/mamba2-tiny
+need_shared reference/gpt2-tiny
+ref=$SHARED/reference
+
+what=mamba1
+expect_status 0 "$KOP" info "$ref/mamba1-tiny"
+check arch mamba1; check d_model 32; check n_layer 3; check vocab_size 64
+check d_inner 64; check d_state 8; check d_conv 4; check dt_rank 4
+check lm_head tied; check params 28096; check dtype F32
+[ -z "$(field n_heads)" ] || fail "mamba1 prints n_heads"
+
+what=mamba2
+expect_status 0 "$KOP" info "$ref/mamba2-tiny"
+check arch mamba2; check d_model 32; check n_layer 3; check vocab_size 64
+check d_inner 64; check d_state 16; check n_heads 8; check head_dim 8; check n_groups 1
+check chunk_size 8; check dt_limit "0 inf"
+check lm_head separate; check params 28200; check dtype F32
+
+what=gpt2
+expect_status 0 "$KOP" info "$ref/gpt2-tiny"
+check arch gpt2; check d_model 32; check n_layer 3; check vocab_size 64
+check n_head 4; check head_dim 8; check n_ctx 64; check n_inner 128
+check lm_head tied; check params 42272; check dtype F32
+
+# A copy of a reference model, truncated: exit 1, the file named.
+mkdir "$TMP/cut"
+cp "$ref/mamba1-tiny/config.json" "$TMP/cut/"
+head -c 5000 "$ref/mamba1-tiny/model.safetensors" > "$TMP/cut/model.safetensors"
+expect_status 1 "$KOP" info "$TMP/cut"
+grep -q "^kop: error: $TMP/cut/model.safetensors: tensor '.*': data_offsets .* run past the data section" "$TMP/err" \
+    || fail "truncated: $(cat "$TMP/err")"
+[ ! -s "$TMP/out" ] || fail "a failed info printed to stdout"
+
+# A config that does not match the weights.
+mkdir "$TMP/mismatch"
+sed 's/"state_size": 8/"state_size": 4/' "$ref/mamba1-tiny/config.json" > "$TMP/mismatch/config.json"
+ln -s "$ref/mamba1-tiny/model.safetensors" "$TMP/mismatch/model.safetensors"
+expect_status 1 "$KOP" info "$TMP/mismatch"
+grep -q "x_proj.weight' has shape \[20, 64\] but config.json implies \[12, 64\]" "$TMP/err" \
+    || fail "mismatch: $(cat "$TMP/err")"
+exit 0
