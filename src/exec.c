@@ -414,14 +414,6 @@ static int set_threads(int n)
 #endif
 }
 
-static void prompt_list_add(PromptList *l, PromptSet *s)
-{
-    l->sets = kop_xrealloc(l->sets, sizeof *l->sets * (size_t)(l->n_sets + 1));
-    l->sets[l->n_sets++] = s;
-    l->v = kop_xrealloc(l->v, sizeof *l->v * (size_t)(l->n + s->n + 1));
-    for (int i = 0; i < s->n; i++) l->v[l->n++] = &s->v[i];
-}
-
 static void prompt_list_free(PromptList *l)
 {
     for (int i = 0; i < l->n_sets; i++) prompts_free(l->sets[i]);
@@ -430,31 +422,37 @@ static void prompt_list_free(PromptList *l)
     memset(l, 0, sizeof *l);
 }
 
-/* Inline prompts go to one set named after the recipe, files to one set each. */
+static PromptSet *prompt_list_add(PromptList *l, PromptSet *s)
+{
+    l->sets = kop_xrealloc(l->sets, sizeof *l->sets * (size_t)(l->n_sets + 1));
+    return l->sets[l->n_sets++] = s;
+}
+
+/* Sources in the order written: each file is a set, and each run of inline
+ * prompts between files is a set named after the recipe. */
 static int load_prompts(const Recipe *r, PromptList *l, KopError *err)
 {
-    PromptSet *inl = prompts_new(r->path);
-    prompt_list_add(l, inl);
+    PromptSet *inl = NULL;
     for (int i = 0; i < r->n_prompts; i++) {
         const PromptSource *src = &r->prompts[i];
-        if (src->kind == PROMPTS_TEXT) {
-            if (prompts_add_text(inl, src->text, src->subject, src->target, err) < 0) return -1;
-        } else if (src->kind == PROMPTS_IDS) {
-            if (prompts_add_ids(inl, src->ids, src->n_ids, src->subj_first, src->subj_last, (int)src->target_id, err) < 0)
-                return -1;
+        if (src->kind == PROMPTS_TEXT || src->kind == PROMPTS_IDS) {
+            if (!inl) inl = prompt_list_add(l, prompts_new(r->path));
+            int rc = src->kind == PROMPTS_TEXT
+                         ? prompts_add_text(inl, src->text, src->subject, src->target, err)
+                         : prompts_add_ids(inl, src->ids, src->n_ids, src->subj_first, src->subj_last, (int)src->target_id, err);
+            if (rc < 0) return -1;
         } else {
             PromptSet *f = prompts_load(src->resolved, err);
             if (!f) return -1;
             prompt_list_add(l, f);
+            inl = NULL;
         }
     }
-    /* the inline set grew after it was listed: list its prompts again, in recipe order */
-    l->n = 0;
+    for (int si = 0; si < l->n_sets; si++) l->n += l->sets[si]->n;
+    l->v = kop_xmalloc(sizeof *l->v * (size_t)(l->n ? l->n : 1));
+    int n = 0;
     for (int si = 0; si < l->n_sets; si++)
-        for (int i = 0; i < l->sets[si]->n; i++) {
-            l->v = kop_xrealloc(l->v, sizeof *l->v * (size_t)(l->n + 1));
-            l->v[l->n++] = &l->sets[si]->v[i];
-        }
+        for (int i = 0; i < l->sets[si]->n; i++) l->v[n++] = &l->sets[si]->v[i];
     return 0;
 }
 
