@@ -20,6 +20,19 @@
 
 #include <stddef.h>
 
+/* Hot loops are compiled twice on x86-64 -- for AVX2 and for the baseline --
+ * and the loader picks one at run time (GCC/clang function multiversioning).
+ * Results may differ in the last bits between the two (wider vectors sum in
+ * another order) but never between thread counts. */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+#if __has_attribute(target_clones) && !defined(KOP_NO_CLONES)
+#define KERN_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef KERN_CLONES
+#define KERN_CLONES
+#endif
+
 /* ---- matrix multiply -------------------------------------------------------
  * C(M,N) = op(A)(M,K) . op(B)(K,N) + beta * C, op = transpose when trans*.
  * kern_sgemm calls BLIS (its thread count is set by kern_set_blas_threads);
@@ -81,6 +94,20 @@ void kern_mamba1_scan(float *y, int ldy, const float *u, int ldu, const float *d
 void kern_mamba1_scan_ref(float *y, int ldy, const float *u, int ldu, const float *delta, int ldd,
                           const float *A, const float *B, const float *C, int ldbc, const float *D,
                           const KernKnock *ko, int T, int N, int e0, int e1);
+
+/* Continue a Mamba-1 scan over `rows` recomputed positions t0.. of one
+ * knocked run (src/knock.c), channels [e0, e1): states start from h0 (the
+ * clean state at t0-1; NULL = zero) and hs0 (the sources-only state at t0-1;
+ * NULL = zero).  On a knocked layer (knocked != 0) the rows with dst[i] set
+ * on selected channels (chan NULL = all) drop the sources' contribution:
+ * y = C.(h - hs) + D u.  Row q of u, dt, B, C, y is position t0 + q; y is
+ * also multiplied by silu(z) (z: rows of ldz, may alias y's row with an
+ * offset). */
+void kern_mamba1_scan_rows(float *y, int ldy, const float *z, int ldz, const float *u, int ldu,
+                           const float *dt, int lddt, const float *A, const float *B, const float *C, int ldbc,
+                           const float *D, const float *h0, const float *hs0, int knocked,
+                           const unsigned char *src, const unsigned char *dst, const unsigned char *chan,
+                           int t0, int rows, int N, int e0, int e1);
 
 /* ---- Mamba-2 SSD scan (one head) ------------------------------------------------
  * Head h with scalar decay a = A[h] (= -exp(A_log[h])), state (P, N):

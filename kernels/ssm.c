@@ -6,6 +6,7 @@
 #include "fastexp.h"
 
 #include <math.h>
+#include <string.h>
 
 #define KERN_MAX_STATE KERN_FASTEXP_MAX
 
@@ -17,6 +18,7 @@ static int channel_knocked(const KernKnock *ko, int e)
 // ---------------------------------------------------------------------------
 // Mamba-1
 
+KERN_CLONES
 void kern_mamba1_scan(float *y, int ldy, const float *u, int ldu, const float *delta, int ldd,
                       const float *A, const float *B, const float *C, int ldbc, const float *D,
                       const KernKnock *ko, int T, int N, int e0, int e1)
@@ -52,6 +54,48 @@ void kern_mamba1_scan(float *y, int ldy, const float *u, int ldu, const float *d
     }
 }
 
+KERN_CLONES
+void kern_mamba1_scan_rows(float *y, int ldy, const float *z, int ldz, const float *u, int ldu,
+                           const float *dt, int lddt, const float *A, const float *B, const float *C, int ldbc,
+                           const float *D, const float *h0, const float *hs0, int knocked,
+                           const unsigned char *src, const unsigned char *dst, const unsigned char *chan,
+                           int t0, int rows, int N, int e0, int e1)
+{
+    float h[KERN_MAX_STATE], hs[KERN_MAX_STATE], dA[KERN_MAX_STATE];
+    if (N > KERN_MAX_STATE) return;
+    for (int e = e0; e < e1; e++) {
+        const float *a = A + (size_t)e * N;
+        int kn = knocked && (!chan || chan[e]);
+        if (h0) memcpy(h, h0 + (size_t)e * N, sizeof(float) * N);
+        else memset(h, 0, sizeof(float) * N);
+        if (kn && hs0) memcpy(hs, hs0 + (size_t)e * N, sizeof(float) * N);
+        else memset(hs, 0, sizeof(float) * N);
+        for (int q = 0; q < rows; q++) {
+            int i = t0 + q;
+            float d = dt[(size_t)q * lddt + e], x = u[(size_t)q * ldu + e], dx = d * x;
+            const float *b = B + (size_t)q * ldbc, *c = C + (size_t)q * ldbc;
+            kern_exp_scaled(dA, a, d, N);
+            float acc = 0.0f;
+            #pragma omp simd reduction(+:acc)
+            for (int n = 0; n < N; n++) {
+                h[n] = dA[n] * h[n] + dx * b[n];
+                acc += c[n] * h[n];
+            }
+            if (kn) {
+                float in = src[i] ? dx : 0.0f, accs = 0.0f;
+                #pragma omp simd reduction(+:accs)
+                for (int n = 0; n < N; n++) {
+                    hs[n] = dA[n] * hs[n] + in * b[n];
+                    accs += c[n] * hs[n];
+                }
+                if (dst[i]) acc -= accs;
+            }
+            float zz = z[(size_t)q * ldz + e];
+            y[(size_t)q * ldy + e] = (acc + D[e] * x) * kern_silu(zz);
+        }
+    }
+}
+
 void kern_mamba1_scan_ref(float *y, int ldy, const float *u, int ldu, const float *delta, int ldd,
                           const float *A, const float *B, const float *C, int ldbc, const float *D,
                           const KernKnock *ko, int T, int N, int e0, int e1)
@@ -78,6 +122,7 @@ void kern_mamba1_scan_ref(float *y, int ldy, const float *u, int ldu, const floa
 // ---------------------------------------------------------------------------
 // Mamba-2 (one head; scalar decay per head)
 
+KERN_CLONES
 void kern_mamba2_scan_head(float *y, int ldy, const float *x, int ldx, const float *dt, int lddt,
                            float a, const float *B, const float *C, int ldbc, float D,
                            const KernKnock *ko, int T, int P, int N)

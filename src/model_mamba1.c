@@ -145,41 +145,15 @@ void mamba1_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
     /* scan from the clean state at t0-1; y over the x half of xz */
     float *y = xz;
     #pragma omp parallel for schedule(static)
-    for (int e = 0; e < di; e++) {
-        float h[KERN_FASTEXP_MAX], hs[KERN_FASTEXP_MAX], dA[KERN_FASTEXP_MAX];
-        const float *a = A + (size_t)e * N;
+    for (int e0 = 0; e0 < di; e0 += 16) {
+        int e1 = e0 + 16 < di ? e0 + 16 : di;
         for (int k = 0; k < nruns; k++) {
             const RowRun *r = &runs[k];
             int rows = (k + 1 < nruns ? runs[k + 1].row0 : Rw) - r->row0;
-            int knocked = r->knocked && (!r->chan || r->chan[e]);
-            if (r->h0) memcpy(h, r->h0 + (size_t)e * N, sizeof(float) * N);
-            else memset(h, 0, sizeof(float) * N);
-            if (knocked && r->hs0) memcpy(hs, r->hs0 + (size_t)e * N, sizeof(float) * N);
-            else memset(hs, 0, sizeof(float) * N);
-            for (int q = 0; q < rows; q++) {
-                int i = r->t0 + q;
-                size_t row = (size_t)(r->row0 + q);
-                float d = dt[row * di + e], x = u[row * di + e], dx = d * x;
-                const float *b = dbc + row * nbc + R, *cc = b + N;
-                kern_exp_scaled(dA, a, d, N);
-                float acc = 0.0f;
-                #pragma omp simd reduction(+:acc)
-                for (int n = 0; n < N; n++) {
-                    h[n] = dA[n] * h[n] + dx * b[n];
-                    acc += cc[n] * h[n];
-                }
-                if (knocked) {
-                    /* sources-only state; blocked rows see h - hs */
-                    float in = r->src[i] ? dx : 0.0f, accs = 0.0f;
-                    #pragma omp simd reduction(+:accs)
-                    for (int n = 0; n < N; n++) {
-                        hs[n] = dA[n] * hs[n] + in * b[n];
-                        accs += cc[n] * hs[n];
-                    }
-                    if (r->dst[i]) acc -= accs;
-                }
-                y[row * 2 * di + e] = (acc + w->D[e] * x) * kern_silu(xz[row * 2 * di + di + e]);
-            }
+            size_t o = (size_t)r->row0;
+            kern_mamba1_scan_rows(y + o * 2 * di, 2 * di, xz + o * 2 * di + di, 2 * di, u + o * di, di, dt + o * di, di,
+                                  A, dbc + o * nbc + R, dbc + o * nbc + R + N, nbc, w->D, r->h0, r->hs0, r->knocked,
+                                  r->src, r->dst, r->chan, r->t0, rows, N, e0, e1);
         }
     }
     kern_linear(u, C, y, 2 * di, w->out_proj, w->out_proj_b, Rw, di, C);

@@ -1,0 +1,48 @@
+/* check.h: the semantic pass over a parsed recipe.
+ *
+ * kop_check() walks the statements once, resolves every name (statement
+ * arguments, token groups, metrics, output kinds, feature selections, sweep
+ * variables) and reports what is wrong through src/diag.h at the node's own
+ * location, suggesting the closest known name where a typo is likely.  It
+ * does not stop at the first error.  What it checks without a model:
+ *  - each name is one the language knows, in a place where it is allowed
+ *    (`k` and `L` only in layers and the k sweep, `t` only in token indices);
+ *  - single statements (experiment, keep, limit, target, measure) appear at
+ *    most once, each variable is swept at most once, output paths differ;
+ *  - inline prompts are consistent (the subject occurs in the text, the
+ *    subject range lies inside the ids) and carry an answer when
+ *    `keep correct` or `target attribute` needs one;
+ *  - the recipe has prompts and at least one block;
+ *  - optionally, that prompt files exist (relative to the recipe's folder).
+ * With an architecture it also rejects `features` on a transformer, naming
+ * the model.  Layer ranges need the layer count: see plan_build().
+ *
+ * When the parse already failed, pass had_syntax_errors: the checks of
+ * single statements still run (more errors in one run), the ones about the
+ * whole file do not (a statement lost to a syntax error would make them
+ * wrong). */
+#ifndef KOP_CHECK_H
+#define KOP_CHECK_H
+
+#include "plan.h"
+
+typedef struct CheckOptions {
+    const char *path;        /* the recipe file: experiment default, base folder */
+    Arch arch;               /* 0 when unknown */
+    const char *model_name;  /* for messages; NULL: "the model" */
+    int check_files;         /* report prompt files that cannot be opened */
+    int had_syntax_errors;
+} CheckOptions;
+
+/* The compiled recipe (without its plan), or NULL after errors. */
+Recipe *kop_check(const Ast *stmts, const CheckOptions *opt, Diag *d, KopArena *ar);
+
+/* The whole front end in one call, for kop check, the executor and the
+ * fuzzer: check STMTS (parsed from D's text; syntax errors already counted
+ * in D make the result NULL) and, when n_layers > 0, build the plan.  The
+ * Recipe, or NULL after errors; opt->had_syntax_errors is ignored. */
+Recipe *kop_compile_ast(const Ast *stmts, const CheckOptions *opt, int n_layers, Diag *d, KopArena *ar);
+/* The same from the text D was made for. */
+Recipe *kop_compile(const CheckOptions *opt, int n_layers, Diag *d, KopArena *ar);
+
+#endif
