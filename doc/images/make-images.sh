@@ -1,26 +1,29 @@
 #!/bin/sh
-# make-images.sh: draw the README's figures with `kop render`.
+# make-images.sh: the README's figures, from real kop runs on the reference
+# checkpoints (../shared/reference): a flow heatmap and line plot on Mamba-1,
+# the same flow compared across Mamba-1, Mamba-2 and GPT-2, and a token x
+# layer map.
 #
-#   KOP=path/to/kop doc/images/make-images.sh [FLOW.csv [COMPARE.csv [TOKENS.csv [TOKENS.labels]]]]
+#   KOP=path/to/kop [KOP_SHARED=../shared] doc/images/make-images.sh
 #
-# FLOW is one model's summary.csv of a flow experiment (heatmap + lines),
-# COMPARE a summary.csv holding several models (a pipeline's merged summary),
-# TOKENS a tokens[t] x layer summary for one prompt, with its token texts
-# one a line.  Each defaults to the stand-in under data/ (made by
-# synth-summaries.py) until real results from the reference models replace
-# them.  The PNG files are written beside this script.
+# The PNG files are written beside this script; the runs go to a temporary
+# folder.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 KOP=${KOP:-kop}
-flow=${1:-$here/data/flow-mamba-130m.csv}
-compare=${2:-$here/data/flow-compare.csv}
-tokens=${3:-$here/data/tokens-mamba-130m.csv}
-labels=${4:-$here/data/tokens-mamba-130m.labels}
+shared=${KOP_SHARED:-$here/../../../shared}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
-"$KOP" render "$flow" --heatmap "$here/flow-heatmap.png" --lines "$here/flow-lines.png"
-"$KOP" render "$compare" --heatmap "$here/compare-heatmap.png" --lines "$here/compare-lines.png"
-if [ -f "$labels" ]; then
-    "$KOP" render "$tokens" --labels "$labels" --heatmap "$here/tokens-heatmap.png"
-else
-    "$KOP" render "$tokens" --heatmap "$here/tokens-heatmap.png"
-fi
+for m in mamba1-tiny mamba2-tiny gpt2-tiny; do
+    "$KOP" run "$here/reference-flow.kop" --model "$shared/reference/$m" --out "$tmp/$m" --quiet >/dev/null
+done
+"$KOP" render "$tmp/mamba1-tiny/summary.csv" --heatmap "$here/flow-heatmap.png" --lines "$here/flow-lines.png"
+
+# a comparison figure is drawn from one summary holding several models
+{ cat "$tmp/mamba1-tiny/summary.csv"; tail -n +2 "$tmp/mamba2-tiny/summary.csv"; tail -n +2 "$tmp/gpt2-tiny/summary.csv"; } \
+    > "$tmp/compare.csv"
+"$KOP" render "$tmp/compare.csv" --heatmap "$here/compare-heatmap.png" --lines "$here/compare-lines.png"
+
+"$KOP" run "$here/reference-tokens.kop" --model "$shared/reference/mamba1-tiny" --out "$tmp/tokens" --quiet >/dev/null
+"$KOP" render "$tmp/tokens/summary.csv" --heatmap "$here/tokens-heatmap.png"
