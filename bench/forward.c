@@ -24,46 +24,20 @@ static void set_threads(int n)
     kern_set_blas_threads(n);
 }
 
-static int parse_list(const char *s, int *out, int max)
-{
-    int n = 0;
-    while (*s && n < max) {
-        out[n++] = atoi(s);
-        while (*s && *s != ',') s++;
-        if (*s == ',') s++;
-    }
-    return n;
-}
 
-static double sgemm_gflops(int n, int threads)
-{
-    float *A = kop_xmalloc(sizeof(float) * (size_t)n * n), *B = kop_xmalloc(sizeof(float) * (size_t)n * n);
-    float *C = kop_xmalloc(sizeof(float) * (size_t)n * n);
-    for (size_t i = 0; i < (size_t)n * n; i++) A[i] = B[i] = (float)(i % 7) * 0.01f;
-    set_threads(threads);
-    kern_sgemm(0, 0, n, n, n, A, n, B, n, 0.0f, C, n); /* warm-up */
-    int reps = 0;
-    double t0 = kop_now(), t;
-    do {
-        kern_sgemm(0, 0, n, n, n, A, n, B, n, 0.0f, C, n);
-        reps++;
-    } while ((t = kop_now() - t0) < 1.0);
-    free(A); free(B); free(C);
-    return 2.0 * n * n * (double)n * reps / t / 1e9;
-}
 
 int main(int argc, char **argv)
 {
     int threads[8] = {1, 2}, nthreads = 2, tokens[8] = {16, 128}, ntokens = 2;
     char shapes[256] = "mamba-130m,mamba2-130m,gpt2";
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--threads")) nthreads = parse_list(argv[i + 1], threads, 8);
-        else if (!strcmp(argv[i], "--tokens")) ntokens = parse_list(argv[i + 1], tokens, 8);
+        if (!strcmp(argv[i], "--threads")) nthreads = bench_parse_list(argv[i + 1], threads, 8);
+        else if (!strcmp(argv[i], "--tokens")) ntokens = bench_parse_list(argv[i + 1], tokens, 8);
         else if (!strcmp(argv[i], "--shapes")) snprintf(shapes, sizeof shapes, "%s", argv[i + 1]);
         else { fprintf(stderr, "usage: %s [--threads 1,2] [--tokens 16,128] [--shapes a,b]\n", argv[0]); return 2; }
     }
     for (int i = 0; i < nthreads; i++)
-        printf("BLIS sgemm 1024^3, %d thread(s): %.1f GFLOP/s\n", threads[i], sgemm_gflops(1024, threads[i]));
+        printf("BLIS sgemm 1024^3, %d thread(s): %.1f GFLOP/s\n", threads[i], bench_sgemm_gflops(threads[i]));
     printf("\n%-12s %6s %7s %12s %10s %9s\n", "shape", "tokens", "threads", "tokens/s", "GFLOP/s", "ms/prompt");
     for (char *sh = strtok(shapes, ","); sh; sh = strtok(NULL, ",")) {
         Model m;

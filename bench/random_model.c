@@ -5,6 +5,11 @@
 
 #include <math.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "kernels.h"
 
 typedef struct { float **blocks; int n, cap; unsigned long long s; } Alloc;
 
@@ -140,4 +145,35 @@ void random_model_free(Model *m)
     }
     free(m->mamba1); free(m->mamba2); free(m->gpt2); free(m->dir);
     memset(m, 0, sizeof *m);
+}
+
+int bench_parse_list(const char *s, int *out, int max)
+{
+    int n = 0;
+    while (*s && n < max) {
+        out[n++] = atoi(s);
+        while (*s && *s != ',') s++;
+        if (*s == ',') s++;
+    }
+    return n;
+}
+
+double bench_sgemm_gflops(int threads)
+{
+    int n = 1024;
+    float *A = kop_xcalloc((size_t)n * n, sizeof(float)), *B = kop_xcalloc((size_t)n * n, sizeof(float));
+    float *C = kop_xcalloc((size_t)n * n, sizeof(float));
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#endif
+    kern_set_blas_threads(threads);
+    kern_sgemm(0, 0, n, n, n, A, n, B, n, 0.0f, C, n); /* warm-up */
+    int reps = 0;
+    double t0 = kop_now(), t;
+    do {
+        kern_sgemm(0, 0, n, n, n, A, n, B, n, 0.0f, C, n);
+        reps++;
+    } while ((t = kop_now() - t0) < 1.0);
+    free(A); free(B); free(C);
+    return 2.0 * n * n * (double)n * reps / t / 1e9;
 }

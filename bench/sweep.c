@@ -23,36 +23,7 @@
 #include "kernels.h"
 #include "random_model.h"
 
-static int parse_list(const char *s, int *out, int max)
-{
-    int n = 0;
-    while (*s && n < max) {
-        out[n++] = atoi(s);
-        while (*s && *s != ',') s++;
-        if (*s == ',') s++;
-    }
-    return n;
-}
 
-static double sgemm_gflops(int threads)
-{
-    int n = 1024;
-    float *A = kop_xcalloc((size_t)n * n, sizeof(float)), *B = kop_xcalloc((size_t)n * n, sizeof(float));
-    float *C = kop_xcalloc((size_t)n * n, sizeof(float));
-#ifdef _OPENMP
-    omp_set_num_threads(threads);
-#endif
-    kern_set_blas_threads(threads);
-    kern_sgemm(0, 0, n, n, n, A, n, B, n, 0.0f, C, n);
-    int reps = 0;
-    double t0 = kop_now(), t;
-    do {
-        kern_sgemm(0, 0, n, n, n, A, n, B, n, 0.0f, C, n);
-        reps++;
-    } while ((t = kop_now() - t0) < 1.0);
-    free(A); free(B); free(C);
-    return 2.0 * n * n * (double)n * reps / t / 1e9;
-}
 
 static int write_recipe(const char *path, const char *shared, int n_prompts, int features)
 {
@@ -74,7 +45,7 @@ int main(int argc, char **argv)
     char shapes[256] = "mamba-130m,mamba2-130m,gpt2-medium";
     const char *shared = getenv("KOP_SHARED") ? getenv("KOP_SHARED") : "../shared";
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--threads")) nthreads = parse_list(argv[i + 1], threads, 8);
+        if (!strcmp(argv[i], "--threads")) nthreads = bench_parse_list(argv[i + 1], threads, 8);
         else if (!strcmp(argv[i], "--prompts")) n_prompts = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--naive-prompts")) naive_prompts = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--shapes")) snprintf(shapes, sizeof shapes, "%s", argv[i + 1]);
@@ -90,7 +61,7 @@ int main(int argc, char **argv)
     char recipe[256], naive_recipe[256], out[256], tok[1024];
     double peak[8];
     for (int i = 0; i < nthreads; i++) {
-        peak[i] = sgemm_gflops(threads[i]);
+        peak[i] = bench_sgemm_gflops(threads[i]);
         printf("BLIS sgemm 1024^3, %d thread(s): %.1f GFLOP/s\n", threads[i], peak[i]);
     }
     printf("\n%-12s %3s %7s %6s %9s %10s %8s %7s %11s %8s %10s\n", "shape", "thr", "prompts", "runs", "s/prompt",

@@ -70,6 +70,13 @@ float kern_logsumexp(const float *x, int n);
 void kern_conv1d_causal(float *out, int ldo, const float *x, int ldx,
                         const float *w, const float *b, int T, int K, int c0, int c1);
 
+/* The same conv followed by silu, for positions [i0, i0 + rows) of a
+ * recomputed run (the executor): position p < split reads x0 + p * ld0 (the
+ * clean run's inputs), p >= split reads x1 + (p - split) * ld1 (the run's own
+ * rows); out row q is position i0 + q; all D channels. */
+void kern_conv1d_silu_rows(float *out, int ldo, const float *x0, int ld0, const float *x1, int ld1, int split,
+                           const float *w, const float *b, int i0, int rows, int K, int D);
+
 /* ---- Mamba-1 selective scan ------------------------------------------------------
  * For channels e in [e0, e1):
  *   h_t[e,n] = exp(delta_t[e] A[e,n]) h_{t-1}[e,n] + delta_t[e] B_t[n] u_t[e]

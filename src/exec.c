@@ -82,40 +82,6 @@ static char *base_name(const char *path)
     return s;
 }
 
-/* Open PATH.tmp for writing; commit_file renames it over PATH. */
-static FILE *open_tmp(const char *path, char **tmp, KopError *err)
-{
-    size_t n = strlen(path) + 8;
-    *tmp = kop_xmalloc(n);
-    snprintf(*tmp, n, "%s.tmp", path);
-    FILE *f = fopen(*tmp, "w");
-    if (!f) {
-        kop_fail_errno(err, "%s: cannot write", *tmp);
-        free(*tmp);
-        *tmp = NULL;
-    }
-    return f;
-}
-
-static int commit_file(FILE *f, char *tmp, const char *path, KopError *err)
-{
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        kop_fail_errno(err, "%s: write failed", path);
-        remove(tmp);
-        free(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) < 0) {
-        kop_fail_errno(err, "%s: cannot rename %s", path, tmp);
-        remove(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    return 0;
-}
-
 // ---------------------------------------------------------------------------
 // one prompt
 
@@ -334,7 +300,7 @@ static int write_summary(const char *path, const RunCtx *cx, const char *exp_nam
                          Acc *acc, int nacc, KopError *err)
 {
     char *tmp;
-    FILE *f = open_tmp(path, &tmp, err);
+    FILE *f = kop_open_tmp(path, &tmp, err);
     if (!f) return -1;
     fputs("experiment,model,statement,k,t,n,mean,stderr,ci95,metric\n", f);
     for (int i = 0; i < nacc; i++) {
@@ -352,7 +318,7 @@ static int write_summary(const char *path, const RunCtx *cx, const char *exp_nam
         if (ci == ci) fprintf(f, "%.9g", ci);
         fprintf(f, ",%s\n", plan_metric_name(cx->r->metric));
     }
-    return commit_file(f, tmp, path, err);
+    return kop_commit_tmp(f, tmp, path, err);
 }
 
 static int copy_file(const char *from, const char *to, KopError *err)
@@ -361,11 +327,11 @@ static int copy_file(const char *from, const char *to, KopError *err)
     char *text = kop_read_file(from, &len, err);
     if (!text) return -1;
     char *tmp;
-    FILE *f = open_tmp(to, &tmp, err);
+    FILE *f = kop_open_tmp(to, &tmp, err);
     if (!f) { free(text); return -1; }
     fwrite(text, 1, len, f);
     free(text);
-    return commit_file(f, tmp, to, err);
+    return kop_commit_tmp(f, tmp, to, err);
 }
 
 static int render_outputs(const RunCtx *cx, const char *out_dir, const char *summary_path,

@@ -113,15 +113,9 @@ static int write_handler(void *data, unsigned char *buf, size_t size)
 
 int manifest_write(const char *path, const Manifest *man, KopError *err)
 {
-    size_t n = strlen(path) + 8;
-    char *tmp = kop_xmalloc(n);
-    snprintf(tmp, n, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        kop_fail_errno(err, "%s: cannot write", tmp);
-        free(tmp);
-        return -1;
-    }
+    char *tmp;
+    FILE *f = kop_open_tmp(path, &tmp, err);
+    if (!f) return -1;
     Out o = {.ok = 1};
     yaml_emitter_initialize(&o.e);
     yaml_emitter_set_output(&o.e, write_handler, f);
@@ -192,19 +186,11 @@ int manifest_write(const char *path, const Manifest *man, KopError *err)
     yaml_stream_end_event_initialize(&event);
     ev(&o, &event);
     yaml_emitter_delete(&o.e);
-    int bad = !o.ok || ferror(f);
-    if (fclose(f) != 0 || bad) {
-        kop_fail(err, KOP_EXIT_USAGE, "%s: cannot write the manifest", path);
+    if (!o.ok) {
+        fclose(f);
         remove(tmp);
         free(tmp);
-        return -1;
+        return kop_fail(err, KOP_EXIT_USAGE, "%s: cannot write the manifest", path);
     }
-    if (rename(tmp, path) < 0) {
-        kop_fail_errno(err, "%s: cannot rename %s", path, tmp);
-        remove(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    return 0;
+    return kop_commit_tmp(f, tmp, path, err);
 }

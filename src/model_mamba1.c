@@ -123,18 +123,8 @@ void mamba1_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
     for (int k = 0; k < nruns; k++) {
         const RowRun *r = &runs[k];
         int rows = (k + 1 < nruns ? runs[k + 1].row0 : Rw) - r->row0;
-        for (int q = 0; q < rows; q++) {
-            int i = r->t0 + q;
-            float *ur = u + (size_t)(r->row0 + q) * di;
-            for (int e = 0; e < di; e++) ur[e] = w->conv_b ? w->conv_b[e] : 0.0f;
-            for (int kk = 0; kk < K; kk++) {
-                int p = i - (K - 1) + kk;
-                if (p < 0) continue;
-                const float *src = p >= r->t0 ? xz + (size_t)(r->row0 + p - r->t0) * 2 * di : rec->xpre + (size_t)p * di;
-                for (int e = 0; e < di; e++) ur[e] += w->conv_w[(size_t)e * K + kk] * src[e];
-            }
-            for (int e = 0; e < di; e++) ur[e] = kern_silu(ur[e]);
-        }
+        kern_conv1d_silu_rows(u + (size_t)r->row0 * di, di, rec->xpre, di, xz + (size_t)r->row0 * 2 * di, 2 * di, r->t0,
+                              w->conv_w, w->conv_b, r->t0, rows, K, di);
     }
     kern_linear(dbc, nbc, u, di, w->x_proj, NULL, Rw, di, nbc);
     kern_linear(dt, di, dbc, nbc, w->dt_proj_w, w->dt_proj_b, Rw, R, di);

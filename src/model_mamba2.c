@@ -145,23 +145,14 @@ void mamba2_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
 
     rmsnorm_rows(xn, X, w->norm, Rw, d.C, c->norm_eps);
     kern_linear(zx, d.d_in_proj, xn, d.C, w->in_proj, w->in_proj_b, Rw, d.C, d.d_in_proj);
+    /* conv: the window reaches back before t0 into the clean pre-conv inputs */
     #pragma omp parallel for schedule(static)
     for (int k = 0; k < nruns; k++) {
         const RowRun *r = &runs[k];
         int rows = (k + 1 < nruns ? runs[k + 1].row0 : Rw) - r->row0;
-        for (int q = 0; q < rows; q++) {
-            int i = r->t0 + q;
-            float *xr = xbc + (size_t)(r->row0 + q) * d.conv_dim;
-            for (int e = 0; e < d.conv_dim; e++) xr[e] = w->conv_b ? w->conv_b[e] : 0.0f;
-            for (int kk = 0; kk < K; kk++) {
-                int p = i - (K - 1) + kk;
-                if (p < 0) continue;
-                const float *src = p >= r->t0 ? zx + (size_t)(r->row0 + p - r->t0) * d.d_in_proj + d.di
-                                              : rec->xpre + (size_t)p * d.conv_dim;
-                for (int e = 0; e < d.conv_dim; e++) xr[e] += w->conv_w[(size_t)e * K + kk] * src[e];
-            }
-            for (int e = 0; e < d.conv_dim; e++) xr[e] = kern_silu(xr[e]);
-        }
+        kern_conv1d_silu_rows(xbc + (size_t)r->row0 * d.conv_dim, d.conv_dim, rec->xpre, d.conv_dim,
+                              zx + (size_t)r->row0 * d.d_in_proj + d.di, d.d_in_proj, r->t0, w->conv_w, w->conv_b,
+                              r->t0, rows, K, d.conv_dim);
     }
     step_sizes(dt, zx, c, w, d, Rw);
     #pragma omp parallel for schedule(static)

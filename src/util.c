@@ -110,3 +110,36 @@ void kop_tune_malloc(void)
     mallopt(M_TRIM_THRESHOLD, 1024 << 20);
 #endif
 }
+
+FILE *kop_open_tmp(const char *path, char **tmp, KopError *err)
+{
+    size_t n = strlen(path) + 8;
+    *tmp = kop_xmalloc(n);
+    snprintf(*tmp, n, "%s.tmp", path);
+    FILE *f = fopen(*tmp, "w");
+    if (!f) {
+        kop_fail_errno(err, "%s: cannot write", *tmp);
+        free(*tmp);
+        *tmp = NULL;
+    }
+    return f;
+}
+
+int kop_commit_tmp(FILE *f, char *tmp, const char *path, KopError *err)
+{
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        kop_fail_errno(err, "%s: write failed", path);
+        remove(tmp);
+        free(tmp);
+        return -1;
+    }
+    if (rename(tmp, path) < 0) {
+        kop_fail_errno(err, "%s: cannot rename %s", path, tmp);
+        remove(tmp);
+        free(tmp);
+        return -1;
+    }
+    free(tmp);
+    return 0;
+}

@@ -53,6 +53,13 @@ char *kop_xstrdup(const char *s);
  * *len gets its length without the NUL.  NULL and err filled on failure. */
 char *kop_read_file(const char *path, size_t *len, KopError *err);
 
+/* Write a file whole or not at all: kop_open_tmp opens PATH.tmp (the
+ * temporary name returned in *tmp), kop_commit_tmp closes it and renames it
+ * over PATH, or removes it and fails if anything went wrong.  Either way *tmp
+ * is freed. */
+FILE *kop_open_tmp(const char *path, char **tmp, KopError *err);
+int kop_commit_tmp(FILE *f, char *tmp, const char *path, KopError *err);
+
 /* Keep freed blocks in the heap instead of returning each large one to the
  * kernel: the executor allocates and frees per-layer work buffers of a few
  * MB many times per prompt, and fresh pages cost a fault each (glibc only). */

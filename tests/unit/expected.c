@@ -1,6 +1,7 @@
 /* expected.c: see expected.h. */
 #include "expected.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -54,5 +55,15 @@ float *ref_matrix(json_object *arr, int *rows, int *cols)
     }
     *rows = r;
     *cols = c;
+    return m;
+}
+
+double ref_max_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (!(d <= m)) m = d;
+    }
     return m;
 }

@@ -10,15 +10,6 @@
 #include "forward.h"
 #include "tap.h"
 
-static double max_diff(const float *a, const float *b, size_t n)
-{
-    double m = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (!(d <= m)) m = d;
-    }
-    return m;
-}
 
 static char *ids_csv(const int *ids, int T)
 {
@@ -87,12 +78,12 @@ static void check_model(const char *name)
         float *resid = malloc(sizeof(float) * (size_t)(L + 1) * T * C);
         ForwardReq req = {.ids = ids, .T = T, .all_positions = 1, .logits = all, .resid_out = resid};
         ok(model_forward(&m, &req, &err) == 0, "%s %s: forward runs", name, cname);
-        double d = max_diff(all, want, (size_t)T * V);
+        double d = ref_max_diff(all, want, (size_t)T * V);
         ok(d <= tol, "%s %s: logits at every position within %g of the reference (max diff %.3g)", name, cname, tol, d);
 
         ForwardReq lreq = {.ids = ids, .T = T, .logits = last};
         model_forward(&m, &lreq, &err);
-        d = max_diff(last, want + (size_t)(T - 1) * V, V);
+        d = ref_max_diff(last, want + (size_t)(T - 1) * V, V);
         ok(d <= tol, "%s %s: last-position logits within tolerance (max diff %.3g)", name, cname, d);
 
         for (int from = 1; from <= L; from += L - 1) {
@@ -108,7 +99,7 @@ static void check_model(const char *name)
         char *out = run_kop("", dir, ids, T, 1);
         float *cli = malloc(sizeof(float) * (size_t)T * V);
         int got = out ? parse_floats(out, cli, T * V) : -1;
-        ok(got == T * V && max_diff(cli, want, (size_t)T * V) <= tol,
+        ok(got == T * V && ref_max_diff(cli, want, (size_t)T * V) <= tol,
            "%s %s: `kop logits --all` reproduces the reference (%d numbers)", name, cname, got);
         char *t1 = run_kop("OMP_NUM_THREADS=1", dir, ids, T, 0), *t2 = run_kop("OMP_NUM_THREADS=2", dir, ids, T, 0);
         ok(t1 && t2 && !strcmp(t1, t2), "%s %s: `kop logits` bit-identical with 1 and 2 threads", name, cname);

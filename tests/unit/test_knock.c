@@ -26,15 +26,6 @@ static double p_of(const float *logits, int V, int id)
     return exp((double)logits[id] - kern_logsumexp(logits, V));
 }
 
-static double max_diff(const float *a, const float *b, size_t n)
-{
-    double m = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (!(d <= m)) m = d;
-    }
-    return m;
-}
 
 static void set_threads(int n)
 {
@@ -104,7 +95,7 @@ static void reference_cases(const char *name, const Model *m)
             const char *cname = json_object_get_string(ref_get(which[k], "name"));
             int rows, cols, target = json_object_get_int(ref_get(which[k], "target_id"));
             float *want = ref_matrix(ref_get(which[k], "logits_last"), &rows, &cols);
-            double d = max_diff(out + (size_t)k * V, want, V);
+            double d = ref_max_diff(out + (size_t)k * V, want, V);
             ok(d <= ltol, "%s %s: batched knocked logits within %g (max diff %.3g)", name, cname, ltol, d);
             is_float(p_of(out + (size_t)k * V, V, target), json_object_get_double(ref_get(which[k], "p_knocked")), ptol,
                      "%s %s: p_knocked", name, cname);
@@ -151,14 +142,14 @@ static void random_runs(const char *name, const Model *m)
     prompt_run_knock(p, runs, N, fast2, &err);
     prompt_run_knock_naive(p, runs, N, slow, &err);
     prompt_run_free(p);
-    double d = max_diff(fast2, slow, (size_t)V * N);
+    double d = ref_max_diff(fast2, slow, (size_t)V * N);
     if (getenv("KOP_TEST_VERBOSE"))
         for (int k = 0; k < N; k++)
         {
             char sm[16] = {0}, dm[16] = {0};
             for (int t = 0; t < T; t++) { sm[t] = '0' + src[k][t]; dm[t] = '0' + dst[k][t]; }
             diag("run %d: lo %d hi %d chan %d src %s dst %s diff %.3g", k, runs[k].lo, runs[k].hi, runs[k].chan != NULL,
-                 sm, dm, max_diff(fast2 + (size_t)k * V, slow + (size_t)k * V, V));
+                 sm, dm, ref_max_diff(fast2 + (size_t)k * V, slow + (size_t)k * V, V));
         }
     ok(d < 2e-4, "%s: %d random knocked runs, batched = one full forward each (max logit diff %.3g)", name, N, d);
     ok(memcmp(fast1, fast2, sizeof(float) * V * N) == 0, "%s: batched runs bit-identical with 1 and 2 threads", name);
