@@ -13,16 +13,18 @@
 
 #define KERN_FASTEXP_MAX 512
 
-static inline void kern_exp_scaled(float *out, const float *a, float d, int N)
+/* out[i] = exp(x[i]) for i < N (N <= KERN_FASTEXP_MAX); out may alias x. */
+/* always inlined: an out-of-line copy would be compiled for the baseline
+ * ISA and called from the AVX2 clones of the scans */
+static inline __attribute__((always_inline)) void kern_exp_vec(float *out, const float *x, int N)
 {
     int32_t bits[KERN_FASTEXP_MAX];
     float scale[KERN_FASTEXP_MAX];
     #pragma omp simd
     for (int i = 0; i < N; i++) {
-        float x = d * a[i];
-        /* n = round(x / ln 2) by the 1.5 * 2^23 trick, r = x - n ln 2 (split) */
-        float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-        float r = x - n * 0.693359375f;
+        float v = x[i];
+        float n = (v * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+        float r = v - n * 0.693359375f;
         r = r - n * -2.12194440e-4f;
         float p = 1.9875691500e-4f;
         p = p * r + 1.3981999507e-3f;
@@ -30,15 +32,24 @@ static inline void kern_exp_scaled(float *out, const float *a, float d, int N)
         p = p * r + 4.1665795894e-2f;
         p = p * r + 1.6666665459e-1f;
         p = p * r + 5.0000001201e-1f;
-        out[i] = p * r * r + r + 1.0f;
         int32_t k = (int32_t)n;
-        k = k < -127 ? -127 : k; /* 2^-127 has all-zero bits: the result is 0 */
+        k = k < -127 ? -127 : k;
         k = k > 127 ? 127 : k;
         bits[i] = (k + 127) << 23;
+        out[i] = p * r * r + r + 1.0f;
     }
     memcpy(scale, bits, sizeof(float) * (size_t)N);
     #pragma omp simd
     for (int i = 0; i < N; i++) out[i] *= scale[i];
+}
+
+/* out[n] = exp(d * a[n]) */
+static inline __attribute__((always_inline)) void kern_exp_scaled(float *out, const float *a, float d, int N)
+{
+    float x[KERN_FASTEXP_MAX];
+    #pragma omp simd
+    for (int i = 0; i < N; i++) x[i] = d * a[i];
+    kern_exp_vec(out, x, N);
 }
 
 #endif

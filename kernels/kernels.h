@@ -103,18 +103,25 @@ void kern_mamba1_scan_ref(float *y, int ldy, const float *u, int ldu, const floa
                           const KernKnock *ko, int T, int N, int e0, int e1);
 
 /* Continue a Mamba-1 scan over `rows` recomputed positions t0.. of one
- * knocked run (src/knock.c), channels [e0, e1): states start from h0 (the
- * clean state at t0-1; NULL = zero) and hs0 (the sources-only state at t0-1;
- * NULL = zero).  On a knocked layer (knocked != 0) the rows with dst[i] set
- * on selected channels (chan NULL = all) drop the sources' contribution:
- * y = C.(h - hs) + D u.  Row q of u, dt, B, C, y is position t0 + q; y is
- * also multiplied by silu(z) (z: rows of ldz, may alias y's row with an
- * offset). */
+ * knocked run (src/knock.c), channels [e0, e1).  Layouts are transposed,
+ * state index first, so the loops run over contiguous channels: At (N, ldA)
+ * holds -exp(A_log) transposed; h0 (the clean state at t0-1) and hs0 (the
+ * sources-only state at t0-1) are (N, ldh), NULL = zero.  On a knocked layer
+ * (knocked != 0) the rows with dst[i] set, on selected channels (chan NULL =
+ * all), drop the sources' contribution: y = C.(h - hs) + D u.  Row q of u,
+ * dt, B, C, y is position t0 + q; y is multiplied by silu(z). */
 void kern_mamba1_scan_rows(float *y, int ldy, const float *z, int ldz, const float *u, int ldu,
-                           const float *dt, int lddt, const float *A, const float *B, const float *C, int ldbc,
-                           const float *D, const float *h0, const float *hs0, int knocked,
+                           const float *dt, int lddt, const float *At, int ldA, const float *B, const float *C,
+                           int ldbc, const float *D, const float *h0, const float *hs0, int ldh, int knocked,
                            const unsigned char *src, const unsigned char *dst, const unsigned char *chan,
                            int t0, int rows, int N, int e0, int e1);
+
+/* The state (N, ldh) transposed, channels [e0, e1), after scanning positions
+ * 0..t_end with inputs only where take[t] is set (NULL: everywhere); u, dt
+ * (T, ld), B rows (T, ldbc).  For the executor's h0 and hs0. */
+void kern_mamba1_state(float *h, int ldh, const float *u, int ldu, const float *dt, int lddt,
+                       const float *At, int ldA, const float *B, int ldbc, const unsigned char *take,
+                       int t_end, int N, int e0, int e1);
 
 /* ---- Mamba-2 SSD scan (one head) ------------------------------------------------
  * Head h with scalar decay a = A[h] (= -exp(A_log[h])), state (P, N):
@@ -129,6 +136,17 @@ void kern_mamba2_scan_head(float *y, int ldy, const float *x, int ldx, const flo
 void kern_mamba2_scan_head_ref(float *y, int ldy, const float *x, int ldx, const float *dt, int lddt,
                                float a, const float *B, const float *C, int ldbc, float D,
                                const KernKnock *ko, int T, int P, int N);
+
+/* Continue a Mamba-2 scan of one head over `rows` recomputed positions t0..
+ * of one knocked run (src/knock.c): the head's state (P, N) starts from h0
+ * and its sources-only state from hs0 (NULL = zero), as in
+ * kern_mamba1_scan_rows; knocked says the layer is knocked on this head.
+ * Row q of x, dt, B, C, y is position t0 + q.  A single row (every `-> last`
+ * statement) reads h0 and hs0 in place; longer runs need work (2 P N floats). */
+void kern_mamba2_scan_rows(float *y, int ldy, const float *x, int ldx, const float *dt, int lddt, float a,
+                           const float *B, const float *C, int ldbc, float D, const float *h0, const float *hs0,
+                           int knocked, const unsigned char *src, const unsigned char *dst, float *work,
+                           int t0, int rows, int P, int N);
 
 /* ---- causal self-attention (GPT-2, one head) ------------------------------------
  * Rows i in [i0, T): q and out hold those rows (row i at (i - i0) * ldq / ldo),

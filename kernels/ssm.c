@@ -54,44 +54,103 @@ void kern_mamba1_scan(float *y, int ldy, const float *u, int ldu, const float *d
     }
 }
 
+#define KERN_EB 16 /* channels per block: two AVX2 vectors */
+
+/* One block of ne <= KERN_EB channels starting at eb.  Always inlined, and
+ * called with the constant KERN_EB for full blocks, so the compiler sees
+ * fixed trip counts and keeps every loop in vector registers. */
+static inline __attribute__((always_inline)) void
+scan_rows_block(float *y, int ldy, const float *z, int ldz, const float *u, int ldu, const float *dt, int lddt,
+                const float *At, int ldA, const float *B, const float *C, int ldbc, const float *D, const float *h0,
+                const float *hs0, int ldh, int knocked, const unsigned char *src, const unsigned char *dst,
+                const unsigned char *chan, int t0, int rows, int N, int eb, int ne,
+                float (*h)[KERN_EB], float (*hs)[KERN_EB])
+{
+    float kmask[KERN_EB];
+    for (int j = 0; j < ne; j++) kmask[j] = knocked && (!chan || chan[eb + j]) ? 1.0f : 0.0f;
+    for (int n = 0; n < N; n++) {
+        if (h0) for (int j = 0; j < ne; j++) h[n][j] = h0[(size_t)n * ldh + eb + j];
+        else for (int j = 0; j < ne; j++) h[n][j] = 0.0f;
+        if (knocked && hs0) for (int j = 0; j < ne; j++) hs[n][j] = hs0[(size_t)n * ldh + eb + j];
+        else for (int j = 0; j < ne; j++) hs[n][j] = 0.0f;
+    }
+    for (int q = 0; q < rows; q++) {
+        int i = t0 + q;
+        const float *d = dt + (size_t)q * lddt + eb, *x = u + (size_t)q * ldu + eb;
+        const float *b = B + (size_t)q * ldbc, *c = C + (size_t)q * ldbc;
+        float dx[KERN_EB], acc[KERN_EB], accs[KERN_EB], ex[KERN_EB];
+        float in_s = knocked && src[i] ? 1.0f : 0.0f;
+        for (int j = 0; j < ne; j++) {
+            dx[j] = d[j] * x[j];
+            acc[j] = accs[j] = 0.0f;
+        }
+        for (int n = 0; n < N; n++) {
+            const float *an = At + (size_t)n * ldA + eb;
+            for (int j = 0; j < ne; j++) ex[j] = d[j] * an[j];
+            kern_exp_vec(ex, ex, ne);
+            float bn = b[n], cn = c[n];
+            for (int j = 0; j < ne; j++) {
+                h[n][j] = ex[j] * h[n][j] + dx[j] * bn;
+                acc[j] += cn * h[n][j];
+            }
+            if (knocked)
+                for (int j = 0; j < ne; j++) {
+                    hs[n][j] = ex[j] * hs[n][j] + in_s * dx[j] * bn;
+                    accs[j] += cn * hs[n][j];
+                }
+        }
+        float blocked = knocked && dst[i] ? 1.0f : 0.0f;
+        for (int j = 0; j < ne; j++) {
+            float zz = z[(size_t)q * ldz + eb + j];
+            y[(size_t)q * ldy + eb + j] = (acc[j] - blocked * kmask[j] * accs[j] + D[eb + j] * x[j]) * kern_silu(zz);
+        }
+    }
+}
+
 KERN_CLONES
 void kern_mamba1_scan_rows(float *y, int ldy, const float *z, int ldz, const float *u, int ldu,
-                           const float *dt, int lddt, const float *A, const float *B, const float *C, int ldbc,
-                           const float *D, const float *h0, const float *hs0, int knocked,
+                           const float *dt, int lddt, const float *At, int ldA, const float *B, const float *C,
+                           int ldbc, const float *D, const float *h0, const float *hs0, int ldh, int knocked,
                            const unsigned char *src, const unsigned char *dst, const unsigned char *chan,
                            int t0, int rows, int N, int e0, int e1)
 {
-    float h[KERN_MAX_STATE], hs[KERN_MAX_STATE], dA[KERN_MAX_STATE];
+    static _Thread_local float h[KERN_MAX_STATE][KERN_EB], hs[KERN_MAX_STATE][KERN_EB];
     if (N > KERN_MAX_STATE) return;
-    for (int e = e0; e < e1; e++) {
-        const float *a = A + (size_t)e * N;
-        int kn = knocked && (!chan || chan[e]);
-        if (h0) memcpy(h, h0 + (size_t)e * N, sizeof(float) * N);
-        else memset(h, 0, sizeof(float) * N);
-        if (kn && hs0) memcpy(hs, hs0 + (size_t)e * N, sizeof(float) * N);
-        else memset(hs, 0, sizeof(float) * N);
-        for (int q = 0; q < rows; q++) {
-            int i = t0 + q;
-            float d = dt[(size_t)q * lddt + e], x = u[(size_t)q * ldu + e], dx = d * x;
-            const float *b = B + (size_t)q * ldbc, *c = C + (size_t)q * ldbc;
-            kern_exp_scaled(dA, a, d, N);
-            float acc = 0.0f;
-            #pragma omp simd reduction(+:acc)
+    for (int eb = e0; eb < e1; eb += KERN_EB) {
+        if (e1 - eb >= KERN_EB)
+            scan_rows_block(y, ldy, z, ldz, u, ldu, dt, lddt, At, ldA, B, C, ldbc, D, h0, hs0, ldh, knocked, src, dst,
+                            chan, t0, rows, N, eb, KERN_EB, h, hs);
+        else
+            scan_rows_block(y, ldy, z, ldz, u, ldu, dt, lddt, At, ldA, B, C, ldbc, D, h0, hs0, ldh, knocked, src, dst,
+                            chan, t0, rows, N, eb, e1 - eb, h, hs);
+    }
+}
+
+KERN_CLONES
+void kern_mamba1_state(float *h, int ldh, const float *u, int ldu, const float *dt, int lddt,
+                       const float *At, int ldA, const float *B, int ldbc, const unsigned char *take,
+                       int t_end, int N, int e0, int e1)
+{
+    int t_start = 0;
+    if (take)
+        while (t_start <= t_end && !take[t_start]) t_start++;
+    for (int n = 0; n < N; n++)
+        for (int e = e0; e < e1; e++) h[(size_t)n * ldh + e] = 0.0f;
+    for (int t = t_start; t <= t_end; t++) {
+        float in = take && !take[t] ? 0.0f : 1.0f;
+        const float *d = dt + (size_t)t * lddt, *x = u + (size_t)t * ldu, *b = B + (size_t)t * ldbc;
+        for (int eb = e0; eb < e1; eb += KERN_EB) {
+            int ne = e1 - eb < KERN_EB ? e1 - eb : KERN_EB;
+            float dx[KERN_EB], ex[KERN_EB];
+            for (int j = 0; j < ne; j++) dx[j] = in * d[eb + j] * x[eb + j];
             for (int n = 0; n < N; n++) {
-                h[n] = dA[n] * h[n] + dx * b[n];
-                acc += c[n] * h[n];
+                const float *an = At + (size_t)n * ldA + eb;
+                float *hn = h + (size_t)n * ldh + eb, bn = b[n];
+                for (int j = 0; j < ne; j++) ex[j] = d[eb + j] * an[j];
+                kern_exp_vec(ex, ex, ne);
+                #pragma omp simd
+                for (int j = 0; j < ne; j++) hn[j] = ex[j] * hn[j] + dx[j] * bn;
             }
-            if (kn) {
-                float in = src[i] ? dx : 0.0f, accs = 0.0f;
-                #pragma omp simd reduction(+:accs)
-                for (int n = 0; n < N; n++) {
-                    hs[n] = dA[n] * hs[n] + in * b[n];
-                    accs += c[n] * hs[n];
-                }
-                if (dst[i]) acc -= accs;
-            }
-            float zz = z[(size_t)q * ldz + e];
-            y[(size_t)q * ldy + e] = (acc + D[e] * x) * kern_silu(zz);
         }
     }
 }
@@ -160,6 +219,72 @@ void kern_mamba2_scan_head(float *y, int ldy, const float *x, int ldx, const flo
                 }
                 y[(size_t)t * ldy + p0 + p] = acc + D * xv;
             }
+        }
+    }
+}
+
+KERN_CLONES
+void kern_mamba2_scan_rows(float *y, int ldy, const float *x, int ldx, const float *dt, int lddt, float a,
+                           const float *B, const float *C, int ldbc, float D, const float *h0, const float *hs0,
+                           int knocked, const unsigned char *src, const unsigned char *dst, float *work,
+                           int t0, int rows, int P, int N)
+{
+    if (rows == 1) {
+        /* y_p = dA (h0_p . c) + dx_p (b . c) + D x_p, minus the same over hs0 on a blocked row */
+        float dv = dt[0], dA;
+        kern_exp_scaled(&dA, &a, dv, 1);
+        float bc = 0.0f;
+        for (int n = 0; n < N; n++) bc += B[n] * C[n];
+        int blocked = knocked && dst[t0];
+        float from_src = knocked && src[t0] ? 1.0f : 0.0f;
+        for (int p = 0; p < P; p++) {
+            float xv = x[p], dx = dv * xv, hc = 0.0f, sc = 0.0f;
+            if (h0) {
+                const float *hp = h0 + (size_t)p * N;
+                #pragma omp simd reduction(+:hc)
+                for (int n = 0; n < N; n++) hc += hp[n] * C[n];
+            }
+            float acc = dA * hc + dx * bc;
+            if (blocked) {
+                if (hs0) {
+                    const float *sp = hs0 + (size_t)p * N;
+                    #pragma omp simd reduction(+:sc)
+                    for (int n = 0; n < N; n++) sc += sp[n] * C[n];
+                }
+                acc -= dA * sc + from_src * dx * bc;
+            }
+            y[p] = acc + D * xv;
+        }
+        return;
+    }
+    float *hh = work, *hs = work + (size_t)P * N;
+    for (int i = 0; i < P * N; i++) {
+        hh[i] = h0 ? h0[i] : 0.0f;
+        hs[i] = knocked && hs0 ? hs0[i] : 0.0f;
+    }
+    for (int q = 0; q < rows; q++) {
+        int i = t0 + q;
+        const float *b = B + (size_t)q * ldbc, *c = C + (size_t)q * ldbc, *xr = x + (size_t)q * ldx;
+        float dtv = dt[(size_t)q * lddt], dA;
+        kern_exp_scaled(&dA, &a, dtv, 1);
+        int blocked = knocked && dst[i], from_src = knocked && src[i];
+        for (int p = 0; p < P; p++) {
+            float xv = xr[p], dx = dtv * xv, acc = 0.0f, accs = 0.0f;
+            float *hp = hh + (size_t)p * N, *sp = hs + (size_t)p * N;
+            #pragma omp simd reduction(+:acc)
+            for (int n = 0; n < N; n++) {
+                hp[n] = dA * hp[n] + dx * b[n];
+                acc += hp[n] * c[n];
+            }
+            if (knocked) {
+                float in = from_src ? dx : 0.0f;
+                #pragma omp simd reduction(+:accs)
+                for (int n = 0; n < N; n++) {
+                    sp[n] = dA * sp[n] + in * b[n];
+                    accs += sp[n] * c[n];
+                }
+            }
+            y[(size_t)q * ldy + p] = (blocked ? acc - accs : acc) + D * xv;
         }
     }
 }

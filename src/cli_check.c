@@ -6,6 +6,7 @@
  * model, 2 for usage and I/O errors. */
 #include "cli.h"
 #include "check.h"
+#include "pipeline.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -14,6 +15,7 @@
 static const char usage[] =
     "usage: kop check FILE.kop [--model DIR | --layers N [--arch ARCH]] [--no-files]\n"
     "                          [--dump-ast | --dump-plan]\n"
+    "   or: kop check PIPELINE.yaml [--set NAME=VALUE]...\n"
     "Check a recipe and print a summary of its plan.  The plan needs the model's\n"
     "layer count: from DIR/config.json, or --layers N (ARCH: mamba1, mamba2, gpt2).\n"
     "  --no-files   do not check that prompt files exist\n"
@@ -115,11 +117,40 @@ static int run_check(const CheckArgs *a, const char *text, size_t len, Diag *d)
     return status;
 }
 
+/* `kop check PIPELINE.yaml [--set NAME=VALUE]...`: the pipeline and every
+ * recipe it names, without the models (src/pipeline.h). */
+static int check_pipeline(int argc, char **argv)
+{
+    const char *file = NULL;
+    const char **sets = kop_xcalloc((size_t)argc, sizeof *sets);
+    int n_sets = 0, rc = 0;
+    KopError err = {0};
+    for (int i = 1; i < argc && !rc; i++) {
+        if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+            if (pipeline_check_set(argv[++i], &err) < 0) rc = cli_usage("check", "%s", err.msg);
+            else sets[n_sets++] = argv[i];
+        } else if (argv[i][0] == '-' || file) {
+            rc = cli_usage("check", "usage: kop check PIPELINE.yaml [--set NAME=VALUE]...; unexpected '%s'", argv[i]);
+        } else {
+            file = argv[i];
+        }
+    }
+    Pipeline *p = rc ? NULL : pipeline_load(file, sets, n_sets, stderr, &err);
+    if (!rc && (!p || pipeline_check(p, stdout, &err) < 0)) rc = cli_report(&err);
+    pipeline_free(p);
+    free(sets);
+    return rc;
+}
+
 int cli_check(int argc, char **argv)
 {
     if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         fputs(usage, stdout);
         return KOP_EXIT_OK;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--set")) i++;
+        else if (pipeline_is_file(argv[i])) return check_pipeline(argc, argv);
     }
     CheckArgs a = {0};
     int rc = parse_args(argc, argv, &a);

@@ -71,10 +71,10 @@ void mamba2_rows(const Model *m, int l, float *X, int R, const RowRun *runs, int
 void gpt2_rows(const Model *m, int l, float *X, int R, const RowRun *runs, int nruns,
                const LayerRec *rec, int T);
 
-/* SSM state (features x state) at position t_end after scanning the clean
- * records of layer l from position 0, taking inputs only at positions with
- * take[j] set (NULL: all).  Mamba-1: (d_inner, d_state); Mamba-2:
- * (n_heads, head_dim, d_state). */
+/* SSM state at position t_end after scanning the clean records of layer l
+ * from position 0, taking inputs only at positions with take[j] set (NULL:
+ * all).  Mamba-1: (d_state, d_inner), transposed so the row recompute runs
+ * over contiguous channels; Mamba-2: (n_heads, head_dim, d_state). */
 void mamba1_state(const Model *m, int l, const LayerRec *rec, int t_end, const unsigned char *take, float *h);
 void mamba2_state(const Model *m, int l, const LayerRec *rec, int t_end, const unsigned char *take, float *h);
 

@@ -78,29 +78,25 @@ void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, S
     add_rows(x, u, (size_t)T * C);
 }
 
+/* -exp(A_log) transposed to (N, d_inner), the layout of the executor's states */
+static void neg_exp_t(float *At, const float *A_log, int di, int N)
+{
+    #pragma omp parallel for schedule(static)
+    for (int e = 0; e < di; e++)
+        for (int n = 0; n < N; n++) At[(size_t)n * di + e] = -expf(A_log[(size_t)e * N + n]);
+}
+
 void mamba1_state(const Model *m, int l, const LayerRec *rec, int t_end, const unsigned char *take, float *h)
 {
     const Config *c = &m->cfg;
-    const Mamba1Layer *w = &m->mamba1[l];
     int di = c->d_inner, N = c->d_state, R = c->dt_rank, nbc = R + 2 * N;
-    int t_start = 0;
-    if (take)
-        while (t_start <= t_end && !take[t_start]) t_start++;
-    memset(h, 0, sizeof(float) * (size_t)di * N);
+    float *At = kop_xmalloc(sizeof(float) * (size_t)di * N);
+    neg_exp_t(At, m->mamba1[l].A_log, di, N);
     #pragma omp parallel for schedule(static)
-    for (int e = 0; e < di; e++) {
-        float a[KERN_FASTEXP_MAX], dA[KERN_FASTEXP_MAX];
-        float *he = h + (size_t)e * N;
-        for (int n = 0; n < N; n++) a[n] = -expf(w->A_log[(size_t)e * N + n]);
-        for (int t = t_start; t <= t_end; t++) {
-            float d = rec->dt[(size_t)t * di + e];
-            float dx = (take && !take[t]) ? 0.0f : d * rec->u[(size_t)t * di + e];
-            const float *b = rec->bc + (size_t)t * nbc + R;
-            kern_exp_scaled(dA, a, d, N);
-            #pragma omp simd
-            for (int n = 0; n < N; n++) he[n] = dA[n] * he[n] + dx * b[n];
-        }
-    }
+    for (int e0 = 0; e0 < di; e0 += 64)
+        kern_mamba1_state(h, di, rec->u, di, rec->dt, di, At, di, rec->bc + R, nbc, take, t_end, N, e0,
+                          e0 + 64 < di ? e0 + 64 : di);
+    free(At);
 }
 
 void mamba1_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, int nruns,
@@ -114,7 +110,7 @@ void mamba1_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
     float *u = kop_xmalloc(sizeof(float) * (size_t)Rw * di);
     float *dbc = kop_xmalloc(sizeof(float) * (size_t)Rw * nbc);
     float *dt = kop_xmalloc(sizeof(float) * (size_t)Rw * di);
-    float *A = kop_xmalloc(sizeof(float) * (size_t)di * N);
+    float *At = kop_xmalloc(sizeof(float) * (size_t)di * N);
 
     rmsnorm_rows(xn, X, w->norm, Rw, C, c->norm_eps);
     kern_linear(xz, 2 * di, xn, C, w->in_proj, w->in_proj_b, Rw, C, 2 * di);
@@ -130,7 +126,7 @@ void mamba1_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
     kern_linear(dt, di, dbc, nbc, w->dt_proj_w, w->dt_proj_b, Rw, R, di);
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < (size_t)Rw * di; i++) dt[i] = kern_softplus(dt[i]);
-    neg_exp(A, w->A_log, di * N);
+    neg_exp_t(At, w->A_log, di, N);
 
     /* scan from the clean state at t0-1; y over the x half of xz */
     float *y = xz;
@@ -142,11 +138,11 @@ void mamba1_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
             int rows = (k + 1 < nruns ? runs[k + 1].row0 : Rw) - r->row0;
             size_t o = (size_t)r->row0;
             kern_mamba1_scan_rows(y + o * 2 * di, 2 * di, xz + o * 2 * di + di, 2 * di, u + o * di, di, dt + o * di, di,
-                                  A, dbc + o * nbc + R, dbc + o * nbc + R + N, nbc, w->D, r->h0, r->hs0, r->knocked,
-                                  r->src, r->dst, r->chan, r->t0, rows, N, e0, e1);
+                                  At, di, dbc + o * nbc + R, dbc + o * nbc + R + N, nbc, w->D, r->h0, r->hs0, di,
+                                  r->knocked, r->src, r->dst, r->chan, r->t0, rows, N, e0, e1);
         }
     }
     kern_linear(u, C, y, 2 * di, w->out_proj, w->out_proj_b, Rw, di, C);
     add_rows(X, u, (size_t)Rw * C);
-    free(xn); free(xz); free(u); free(dbc); free(dt); free(A);
+    free(xn); free(xz); free(u); free(dbc); free(dt); free(At);
 }

@@ -159,42 +159,19 @@ void mamba2_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
     for (int h = 0; h < d.H; h++) {
         int g = h / (d.H / d.G);
         float a = -expf(w->A_log[h]);
-        float *hh = kop_xmalloc(sizeof(float) * (size_t)d.P * d.N * 2), *hs = hh + (size_t)d.P * d.N;
+        float *work = kop_xmalloc(sizeof(float) * (size_t)d.P * d.N * 2);
+        size_t hoff = (size_t)h * d.P * d.N;
         for (int k = 0; k < nruns; k++) {
             const RowRun *r = &runs[k];
             int rows = (k + 1 < nruns ? runs[k + 1].row0 : Rw) - r->row0;
-            int knocked = r->knocked && (!r->chan || r->chan[h]);
-            for (int i = 0; i < d.P * d.N; i++) {
-                hh[i] = r->h0 ? r->h0[(size_t)h * d.P * d.N + i] : 0.0f;
-                hs[i] = r->hs0 ? r->hs0[(size_t)h * d.P * d.N + i] : 0.0f;
-            }
-            for (int q = 0; q < rows; q++) {
-                int i = r->t0 + q;
-                size_t row = (size_t)(r->row0 + q);
-                const float *xr = xbc + row * d.conv_dim;
-                const float *b = xr + d.di + (size_t)g * d.N, *cc = xr + d.di + (size_t)(d.G + g) * d.N;
-                float dtv = dt[row * d.H + h], dA;
-                kern_exp_scaled(&dA, &a, dtv, 1);
-                int blocked = knocked && r->dst[i], from_src = knocked && r->src[i];
-                for (int p = 0; p < d.P; p++) {
-                    float xv = xr[(size_t)h * d.P + p], dx = dtv * xv, acc = 0.0f, accs = 0.0f;
-                    float *hp = hh + (size_t)p * d.N, *sp = hs + (size_t)p * d.N;
-                    for (int n = 0; n < d.N; n++) {
-                        hp[n] = dA * hp[n] + dx * b[n];
-                        acc += hp[n] * cc[n];
-                    }
-                    if (knocked) {
-                        float in = from_src ? dx : 0.0f;
-                        for (int n = 0; n < d.N; n++) {
-                            sp[n] = dA * sp[n] + in * b[n];
-                            accs += sp[n] * cc[n];
-                        }
-                    }
-                    y[row * d.di + (size_t)h * d.P + p] = (blocked ? acc - accs : acc) + w->D[h] * xv;
-                }
-            }
+            const float *xr = xbc + (size_t)r->row0 * d.conv_dim;
+            kern_mamba2_scan_rows(y + (size_t)r->row0 * d.di + (size_t)h * d.P, d.di, xr + (size_t)h * d.P, d.conv_dim,
+                                  dt + (size_t)r->row0 * d.H + h, d.H, a, xr + d.di + (size_t)g * d.N,
+                                  xr + d.di + (size_t)(d.G + g) * d.N, d.conv_dim, w->D[h],
+                                  r->h0 ? r->h0 + hoff : NULL, r->hs0 ? r->hs0 + hoff : NULL,
+                                  r->knocked && (!r->chan || r->chan[h]), r->src, r->dst, work, r->t0, rows, d.P, d.N);
         }
-        free(hh);
+        free(work);
     }
     gate_out(c, w, d, X, y, zx, xbc, Rw);
     free(xn); free(zx); free(xbc); free(dt); free(y);

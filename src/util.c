@@ -106,8 +106,11 @@ double kop_now(void)
 void kop_tune_malloc(void)
 {
 #ifdef __GLIBC__
-    mallopt(M_MMAP_THRESHOLD, 512 << 20);
-    mallopt(M_TRIM_THRESHOLD, 1024 << 20);
+    /* 32 MiB is the largest threshold glibc accepts on 64-bit systems (it
+     * ignores larger values); the executor's biggest per-prompt buffer, the
+     * knocked logits of a few hundred runs, fits under it */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
 #endif
 }
 
