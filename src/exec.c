@@ -62,6 +62,8 @@ static int make_dirs(const char *path, KopError *err)
     return 0;
 }
 
+int exec_make_dirs(const char *path, KopError *err) { return make_dirs(path, err); }
+
 static char *path_join(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;
@@ -395,11 +397,17 @@ static PromptSet *prompt_list_add(PromptList *l, PromptSet *s)
 }
 
 /* Sources in the order written: each file is a set, and each run of inline
- * prompts between files is a set named after the recipe. */
-static int load_prompts(const Recipe *r, PromptList *l, KopError *err)
+ * prompts between files is a set named after the recipe.  A pipeline's
+ * prompts file (override) replaces them all. */
+static int load_prompts(const Recipe *r, const char *override, PromptList *l, KopError *err)
 {
     PromptSet *inl = NULL;
-    for (int i = 0; i < r->n_prompts; i++) {
+    if (override) {
+        PromptSet *f = prompts_load(override, err);
+        if (!f) return -1;
+        prompt_list_add(l, f);
+    }
+    for (int i = 0; !override && i < r->n_prompts; i++) {
         const PromptSource *src = &r->prompts[i];
         if (src->kind == PROMPTS_TEXT || src->kind == PROMPTS_IDS) {
             if (!inl) inl = prompt_list_add(l, prompts_new(r->path));
@@ -438,7 +446,8 @@ int exec_run(const RunOptions *o, KopError *err)
 
     KopArena *ar = arena_new();
     Diag *d = diag_new(o->recipe_path, text, rlen, stderr);
-    CheckOptions copt = {.path = o->recipe_path, .arch = mm->cfg.arch, .model_name = model_name, .check_files = 1};
+    CheckOptions copt = {.path = o->recipe_path, .arch = mm->cfg.arch, .model_name = model_name,
+                         .check_files = !o->prompts};
     Recipe *r = kop_compile(&copt, mm->cfg.n_layer, d, ar);
     Tokenizer *tok = NULL;
     PromptList pl = {0}, *ps = &pl;
@@ -456,7 +465,7 @@ int exec_run(const RunOptions *o, KopError *err)
     /* a tokenizer is needed only for text prompts; its absence is reported per prompt */
     KopError terr = {0};
     tok = tokenizer_load(o->tokenizer ? o->tokenizer : o->model_dir, &terr);
-    if (!tok) {
+    if (!tok && !o->prompts) {
         for (int i = 0; i < r->n_prompts; i++)
             if (r->prompts[i].kind != PROMPTS_IDS) {
                 kop_fail(err, terr.status ? terr.status : KOP_EXIT_DATA, "%s needs a tokenizer for its text prompts: %s",
@@ -464,7 +473,13 @@ int exec_run(const RunOptions *o, KopError *err)
                 goto out;
             }
     }
-    if (load_prompts(r, ps, err) < 0) goto out;
+    if (load_prompts(r, o->prompts, ps, err) < 0) goto out;
+    for (int i = 0; !tok && o->prompts && i < ps->n; i++)
+        if (ps->v[i]->text) {
+            kop_fail(err, terr.status ? terr.status : KOP_EXIT_DATA, "%s needs a tokenizer for its text prompts: %s",
+                     o->prompts, terr.msg);
+            goto out;
+        }
 
     int L = mm->cfg.n_layer, nf = model_n_features(&mm->cfg);
     cx = (RunCtx){.r = r, .m = mm, .tok = tok, .ps = ps, .naive = o->naive};
@@ -473,7 +488,7 @@ int exec_run(const RunOptions *o, KopError *err)
         const FeatureSel *fs = &r->blocks[b].feat;
         if (fs->kind == FEAT_ALL || nf == 0) continue;
         cx.feat[b] = kop_xmalloc((size_t)L * nf);
-        features_select(mm, fs->kind, fs->frac, cx.feat[b]);
+        features_select(mm, fs->kind, fs->frac, fs->num, fs->den, cx.feat[b]);
     }
     for (int b = 0; b < r->n_blocks; b++) cx.want_tokens |= r->blocks[b].uses_t;
 
@@ -501,6 +516,7 @@ int exec_run(const RunOptions *o, KopError *err)
     int chunk = parallel ? threads : 1;
     jobs = kop_xcalloc((size_t)chunk, sizeof *jobs);
     long limit = r->limit < 0 ? ps->n : r->limit;
+    if (o->limit > 0 && o->limit < limit) limit = o->limit;
     int used = 0, done = 0;
     char **t_labels = NULL;
     int n_t_labels = 0;

@@ -36,14 +36,14 @@ static void rank(const double *scores, int n, int slow_first, int *order)
     }
 }
 
-void features_select(const Model *m, FeatKind kind, double F, unsigned char *mask)
+void features_select(const Model *m, FeatKind kind, double F, long num, long den, unsigned char *mask)
 {
     const Config *c = &m->cfg;
     int n = model_n_features(c), L = c->n_layer;
     double *scores = kop_xmalloc(sizeof(double) * (size_t)(n ? n : 1));
     int *order = kop_xmalloc(sizeof(int) * (size_t)(n ? n : 1));
-    /* floor(n F), guarding against F = 1/3 written as 0.333... landing a hair under an integer */
-    int count = (int)floor(n * F + 1e-9);
+    /* a decimal F: floor(n F), guarding against 0.333... landing a hair under an integer */
+    int count = den > 0 ? (int)((long long)n * num / den) : (int)floor(n * F + 1e-9);
     for (int l = 0; l < L; l++) {
         unsigned char *ml = mask + (size_t)l * n;
         if (kind == FEAT_ALL) {

@@ -28,7 +28,9 @@ typedef enum FeatKind {
 /* Decay scores of layer l's features: scores (model_n_features). */
 void features_scores(const Model *m, int l, double *scores);
 
-/* mask (n_layer, n_features): 1 = knocked out.  F in (0, 1]. */
-void features_select(const Model *m, FeatKind kind, double F, unsigned char *mask);
+/* mask (n_layer, n_features): 1 = knocked out.  F in (0, 1]; when F was
+ * written as a ratio num/den (den > 0) the count floor(n num / den) is exact,
+ * else floor(n F). */
+void features_select(const Model *m, FeatKind kind, double F, long num, long den, unsigned char *mask);
 
 #endif

@@ -34,7 +34,7 @@ int main(void)
             const char *stmt = json_object_get_string(ref_get(cs, "statement"));
             double F;
             FeatKind kind = kind_of(stmt, &F); /* sets F: not inside the call's argument list */
-            features_select(&m, kind, F, mask);
+            features_select(&m, kind, F, 1, 3, mask);
             json_object_object_foreach(chans, key, val) {
                 int l = atoi(key), *want, nw = ref_int_array(val, &want);
                 unsigned char *exp_mask = calloc((size_t)n, 1);
@@ -47,13 +47,13 @@ int main(void)
         }
         /* 0.33 and 1/3 select the same floor(n/3) features */
         unsigned char *m2 = malloc((size_t)L * n);
-        features_select(&m, FEAT_FAST, 0.33, m2);
-        features_select(&m, FEAT_FAST, 1.0 / 3.0, mask);
-        ok(!memcmp(m2, mask, (size_t)L * n), "%s: fast 0.33 = fast 1/3", names[mi]);
+        features_select(&m, FEAT_FAST, 0.33, 0, 0, m2);
+        features_select(&m, FEAT_FAST, 1.0 / 3.0, 1, 3, mask);
+        ok(!memcmp(m2, mask, (size_t)L * n), "%s: fast 0.33 (decimal) = fast 1/3 (exact ratio)", names[mi]);
         int cnt = 0;
         for (int i = 0; i < n; i++) cnt += mask[i];
         is_int(cnt, n / 3, "%s: a fraction 1/3 of %d features is floor(n/3)", names[mi], n);
-        features_select(&m, FEAT_ALL, 1.0, mask);
+        features_select(&m, FEAT_ALL, 1.0, 0, 0, mask);
         cnt = 0;
         for (int i = 0; i < L * n; i++) cnt += mask[i];
         is_int(cnt, L * n, "%s: features all selects every feature of every layer", names[mi]);
