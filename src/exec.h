@@ -44,6 +44,10 @@ typedef struct RunOptions {
     const Model *model;        /* already loaded (borrowed): model_dir is then only a label */
     const char *tokenizer;     /* tokenizer file or folder; NULL: the model folder */
     int naive;                 /* one full forward per knocked run: no cache, no batching (benchmarks) */
+    const char *prompts;       /* a prompts file used instead of the recipe's prompt sources
+                                  (pipelines: `prompts:`); NULL: the recipe's own */
+    long limit;                /* > 0: at most this many prompts, fewer if the recipe's
+                                  own `limit` says so (pipelines: `limit:`); 0: none */
     struct RunStats *stats;    /* filled when not NULL */
 } RunOptions;
 
@@ -57,6 +61,10 @@ typedef struct RunStats {
 /* Runs the recipe; recipe errors are printed (file:line:col) on stderr and
  * reported as err (status 1).  0 on success. */
 int exec_run(const RunOptions *o, KopError *err);
+
+/* mkdir -p PATH (pipelines make their figure folders with it).  0, or -1
+ * and err naming the folder. */
+int exec_make_dirs(const char *path, KopError *err);
 
 /* Write s as one CSV field (RFC 4180 quoting when needed). */
 void csv_field(FILE *f, const char *s);

@@ -1,0 +1,17 @@
+## src/pipeline.mk: YAML pipelines (`kop run PIPELINE.yaml`, `kop check
+## PIPELINE.yaml`), the pipelines and the example recipes, and their tests.
+## pipeline-demo.sh and examples.sh skip until tools/train-demo/ has made the
+## demo models in examples/models/.
+libkop_a_SOURCES += src/pipeline.h src/pipeline.c src/pipeline_run.c
+
+check_PROGRAMS += tests/unit/test_pipeline
+tests_unit_test_pipeline_LDADD = $(KOP_LIBS)
+
+pipeline_e2e = tests/e2e/pipeline.sh tests/e2e/pipeline-demo.sh tests/e2e/examples.sh
+TESTS += tests/unit/test_pipeline $(pipeline_e2e)
+EXTRA_DIST += $(pipeline_e2e) \
+	pipelines/README.md pipelines/demo.yaml pipelines/mamba-knockout-paper.yaml \
+	pipelines/paper/flow.kop pipelines/paper/features.kop pipelines/paper/tokens.kop \
+	pipelines/paper/window-1.kop pipelines/paper/window-3.kop pipelines/paper/window-5.kop \
+	pipelines/paper/window-9.kop pipelines/paper/window-12.kop pipelines/paper/window-15.kop \
+	examples/flow.kop examples/features.kop examples/windows.kop examples/tokens.kop

@@ -1,0 +1,489 @@
+/* pipeline_run.c: checking and running a pipeline (see pipeline.h).
+ *
+ * Both start with the same validation, which reports at the place in the
+ * pipeline file where the offending thing was written: every recipe is
+ * compiled once on its own (its own errors at its own file:line:col), then
+ * once per model it runs on, with that model's architecture and layer count
+ * when known (from the YAML for `kop check`, from config.json for a run), so
+ * `features` on GPT-2 or a window wider than the model is caught before any
+ * model is loaded; then the figures' experiment, statement and model names
+ * are resolved against the compiled recipes.  A run goes on only when all of
+ * that passed, then loads each model once and runs its recipes in order. */
+#include "config.h"
+#include "pipeline.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "exec.h"
+#include "render.h"
+#include "summary_csv.h"
+
+/* What the pipeline needs to know about one compiled recipe. */
+typedef struct Compiled {
+    int ok;
+    const char *experiment;
+    Metric metric;
+    const char **labels;   /* (n_labels) block labels */
+    int n_labels;
+} Compiled;
+
+typedef struct Ctx {
+    Pipeline *p;
+    Compiled *rc;          /* (n_recipes) */
+    Arch *arch;            /* (n_models) from the YAML, or config.json when read; 0: unknown */
+    int *layers;           /* (n_models) likewise */
+} Ctx;
+
+static int runs_on(const PipeRecipe *r, Arch a)
+{
+    return !r->archs || !a || (r->archs & (1u << a));
+}
+
+static int line_of(const Pipeline *p, KopLoc loc)
+{
+    int line, col;
+    diag_line_col(p->diag, loc.start, &line, &col);
+    return line;
+}
+
+// ---- recipes ------------------------------------------------------------------------
+
+/* Compile the recipe text for one model (arch and n_layers may be 0); its
+ * own diagnostics go to out.  Fills c when not NULL.  0 or -1. */
+static int compile_for(const Pipeline *p, const PipeRecipe *pr, const char *text, size_t len, Arch arch,
+                       int n_layers, const char *model, FILE *out, Compiled *c)
+{
+    KopArena *ar = arena_new();
+    Diag *d = diag_new(pr->path, text, len, out);
+    CheckOptions opt = {.path = pr->path, .arch = arch, .model_name = model, .check_files = !p->prompts && !model};
+    Recipe *r = kop_compile(&opt, n_layers, d, ar);
+    if (r && c) {
+        c->ok = 1;
+        c->experiment = arena_strndup(p->ar, r->experiment, strlen(r->experiment));
+        c->metric = r->metric;
+        c->n_labels = r->n_blocks;
+        c->labels = arena_alloc(p->ar, sizeof *c->labels * (size_t)(r->n_blocks ? r->n_blocks : 1));
+        for (int b = 0; b < r->n_blocks; b++)
+            c->labels[b] = arena_strndup(p->ar, r->blocks[b].label, strlen(r->blocks[b].label));
+    }
+    diag_free(d);
+    arena_free(ar);
+    return r ? 0 : -1;
+}
+
+static void check_recipe(Ctx *c, int i)
+{
+    Pipeline *p = c->p;
+    const PipeRecipe *pr = &p->recipes[i];
+    if (!pr->path) return; /* already reported */
+    KopError err = {0};
+    size_t len;
+    char *text = kop_read_file(pr->path, &len, &err);
+    if (!text) {
+        diag_error(p->diag, pr->loc, "cannot read this recipe: %s", err.msg);
+        return;
+    }
+    if (compile_for(p, pr, text, len, 0, 0, NULL, p->diag_out, &c->rc[i]) < 0) {
+        diag_error(p->diag, pr->loc, "this recipe has errors (above)");
+    } else {
+        for (int j = 0; j < i; j++)
+            if (c->rc[j].ok && !strcmp(c->rc[j].experiment, c->rc[i].experiment)) {
+                diag_error(p->diag, pr->loc,
+                           "this recipe's experiment is '%s', like the recipe on line %d: their results would share a folder",
+                           c->rc[i].experiment, line_of(p, p->recipes[j].loc));
+                break;
+            }
+        for (int m = 0; c->rc[i].ok && m < p->n_models; m++) {
+            const PipeModel *pm = &p->models[m];
+            if (!runs_on(pr, c->arch[m]) || (!c->arch[m] && !c->layers[m])) continue;
+            /* quietly, so the recipe's warnings are not repeated per model;
+             * again aloud when it fails */
+            if (compile_for(p, pr, text, len, c->arch[m], c->layers[m], pm->name, NULL, NULL) < 0) {
+                compile_for(p, pr, text, len, c->arch[m], c->layers[m], pm->name, p->diag_out, NULL);
+                char what[64] = "";
+                if (c->arch[m]) snprintf(what, sizeof what, "%s", arch_name(c->arch[m]));
+                if (c->layers[m])
+                    snprintf(what + strlen(what), sizeof what - strlen(what), "%s%d layers", *what ? ", " : "",
+                             c->layers[m]);
+                diag_error(p->diag, pr->loc, "this recipe does not compile for model '%s' (%s; see above)", pm->name,
+                           what);
+            }
+        }
+    }
+    free(text);
+}
+
+// ---- figures ------------------------------------------------------------------------
+
+static int recipe_by_experiment(const Ctx *c, const char *name)
+{
+    for (int i = 0; i < c->p->n_recipes; i++)
+        if (c->rc[i].ok && !strcmp(c->rc[i].experiment, name)) return i;
+    return -1;
+}
+
+static int model_by_name(const Pipeline *p, const char *name)
+{
+    for (int i = 0; i < p->n_models; i++)
+        if (!strcmp(p->models[i].name, name)) return i;
+    return -1;
+}
+
+/* Does model m run any recipe of figure f? */
+static int model_in_figure(const Ctx *c, const PipeFigure *f, int m)
+{
+    for (int i = 0; i < f->recipes.n; i++) {
+        int r = recipe_by_experiment(c, f->recipes.v[i]);
+        if (r >= 0 && runs_on(&c->p->recipes[r], c->arch[m])) return 1;
+    }
+    return 0;
+}
+
+static void check_statement(const Ctx *c, const PipeFigure *f, int s)
+{
+    const char *want = f->statements.v[s];
+    for (int i = 0; i < f->recipes.n; i++) {
+        int r = recipe_by_experiment(c, f->recipes.v[i]);
+        if (r < 0) return; /* reported */
+        for (int b = 0; b < c->rc[r].n_labels; b++)
+            if (!strcmp(c->rc[r].labels[b], want)) return;
+    }
+    char known[2048] = "";
+    for (int i = 0; i < f->recipes.n; i++) {
+        const Compiled *rc = &c->rc[recipe_by_experiment(c, f->recipes.v[i])];
+        for (int b = 0; b < rc->n_labels; b++)
+            snprintf(known + strlen(known), sizeof known - strlen(known), "%s'%s'", known[0] ? ", " : "", rc->labels[b]);
+    }
+    diag_error(c->p->diag, f->statements.loc[s], "no statement '%s' in %s; its statements are: %s", want,
+               f->recipes.n == 1 ? f->recipes.v[0] : "these recipes", known);
+}
+
+static void check_figure(const Ctx *c, int fi)
+{
+    const Pipeline *p = c->p;
+    const PipeFigure *f = &p->figures[fi];
+    int metric = -1, known = 1, all_ok = 1;
+    for (int i = 0; i < p->n_recipes; i++) all_ok &= c->rc[i].ok;
+    for (int i = 0; i < f->recipes.n; i++) {
+        int r = recipe_by_experiment(c, f->recipes.v[i]);
+        if (r < 0 && !all_ok) { /* it may be the experiment of a recipe with errors */
+            known = 0;
+        } else if (r < 0) {
+            const char **names = kop_xmalloc(sizeof *names * (size_t)(p->n_recipes + 1));
+            int n = 0;
+            for (int j = 0; j < p->n_recipes; j++)
+                if (c->rc[j].ok) names[n++] = c->rc[j].experiment;
+            pipelinep_unknown(p->diag, f->recipes.loc[i], "experiment", f->recipes.v[i], "", names, n);
+            free(names);
+            known = 0;
+        } else if (metric >= 0 && (int)c->rc[r].metric != metric) {
+            diag_error(p->diag, f->recipes.loc[i], "'%s' measures %s but '%s' measures %s: a figure shows one metric",
+                       f->recipes.v[i], plan_metric_name(c->rc[r].metric), f->recipes.v[0],
+                       plan_metric_name((Metric)metric));
+        } else {
+            metric = (int)c->rc[r].metric;
+        }
+    }
+    if (!known) return;
+    for (int s = 0; s < f->statements.n; s++) check_statement(c, f, s);
+    int any = 0;
+    for (int m = 0; m < p->n_models; m++) any |= model_in_figure(c, f, m);
+    for (int i = 0; i < f->models.n; i++) {
+        int m = model_by_name(p, f->models.v[i]);
+        if (m >= 0 && !model_in_figure(c, f, m))
+            diag_error(p->diag, f->models.loc[i], "model '%s' (%s) runs none of this figure's recipes (see their 'archs')",
+                       f->models.v[i], arch_name(c->arch[m]));
+    }
+    if (!any) diag_error(p->diag, f->loc, "no model runs this figure's recipes (see their 'archs')");
+    const char *mine[2] = {f->lines, f->heatmap};
+    for (int j = 0; j < fi; j++) {
+        const PipeFigure *g = &p->figures[j];
+        const char *theirs[2] = {g->lines, g->heatmap};
+        for (int a = 0; a < 4; a++)
+            if (mine[a / 2] && theirs[a % 2] && !strcmp(mine[a / 2], theirs[a % 2])) {
+                diag_error(p->diag, f->loc, "this figure writes '%s', as the figure on line %d does", mine[a / 2],
+                           line_of(p, g->loc));
+                break;
+            }
+    }
+    if (f->lines && f->heatmap && !strcmp(f->lines, f->heatmap))
+        diag_error(p->diag, f->loc, "'lines' and 'heatmap' are both '%s'", f->lines);
+}
+
+// ---- validation -----------------------------------------------------------------------
+
+static void ctx_init(Ctx *c, Pipeline *p)
+{
+    c->p = p;
+    c->rc = arena_alloc(p->ar, sizeof *c->rc * (size_t)(p->n_recipes ? p->n_recipes : 1));
+    c->arch = arena_alloc(p->ar, sizeof *c->arch * (size_t)(p->n_models ? p->n_models : 1));
+    c->layers = arena_alloc(p->ar, sizeof *c->layers * (size_t)(p->n_models ? p->n_models : 1));
+    for (int m = 0; m < p->n_models; m++) {
+        c->arch[m] = p->models[m].arch;
+        c->layers[m] = p->models[m].layers;
+    }
+}
+
+static int fail_count(const Pipeline *p, KopError *err)
+{
+    int n = diag_errors(p->diag);
+    return kop_fail(err, KOP_EXIT_DATA, "%s: %d error%s", p->path, n, n == 1 ? "" : "s");
+}
+
+/* Recipes, then figures; -1 and err after errors. */
+static int validate(Ctx *c, KopError *err)
+{
+    for (int i = 0; i < c->p->n_recipes; i++) check_recipe(c, i);
+    for (int f = 0; f < c->p->n_figures; f++) check_figure(c, f);
+    return diag_errors(c->p->diag) ? fail_count(c->p, err) : 0;
+}
+
+/* A run needs the model folders and the prompts file: check them all before
+ * running anything, at the place each was written.  Fills c->arch and
+ * c->layers from config.json. */
+static void check_files(Ctx *c)
+{
+    Pipeline *p = c->p;
+    for (int m = 0; m < p->n_models; m++) {
+        const PipeModel *pm = &p->models[m];
+        struct stat st;
+        Config cfg;
+        KopError err = {0};
+        if (stat(pm->dir, &st) < 0) {
+            diag_error(p->diag, pm->dir_loc, "model folder '%s' not found: %s", pm->dir, strerror(errno));
+        } else if (!S_ISDIR(st.st_mode)) {
+            diag_error(p->diag, pm->dir_loc, "'%s' is not a folder: a model is a folder with config.json", pm->dir);
+        } else if (config_load(&cfg, pm->dir, &err) < 0) {
+            diag_error(p->diag, pm->dir_loc, "%s", err.msg);
+        } else {
+            if (pm->arch && pm->arch != cfg.arch)
+                diag_error(p->diag, pm->arch_loc, "'%s' holds a %s model, not %s", pm->dir, arch_name(cfg.arch),
+                           arch_name(pm->arch));
+            if (pm->layers && pm->layers != cfg.n_layer)
+                diag_error(p->diag, pm->layers_loc, "'%s' has %d layers, not %d", pm->dir, cfg.n_layer, pm->layers);
+            c->arch[m] = cfg.arch;
+            c->layers[m] = cfg.n_layer;
+        }
+    }
+    FILE *f = p->prompts ? fopen(p->prompts, "r") : NULL;
+    if (p->prompts && !f) diag_error(p->diag, p->prompts_loc, "cannot open prompts file '%s': %s", p->prompts, strerror(errno));
+    if (f) fclose(f);
+}
+
+int pipeline_check(Pipeline *p, FILE *out, KopError *err)
+{
+    Ctx c;
+    ctx_init(&c, p);
+    if (validate(&c, err) < 0) return -1;
+    if (!out) return 0;
+    int runs = 0;
+    for (int m = 0; m < p->n_models; m++)
+        for (int i = 0; i < p->n_recipes; i++) runs += runs_on(&p->recipes[i], c.arch[m]);
+    fprintf(out, "pipeline %s: %d model%s x %d recipe%s = %d run%s, %d figure%s\n", p->name, p->n_models,
+            p->n_models == 1 ? "" : "s", p->n_recipes, p->n_recipes == 1 ? "" : "s", runs, runs == 1 ? "" : "s",
+            p->n_figures, p->n_figures == 1 ? "" : "s");
+    for (int m = 0; m < p->n_models; m++) {
+        const PipeModel *pm = &p->models[m];
+        struct stat st;
+        fprintf(out, "  %-14s %-7s", pm->name, pm->arch ? arch_name(pm->arch) : "?");
+        if (pm->layers) fprintf(out, " %3d layers", pm->layers);
+        else fprintf(out, "  ? layers");
+        fprintf(out, "  %s%s: ", pm->dir, stat(pm->dir, &st) == 0 ? "" : " (absent)");
+        int n = 0;
+        for (int i = 0; i < p->n_recipes; i++) n += runs_on(&p->recipes[i], c.arch[m]);
+        if (n == p->n_recipes) fprintf(out, "every recipe");
+        else fprintf(out, "%d recipe%s, not", n, n == 1 ? "" : "s");
+        for (int i = 0; n < p->n_recipes && i < p->n_recipes; i++)
+            if (!runs_on(&p->recipes[i], c.arch[m])) fprintf(out, " %s", c.rc[i].experiment);
+        fputc('\n', out);
+    }
+    if (p->prompts)
+        fprintf(out, "  prompts: %s%s, instead of the recipes' own\n", p->prompts,
+                access(p->prompts, R_OK) == 0 ? "" : " (absent)");
+    return 0;
+}
+
+// ---- running --------------------------------------------------------------------------
+
+/* Write len bytes under a temporary name, then rename: a file under its
+ * final name is always whole. */
+static int write_atomic(const char *path, const char *buf, size_t len, KopError *err)
+{
+    char *tmp = renderp_strf("%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    int rc = -1;
+    if (!f) {
+        kop_fail_errno(err, "%s: cannot write", tmp);
+    } else {
+        int bad = fwrite(buf, 1, len, f) != len;
+        if (fclose(f) != 0 || bad) kop_fail_errno(err, "%s: write failed", tmp);
+        else if (rename(tmp, path) < 0) kop_fail_errno(err, "%s: cannot rename %s", path, tmp);
+        else rc = 0;
+        if (rc < 0) remove(tmp);
+    }
+    free(tmp);
+    return rc;
+}
+
+/* Append a CSV file to t, without its header line when t has one already. */
+static int append_csv(PipeBuf *t, const char *path, KopError *err)
+{
+    size_t len;
+    char *s = kop_read_file(path, &len, err);
+    if (!s) return -1;
+    size_t from = 0;
+    if (t->n) {
+        const char *nl = memchr(s, '\n', len);
+        from = nl ? (size_t)(nl - s) + 1 : len;
+    }
+    pipelinep_add(t, s + from, len - from);
+    free(s);
+    return 0;
+}
+
+static int in_list(const PipeList *l, const char *s)
+{
+    for (int i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i], s)) return 1;
+    return 0;
+}
+
+/* One figure: the summaries of its experiments, filtered to its statements
+ * and models, drawn as render.h draws several models (one series each). */
+static int draw_figure(const Ctx *c, const PipeFigure *f, const char *out, FILE *log, KopError *err)
+{
+    PipeBuf t = {0};
+    for (int i = 0; i < f->recipes.n; i++) {
+        char *path = renderp_strf("%s/%s/summary.csv", out, f->recipes.v[i]);
+        int rc = append_csv(&t, path, err);
+        free(path);
+        if (rc < 0) {
+            free(t.s);
+            return -1;
+        }
+    }
+    char *name = renderp_strf("%s (figure on line %d)", c->p->path, line_of(c->p, f->loc));
+    Summary s;
+    int status = summary_parse(t.s, t.n, name, &s, err);
+    free(t.s);
+    if (status < 0) {
+        free(name);
+        return -1;
+    }
+    Summary keep = s;
+    keep.rows = kop_xmalloc(sizeof *keep.rows * (size_t)(s.n_rows ? s.n_rows : 1));
+    keep.n_rows = 0;
+    for (int i = 0; i < s.n_rows; i++)
+        if ((!f->statements.n || in_list(&f->statements, s.rows[i].statement)) &&
+            (!f->models.n || in_list(&f->models, s.rows[i].model)))
+            keep.rows[keep.n_rows++] = s.rows[i]; /* borrowed from s */
+    SummaryPlot sp;
+    if (keep.n_rows == 0) status = kop_fail(err, KOP_EXIT_DATA, "%s: no results to draw", name);
+    else status = summary_plot(&keep, NULL, NULL, 0, &sp, err);
+    int have_plot = status == 0;
+    if (have_plot && f->title) sp.d.experiment = f->title;
+    for (int k = 0; status == 0 && k < 2; k++) {
+        const char *file = k ? f->heatmap : f->lines;
+        if (!file) continue;
+        char *path = renderp_strf("%s/%s", out, file);
+        char *slash = strrchr(path, '/');
+        *slash = '\0';
+        status = exec_make_dirs(path, err);
+        *slash = '/';
+        if (status == 0) status = k ? render_heatmap(path, &sp.d, err) : render_lines(path, &sp.d, err);
+        if (status == 0 && log) fprintf(log, "figure %s\n", path);
+        free(path);
+    }
+    if (have_plot) summary_plot_free(&sp);
+    free(keep.rows);
+    summary_free(&s);
+    free(name);
+    return status;
+}
+
+/* OUTPUT/pipeline.yaml: the file as run, after a comment naming the --set
+ * values (each run's manifest.yaml records the rest). */
+static int write_record(const Pipeline *p, const char *out, KopError *err)
+{
+    PipeBuf t = {0};
+    char stamp[32];
+    time_t now = time(NULL);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    for (int i = -1; i < p->n_sets; i++) {
+        char *line = i < 0 ? renderp_strf("# %s as run by kop %s on %s%s\n", p->path, PACKAGE_VERSION, stamp,
+                                          p->n_sets ? " with:" : "")
+                           : renderp_strf("#   --set %s\n", p->sets[i]);
+        for (char *q = line; q[1]; q++) /* one comment line each, whatever the value holds */
+            if (*q == '\n' || *q == '\r') *q = ' ';
+        pipelinep_add(&t, line, strlen(line));
+        free(line);
+    }
+    pipelinep_add(&t, p->text, p->len);
+    char *path = renderp_strf("%s/pipeline.yaml", out);
+    int rc = write_atomic(path, t.s, t.n, err);
+    free(path);
+    free(t.s);
+    return rc;
+}
+
+/* Run every recipe that goes with model m, the model loaded once. */
+static int run_model(const Ctx *c, int m, const char *out, const PipelineRunOptions *o, unsigned char *ran,
+                     KopError *err)
+{
+    const Pipeline *p = c->p;
+    const PipeModel *pm = &p->models[m];
+    Model model;
+    if (model_load(&model, pm->dir, err) < 0) return -1;
+    int status = 0;
+    for (int i = 0; i < p->n_recipes && status == 0; i++) {
+        if (!runs_on(&p->recipes[i], c->arch[m])) continue;
+        char *dir = renderp_strf("%s/%s/%s", out, c->rc[i].experiment, pm->name);
+        RunOptions ro = {.recipe_path = p->recipes[i].path, .model_dir = pm->dir, .model_label = pm->name,
+                         .out_dir = dir, .threads = o->threads ? o->threads : p->threads, .quiet = o->quiet,
+                         .log = o->log, .model = &model, .tokenizer = pm->tokenizer, .prompts = p->prompts,
+                         .limit = p->limit};
+        status = exec_run(&ro, err);
+        free(dir);
+        ran[i * p->n_models + m] = status == 0;
+    }
+    model_free(&model);
+    return status;
+}
+
+int pipeline_run(Pipeline *p, const PipelineRunOptions *o, KopError *err)
+{
+    Ctx c;
+    ctx_init(&c, p);
+    check_files(&c);
+    if (validate(&c, err) < 0) return -1;
+    char *out = o->out_dir ? kop_xstrdup(o->out_dir)
+                : p->output ? kop_xstrdup(p->output) : renderp_strf("results/%s", p->name);
+    unsigned char *ran = kop_xcalloc((size_t)(p->n_recipes * p->n_models) + 1, 1);
+    int status = exec_make_dirs(out, err);
+    for (int m = 0; m < p->n_models && status == 0; m++) status = run_model(&c, m, out, o, ran, err);
+    /* every model's summary of an experiment in one file, for `kop render` */
+    for (int i = 0; i < p->n_recipes && status == 0; i++) {
+        PipeBuf t = {0};
+        for (int m = 0; m < p->n_models && status == 0; m++) {
+            if (!ran[i * p->n_models + m]) continue;
+            char *path = renderp_strf("%s/%s/%s/summary.csv", out, c.rc[i].experiment, p->models[m].name);
+            status = append_csv(&t, path, err);
+            free(path);
+        }
+        char *path = renderp_strf("%s/%s/summary.csv", out, c.rc[i].experiment);
+        if (status == 0 && t.n) status = write_atomic(path, t.s, t.n, err);
+        free(path);
+        free(t.s);
+    }
+    for (int f = 0; f < p->n_figures && status == 0; f++) status = draw_figure(&c, &p->figures[f], out, o->log, err);
+    if (status == 0) status = write_record(p, out, err);
+    if (status == 0 && o->log) fprintf(o->log, "pipeline %s: results in %s/\n", p->name, out);
+    free(ran);
+    free(out);
+    return status;
+}
