@@ -30,6 +30,6 @@ void kern_conv1d_silu_rows(float *out, int ldo, const float *x0, int ld0, const 
             const float *x = p < split ? x0 + (size_t)p * ld0 : x1 + (size_t)(p - split) * ld1;
             for (int e = 0; e < D; e++) o[e] += w[(size_t)e * K + k] * x[e];
         }
-        for (int e = 0; e < D; e++) o[e] = kern_silu(o[e]);
+        kern_silu_vec(o, D);
     }
 }

@@ -60,7 +60,10 @@ void kern_layernorm(float *out, const float *x, const float *w, const float *b, 
 float kern_silu(float x);
 float kern_softplus(float x);
 float kern_gelu_new(float x);
-/* log-softmax statistics of one row: returns max, *lse = log(sum exp(x)) */
+/* x[i] = silu(x[i]) in place, vectorised (the fast exp of fastexp.h). */
+void kern_silu_vec(float *x, int n);
+/* log(sum_i exp(x[i])) of one row, stable (shifted by the max), vectorised;
+ * within 1e-6 relative of a double-precision sum. */
 float kern_logsumexp(const float *x, int n);
 
 /* ---- causal depthwise conv1d (Mamba) -------------------------------------------

@@ -1,5 +1,6 @@
 /* norm.c: RMSNorm, LayerNorm and the pointwise activations. */
 #include "kernels.h"
+#include "fastexp.h"
 
 #include <math.h>
 
@@ -36,11 +37,34 @@ float kern_gelu_new(float x)
     return 0.5f * x * (1.0f + tanhf(c * (x + 0.044715f * x * x * x)));
 }
 
+KERN_CLONES
+void kern_silu_vec(float *x, int n)
+{
+    float e[KERN_FASTEXP_MAX];
+    for (int i0 = 0; i0 < n; i0 += KERN_FASTEXP_MAX) {
+        int m = n - i0 < KERN_FASTEXP_MAX ? n - i0 : KERN_FASTEXP_MAX;
+        float *v = x + i0;
+        for (int i = 0; i < m; i++) e[i] = -v[i];
+        kern_exp_vec(e, e, m);
+        for (int i = 0; i < m; i++) v[i] = v[i] / (1.0f + e[i]);
+    }
+}
+
+KERN_CLONES
 float kern_logsumexp(const float *x, int n)
 {
     float mx = x[0];
-    for (int i = 1; i < n; i++) if (x[i] > mx) mx = x[i];
-    double s = 0;
-    for (int i = 0; i < n; i++) s += exp((double)x[i] - mx);
-    return mx + (float)log(s);
+    for (int i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    float e[KERN_FASTEXP_MAX];
+    double total = 0;
+    for (int i0 = 0; i0 < n; i0 += KERN_FASTEXP_MAX) {
+        int m = n - i0 < KERN_FASTEXP_MAX ? n - i0 : KERN_FASTEXP_MAX;
+        for (int i = 0; i < m; i++) e[i] = x[i0 + i] - mx;
+        kern_exp_vec(e, e, m);
+        float s = 0.0f;
+        #pragma omp simd reduction(+:s)
+        for (int i = 0; i < m; i++) s += e[i];
+        total += s;
+    }
+    return mx + (float)log(total);
 }

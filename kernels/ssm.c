@@ -99,11 +99,12 @@ scan_rows_block(float *y, int ldy, const float *z, int ldz, const float *u, int 
                     accs[j] += cn * hs[n][j];
                 }
         }
-        float blocked = knocked && dst[i] ? 1.0f : 0.0f;
-        for (int j = 0; j < ne; j++) {
-            float zz = z[(size_t)q * ldz + eb + j];
-            y[(size_t)q * ldy + eb + j] = (acc[j] - blocked * kmask[j] * accs[j] + D[eb + j] * x[j]) * kern_silu(zz);
-        }
+        float blocked = knocked && dst[i] ? 1.0f : 0.0f, g[KERN_EB];
+        for (int j = 0; j < ne; j++) g[j] = -z[(size_t)q * ldz + eb + j];
+        kern_exp_vec(g, g, ne); /* silu(z) = z / (1 + exp(-z)) */
+        for (int j = 0; j < ne; j++)
+            y[(size_t)q * ldy + eb + j] = (acc[j] - blocked * kmask[j] * accs[j] + D[eb + j] * x[j]) *
+                                          (z[(size_t)q * ldz + eb + j] / (1.0f + g[j]));
     }
 }
 

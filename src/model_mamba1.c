@@ -47,8 +47,7 @@ void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, S
     for (int e0 = 0; e0 < di; e0 += 64) {
         int e1 = e0 + 64 < di ? e0 + 64 : di;
         kern_conv1d_causal(u, di, xz, 2 * di, w->conv_w, w->conv_b, T, c->d_conv, e0, e1);
-        for (int t = 0; t < T; t++)
-            for (int e = e0; e < e1; e++) u[(size_t)t * di + e] = kern_silu(u[(size_t)t * di + e]);
+        for (int t = 0; t < T; t++) kern_silu_vec(u + (size_t)t * di + e0, e1 - e0);
     }
     // ssm_parameters = x_proj(x); dt, B, C = split([R, N, N])
     kern_linear(dbc, nbc, u, di, w->x_proj, NULL, T, di, nbc);

@@ -74,8 +74,7 @@ void mamba2_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, S
     for (int e0 = 0; e0 < d.conv_dim; e0 += 64) {
         int e1 = e0 + 64 < d.conv_dim ? e0 + 64 : d.conv_dim;
         kern_conv1d_causal(xbc, d.conv_dim, zx + d.di, d.d_in_proj, w->conv_w, w->conv_b, T, c->d_conv, e0, e1);
-        for (int t = 0; t < T; t++)
-            for (int e = e0; e < e1; e++) xbc[(size_t)t * d.conv_dim + e] = kern_silu(xbc[(size_t)t * d.conv_dim + e]);
+        for (int t = 0; t < T; t++) kern_silu_vec(xbc + (size_t)t * d.conv_dim + e0, e1 - e0);
     }
     step_sizes(dt, zx, c, w, d, T);
     if (rec) {

@@ -95,6 +95,21 @@ static void test_norms_and_acts(void)
     is_float(kern_softplus(0.3f), log1p(exp(0.3)), 1e-7, "softplus");
     is_float(kern_softplus(30.0f), 30.0, 0, "softplus threshold");
     is_float(kern_gelu_new(0.7f), 0.5 * 0.7 * (1 + tanh(sqrt(2 / M_PI) * (0.7 + 0.044715 * 0.343))), 1e-7, "gelu_new");
+    float sv[1000], ref[1000];
+    double worst = 0;
+    for (int i = 0; i < 1000; i++) sv[i] = ref[i] = -30.0f + 0.06f * (float)i;
+    kern_silu_vec(sv, 1000);
+    for (int i = 0; i < 1000; i++) {
+        double want = ref[i] / (1.0 + exp(-(double)ref[i]));
+        double d = fabs(sv[i] - want) / (fabs(want) + 1e-30);
+        if (d > worst) worst = d;
+    }
+    ok(worst < 1e-6, "vectorised silu within 1e-6 relative of the definition (worst %.2g)", worst);
+    float big[70000];
+    double dsum = 0;
+    for (int i = 0; i < 70000; i++) big[i] = 8.0f * sinf(0.37f * (float)i);
+    for (int i = 0; i < 70000; i++) dsum += exp((double)big[i] - 8.0);
+    is_float(kern_logsumexp(big, 70000), 8.0 + log(dsum), 1e-5, "logsumexp of a vocabulary-sized row");
     float v[3] = {1000, 1001, 999};
     is_float(kern_logsumexp(v, 3), 1001 + log(exp(-1) + 1 + exp(-2)), 1e-4, "logsumexp is stable");
 }
