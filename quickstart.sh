@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # quickstart.sh: build kop on a fresh Debian 12 machine and run it.
-#   ./quickstart.sh         build, then run kop's main job on the bundled example
+#   ./quickstart.sh         build, then run kop's main job: examples/quickstart.kop on
+#                           the demo Mamba-1 model (results/quickstart/mamba1-facts/)
 #   ./quickstart.sh check   build, then run the whole test suite (make check)
 # As root, missing build dependencies are installed with apt-get; otherwise
 # the script names them and stops.
@@ -36,14 +37,19 @@ check)
     make -j"$jobs" check
     ;;
 run)
-    model="$shared/reference/mamba1-tiny"
-    [ -d "$model" ] || { echo "quickstart: $model not found (set KOP_SHARED)" >&2; exit 2; }
-    ./kop --version
-    echo
-    ./kop info "$model"
-    echo
-    echo "logits of the last position for the token ids 3,17,42,5:"
-    ./kop logits "$model" --ids 3,17,42,5
+    ./kop --version | sed -n 1p
+    model=examples/models/mamba1-facts
+    if [ -d "$model" ]; then
+        ./kop run examples/quickstart.kop --model "$model"
+        echo "quickstart: figures in results/quickstart/mamba1-facts/flow.png and flow-lines.png"
+    else
+        # without the demo models (a partial checkout), show the engine on a reference checkpoint
+        model="$shared/reference/mamba1-tiny"
+        [ -d "$model" ] || { echo "quickstart: neither examples/models/ nor $model found" >&2; exit 2; }
+        ./kop info "$model"
+        echo "logits of the last position for the token ids 3,17,42,5:"
+        ./kop logits "$model" --ids 3,17,42,5
+    fi
     ;;
 *)
     echo "usage: ./quickstart.sh [run|check]" >&2
