@@ -60,6 +60,10 @@ void kern_layernorm(float *out, const float *x, const float *w, const float *b, 
 float kern_silu(float x);
 float kern_softplus(float x);
 float kern_gelu_new(float x);
+/* x[i] = softplus(x[i]) in place, vectorised: max(x, 0) + log1p(exp(-|x|)),
+ * with log1p(y) = 2 atanh(y / (2 + y)) as a series; within 2e-7 relative of
+ * kern_softplus (torch's threshold: x > 20 gives x). */
+void kern_softplus_vec(float *x, int n);
 /* x[i] = silu(x[i]) in place, vectorised (the fast exp of fastexp.h). */
 void kern_silu_vec(float *x, int n);
 /* log(sum_i exp(x[i])) of one row, stable (shifted by the max), vectorised;

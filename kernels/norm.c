@@ -38,6 +38,33 @@ float kern_gelu_new(float x)
 }
 
 KERN_CLONES
+void kern_softplus_vec(float *x, int n)
+{
+    float e[KERN_FASTEXP_MAX];
+    for (int i0 = 0; i0 < n; i0 += KERN_FASTEXP_MAX) {
+        int m = n - i0 < KERN_FASTEXP_MAX ? n - i0 : KERN_FASTEXP_MAX;
+        float *v = x + i0;
+        for (int i = 0; i < m; i++) e[i] = -fabsf(v[i]);
+        kern_exp_vec(e, e, m);
+        #pragma omp simd
+        for (int i = 0; i < m; i++) {
+            /* log1p(y) = 2 atanh(s), s = y / (2 + y) in (0, 1/3]: odd series to s^15 */
+            float y = e[i], sv = y / (2.0f + y), s2 = sv * sv;
+            float p = 1.0f / 15.0f;
+            p = p * s2 + 1.0f / 13.0f;
+            p = p * s2 + 1.0f / 11.0f;
+            p = p * s2 + 1.0f / 9.0f;
+            p = p * s2 + 1.0f / 7.0f;
+            p = p * s2 + 1.0f / 5.0f;
+            p = p * s2 + 1.0f / 3.0f;
+            p = p * s2 + 1.0f;
+            float sp = (v[i] > 0.0f ? v[i] : 0.0f) + 2.0f * sv * p;
+            v[i] = v[i] > 20.0f ? v[i] : sp;
+        }
+    }
+}
+
+KERN_CLONES
 void kern_silu_vec(float *x, int n)
 {
     float e[KERN_FASTEXP_MAX];

@@ -68,11 +68,12 @@ scan_rows_block(float *y, int ldy, const float *z, int ldz, const float *u, int 
 {
     float kmask[KERN_EB];
     for (int j = 0; j < ne; j++) kmask[j] = knocked && (!chan || chan[eb + j]) ? 1.0f : 0.0f;
+    /* memcpy, not loops: the compiler cannot prove the states do not alias */
     for (int n = 0; n < N; n++) {
-        if (h0) for (int j = 0; j < ne; j++) h[n][j] = h0[(size_t)n * ldh + eb + j];
-        else for (int j = 0; j < ne; j++) h[n][j] = 0.0f;
-        if (knocked && hs0) for (int j = 0; j < ne; j++) hs[n][j] = hs0[(size_t)n * ldh + eb + j];
-        else for (int j = 0; j < ne; j++) hs[n][j] = 0.0f;
+        if (h0) memcpy(h[n], h0 + (size_t)n * ldh + eb, sizeof(float) * (size_t)ne);
+        else memset(h[n], 0, sizeof(float) * (size_t)ne);
+        if (knocked && hs0) memcpy(hs[n], hs0 + (size_t)n * ldh + eb, sizeof(float) * (size_t)ne);
+        else if (knocked) memset(hs[n], 0, sizeof(float) * (size_t)ne);
     }
     for (int q = 0; q < rows; q++) {
         int i = t0 + q;

@@ -54,7 +54,7 @@ void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, S
     // dt = softplus(dt_proj(dt))
     kern_linear(dt, di, dbc, nbc, w->dt_proj_w, w->dt_proj_b, T, R, di);
     #pragma omp parallel for schedule(static)
-    for (int i = 0; i < T * di; i++) dt[i] = kern_softplus(dt[i]);
+    for (int t = 0; t < T; t++) kern_softplus_vec(dt + (size_t)t * di, di);
     // A = -exp(A_log)
     neg_exp(s->A, w->A_log, di * N);
     if (rec) {
@@ -124,7 +124,7 @@ void mamba1_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
     kern_linear(dbc, nbc, u, di, w->x_proj, NULL, Rw, di, nbc);
     kern_linear(dt, di, dbc, nbc, w->dt_proj_w, w->dt_proj_b, Rw, R, di);
     #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < (size_t)Rw * di; i++) dt[i] = kern_softplus(dt[i]);
+    for (int t = 0; t < Rw; t++) kern_softplus_vec(dt + (size_t)t * di, di);
     neg_exp_t(At, w->A_log, di, N);
 
     /* scan from the clean state at t0-1; y over the x half of xz */
