@@ -96,7 +96,13 @@ int model_forward(const Model *m, const ForwardReq *req, KopError *err)
                 return kop_fail(err, KOP_EXIT_USAGE, "token id %d at position %d is outside the vocabulary (0..%d) of %s",
                                 req->ids[t], t, c->vocab_size - 1, m->dir);
 
-    kern_set_blas_threads(max_threads());
+    /* BLIS's thread count is process-wide: set it only outside parallel
+     * regions (inside one, the executor runs prompts in parallel and has set
+     * BLIS to one thread) */
+#ifdef _OPENMP
+    if (!omp_in_parallel())
+#endif
+        kern_set_blas_threads(max_threads());
     float *x = kop_xmalloc((size_t)T * C * sizeof(float)); /* (T, C) the residual stream */
     if (req->from_layer == 0) embed(m, req->ids, T, x);
     else memcpy(x, req->resid_in, (size_t)T * C * sizeof(float));
