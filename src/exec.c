@@ -194,6 +194,10 @@ static void run_prompt(const RunCtx *cx, int pi, Job *j)
     if (j->target >= V) { job_skip(j, "%s", "target token outside the vocabulary"); goto done; }
     double lz = kern_logsumexp(clean, V);
     j->p_clean = exp((double)clean[j->target] - lz);
+    if (r->metric == METRIC_PROB_CHANGE && !(j->p_clean > 0)) {
+        job_skip(j, "%s", "the target's clean probability is 0 in fp32, so prob_change is undefined");
+        goto done;
+    }
 
     /* the runs: every item, and for t-swept items every t of this prompt */
     int first = 0, last = -1, stride = 1;
