@@ -9,3 +9,6 @@ tests_unit_test_run_reference_LDADD = $(KOP_LIBS)
 tests_unit_test_stats_SOURCES = tests/unit/test_stats.c
 tests_unit_test_stats_LDADD = $(KOP_LIBS)
 TESTS += tests/unit/test_run_reference tests/unit/test_stats
+
+TESTS += tests/e2e/run.sh
+EXTRA_DIST += tests/e2e/run.sh
