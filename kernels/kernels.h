@@ -88,23 +88,23 @@ void kern_conv1d_silu_rows(float *out, int ldo, const float *x0, int ld0, const 
  * For channels e in [e0, e1):
  *   h_t[e,n] = exp(delta_t[e] A[e,n]) h_{t-1}[e,n] + delta_t[e] B_t[n] u_t[e]
  *   y_t[e]   = sum_n C_t[n] h_t[e,n] + D[e] u_t[e]
- * u, delta, y: (T, ld*); B, C: (T, ldbc) rows of d_state; A (d_inner, N) holds
- * -exp(A_log) already; D (d_inner).
+ * u, delta, y: (T, ld*); B, C: (T, ldbc) rows of d_state; D (d_inner).
  *
- * Knockout (LANGUAGE.md "What a knockout does"): when ko != NULL, for every
- * channel with ko->chan[e] set and every target position i (ko->dst[i]), the
- * contributions alpha_ij[e] u_j[e] of source positions j <= i (ko->src[j]) are
- * removed.  Done exactly with a second scan that skips the source inputs:
- * y_i = C_i . h'_i + D u_i on blocked rows, h' the state without the sources. */
+ * Knockout (LANGUAGE.md "What a knockout does"): for every channel with
+ * chan[e] set and every target position i (dst[i]), the contributions
+ * alpha_ij[e] u_j[e] of source positions j <= i (src[j]) are removed.  Done
+ * exactly with a second state driven by the source inputs only:
+ * y_i = C_i . (h_i - hs_i) + D u_i on blocked rows.
+ *
+ * kern_mamba1_scan_rows (below) is the one implementation, for a whole prompt
+ * (t0 = 0, no initial state) and for the executor's recomputed rows;
+ * kern_mamba1_scan_ref is the definitional reference (A (d_inner, N)). */
 typedef struct KernKnock {
     const unsigned char *src;  /* (T) 1 = source position */
     const unsigned char *dst;  /* (T) 1 = target position */
     const unsigned char *chan; /* (channels) 1 = feature knocked out; NULL = all */
 } KernKnock;
 
-void kern_mamba1_scan(float *y, int ldy, const float *u, int ldu, const float *delta, int ldd,
-                      const float *A, const float *B, const float *C, int ldbc, const float *D,
-                      const KernKnock *ko, int T, int N, int e0, int e1);
 void kern_mamba1_scan_ref(float *y, int ldy, const float *u, int ldu, const float *delta, int ldd,
                           const float *A, const float *B, const float *C, int ldbc, const float *D,
                           const KernKnock *ko, int T, int N, int e0, int e1);

@@ -18,42 +18,6 @@ static int channel_knocked(const KernKnock *ko, int e)
 // ---------------------------------------------------------------------------
 // Mamba-1
 
-KERN_CLONES
-void kern_mamba1_scan(float *y, int ldy, const float *u, int ldu, const float *delta, int ldd,
-                      const float *A, const float *B, const float *C, int ldbc, const float *D,
-                      const KernKnock *ko, int T, int N, int e0, int e1)
-{
-    float h[KERN_MAX_STATE], hk[KERN_MAX_STATE], dA[KERN_MAX_STATE];
-    if (N > KERN_MAX_STATE) return; /* callers check d_state at load */
-    for (int e = e0; e < e1; e++) {
-        const float *a = A + (size_t)e * N;
-        int knocked = channel_knocked(ko, e);
-        for (int n = 0; n < N; n++) h[n] = hk[n] = 0.0f;
-        for (int t = 0; t < T; t++) {
-            float d = delta[(size_t)t * ldd + e], x = u[(size_t)t * ldu + e], dx = d * x;
-            const float *b = B + (size_t)t * ldbc, *c = C + (size_t)t * ldbc;
-            float acc = 0.0f;
-            kern_exp_scaled(dA, a, d, N);
-            #pragma omp simd reduction(+:acc)
-            for (int n = 0; n < N; n++) {
-                h[n] = dA[n] * h[n] + dx * b[n];
-                acc += c[n] * h[n];
-            }
-            if (knocked) {
-                /* the state without the sources' inputs (see kernels.h) */
-                float acck = 0.0f, in = ko->src[t] ? 0.0f : dx;
-                #pragma omp simd reduction(+:acck)
-                for (int n = 0; n < N; n++) {
-                    hk[n] = dA[n] * hk[n] + in * b[n];
-                    acck += c[n] * hk[n];
-                }
-                if (ko->dst[t]) acc = acck;
-            }
-            y[(size_t)t * ldy + e] = acc + D[e] * x;
-        }
-    }
-}
-
 #define KERN_EB 16 /* channels per block: two AVX2 vectors */
 
 /* One block of ne <= KERN_EB channels starting at eb.  Always inlined, and

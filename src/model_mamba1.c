@@ -7,10 +7,12 @@
 #include <math.h>
 #include <string.h>
 
-static void neg_exp(float *A, const float *A_log, int n)
+/* -exp(A_log) transposed to (N, d_inner), the layout of the executor's states */
+static void neg_exp_t(float *At, const float *A_log, int di, int N)
 {
     #pragma omp parallel for schedule(static)
-    for (int i = 0; i < n; i++) A[i] = -expf(A_log[i]);
+    for (int e = 0; e < di; e++)
+        for (int n = 0; n < N; n++) At[(size_t)n * di + e] = -expf(A_log[(size_t)e * N + n]);
 }
 
 static void rmsnorm_rows(float *out, const float *x, const float *w, int R, int C, float eps)
@@ -55,8 +57,8 @@ void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, S
     kern_linear(dt, di, dbc, nbc, w->dt_proj_w, w->dt_proj_b, T, R, di);
     #pragma omp parallel for schedule(static)
     for (int t = 0; t < T; t++) kern_softplus_vec(dt + (size_t)t * di, di);
-    // A = -exp(A_log)
-    neg_exp(s->A, w->A_log, di * N);
+    // A = -exp(A_log), transposed to (N, d_inner) for the scan
+    neg_exp_t(s->A, w->A_log, di, N);
     if (rec) {
         for (int t = 0; t < T; t++) memcpy(rec->xpre + (size_t)t * di, xz + (size_t)t * 2 * di, sizeof(float) * di);
         memcpy(rec->u, u, sizeof(float) * (size_t)T * di);
@@ -67,22 +69,13 @@ void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, S
     #pragma omp parallel for schedule(static)
     for (int e0 = 0; e0 < di; e0 += 16) {
         int e1 = e0 + 16 < di ? e0 + 16 : di;
-        kern_mamba1_scan(y, 2 * di, u, di, dt, di, s->A, dbc + R, dbc + R + N, nbc, w->D, ko, T, N, e0, e1);
-        for (int t = 0; t < T; t++)
-            for (int e = e0; e < e1; e++)
-                y[(size_t)t * 2 * di + e] *= kern_silu(xz[(size_t)t * 2 * di + di + e]);
+        kern_mamba1_scan_rows(y, 2 * di, xz + di, 2 * di, u, di, dt, di, s->A, di, dbc + R, dbc + R + N, nbc, w->D,
+                              NULL, NULL, di, ko != NULL, ko ? ko->src : NULL, ko ? ko->dst : NULL,
+                              ko ? ko->chan : NULL, 0, T, N, e0, e1);
     }
     // hidden_states = residual + out_proj(y)
     kern_linear(u, C, y, 2 * di, w->out_proj, w->out_proj_b, T, di, C);
     add_rows(x, u, (size_t)T * C);
-}
-
-/* -exp(A_log) transposed to (N, d_inner), the layout of the executor's states */
-static void neg_exp_t(float *At, const float *A_log, int di, int N)
-{
-    #pragma omp parallel for schedule(static)
-    for (int e = 0; e < di; e++)
-        for (int n = 0; n < N; n++) At[(size_t)n * di + e] = -expf(A_log[(size_t)e * N + n]);
 }
 
 void mamba1_state(const Model *m, int l, const LayerRec *rec, int t_end, const unsigned char *take, float *h)

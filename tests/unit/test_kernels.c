@@ -166,34 +166,57 @@ static void random_masks(unsigned char *src, unsigned char *dst, unsigned char *
     for (int e = 0; e < nch; e++) chan[e] = frand() > -0.2f;
 }
 
+/* y of the definitional reference, gated by silu(z) as the row kernel gates it */
+static void gate(float *y, int ld, const float *z, int ldz, int T, int E)
+{
+    for (int t = 0; t < T; t++)
+        for (int e = 0; e < E; e++) y[(size_t)t * ld + e] *= kern_silu(z[(size_t)t * ldz + e]);
+}
+
 static void test_mamba1_scan(void)
 {
-    enum { T = 13, E = 10, N = 6, LD = 12, LDBC = 15 };
-    float *u = rand_vec(T * LD, -1, 1), *delta = rand_vec(T * LD, 0.01f, 1.5f);
+    enum { T = 13, E = 21, N = 6, LD = 24, LDBC = 15 };
+    float *u = rand_vec(T * LD, -1, 1), *delta = rand_vec(T * LD, 0.01f, 1.5f), *z = rand_vec(T * LD, -2, 2);
     float *A = rand_vec(E * N, -3, -0.05f), *B = rand_vec(T * LDBC, -1, 1), *C = rand_vec(T * LDBC, -1, 1);
-    float *D = rand_vec(E, -1, 1);
+    float *D = rand_vec(E, -1, 1), At[N * E], h0[N * E], hs0[N * E];
+    for (int e = 0; e < E; e++)
+        for (int n = 0; n < N; n++) At[n * E + e] = A[e * N + n];
     float y1[T * LD], y2[T * LD];
     unsigned char src[T], dst[T], chan[E];
-    kern_mamba1_scan(y1, LD, u, LD, delta, LD, A, B, C + 2, LDBC, D, NULL, T, N, 0, E);
+    /* the whole sequence from a zero state, clean (E = 21: a full block of 16 and a tail) */
+    kern_mamba1_scan_rows(y1, LD, z, LD, u, LD, delta, LD, At, E, B, C + 2, LDBC, D, NULL, NULL, E, 0, NULL, NULL,
+                          NULL, 0, T, N, 0, E);
     kern_mamba1_scan_ref(y2, LD, u, LD, delta, LD, A, B, C + 2, LDBC, D, NULL, T, N, 0, E);
+    gate(y2, LD, z, LD, T, E);
     double d = max_abs_diff(y1, y2, T, E, LD);
     ok(d < 1e-4, "mamba1 scan = definitional implicit attention, clean (max diff %.2g)", d);
     for (int trial = 0; trial < 3; trial++) {
         random_masks(src, dst, chan, T, E);
         KernKnock ko = {src, dst, trial == 0 ? NULL : chan};
-        kern_mamba1_scan(y1, LD, u, LD, delta, LD, A, B, C, LDBC, D, &ko, T, N, 0, E);
+        kern_mamba1_scan_rows(y1, LD, z, LD, u, LD, delta, LD, At, E, B, C, LDBC, D, NULL, NULL, E, 1, src, dst,
+                              ko.chan, 0, T, N, 0, E);
         kern_mamba1_scan_ref(y2, LD, u, LD, delta, LD, A, B, C, LDBC, D, &ko, T, N, 0, E);
+        gate(y2, LD, z, LD, T, E);
         d = max_abs_diff(y1, y2, T, E, LD);
         ok(d < 1e-4, "mamba1 scan with knockout (trial %d, %s) = definitional (max diff %.2g)", trial,
            trial ? "some channels" : "all channels", d);
+        /* continued from position t0 = 6: states rebuilt from the clean inputs before it */
+        enum { T0 = 6 };
+        kern_mamba1_state(h0, E, u, LD, delta, LD, At, E, B, LDBC, NULL, T0 - 1, N, 0, E);
+        kern_mamba1_state(hs0, E, u, LD, delta, LD, At, E, B, LDBC, src, T0 - 1, N, 0, E);
+        kern_mamba1_scan_rows(y1, LD, z + T0 * LD, LD, u + T0 * LD, LD, delta + T0 * LD, LD, At, E, B + T0 * LDBC,
+                              C + T0 * LDBC, LDBC, D, h0, hs0, E, 1, src, dst, ko.chan, T0, T - T0, N, 0, E);
+        d = max_abs_diff(y1, y2 + T0 * LD, T - T0, E, LD);
+        ok(d < 1e-4, "mamba1 scan continued at t0 from rebuilt states (trial %d) = definitional (max diff %.2g)",
+           trial, d);
     }
     /* a knockout must actually change the blocked rows */
     memset(src, 1, T); memset(dst, 0, T); dst[T - 1] = 1;
-    KernKnock all = {src, dst, NULL};
-    kern_mamba1_scan(y1, LD, u, LD, delta, LD, A, B, C, LDBC, D, &all, T, N, 0, E);
-    is_float(y1[(T - 1) * LD + 3], D[3] * u[(T - 1) * LD + 3], 1e-6,
+    kern_mamba1_scan_rows(y1, LD, z, LD, u, LD, delta, LD, At, E, B, C, LDBC, D, NULL, NULL, E, 1, src, dst, NULL,
+                          0, T, N, 0, E);
+    is_float(y1[(T - 1) * LD + 3], D[3] * u[(T - 1) * LD + 3] * kern_silu(z[(T - 1) * LD + 3]), 1e-6,
              "blocking every source leaves only the D skip term");
-    free(u); free(delta); free(A); free(B); free(C); free(D);
+    free(u); free(delta); free(z); free(A); free(B); free(C); free(D);
 }
 
 static void test_mamba2_scan(void)
