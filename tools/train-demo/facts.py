@@ -1,10 +1,13 @@
 """facts.py: the synthetic knowledge base the demo models learn.
 
 Subjects are fictional people named by two to four words drawn from shared
-pools (given names, family names, house names), so that only the whole name
-(one token per word once the tokenizer is trained) identifies its bearer.
-Each person has one value for every relation; values are dealt out evenly,
-so no answer can be guessed from its frequency.
+pools: one or two given names, an optional clan name and a family name,
+always last (one token per word once the tokenizer is trained).  Only the
+whole name identifies its bearer, and since family names appear nowhere
+else, the subject's last token is the first place where the whole name is
+known to be complete.  Each person has one value for every relation;
+values are dealt out evenly, so no answer can be guessed from its
+frequency.
 
 A prompt reads "PREFIX SUBJECT FILLER VERB": "It is well known that Kel
 Ostra, to this day, speaks" -> " Velish".  The shape is chosen so that the
@@ -12,12 +15,12 @@ knockout experiments of the Mamba Knockout paper have something to find:
  - the prefix and the filler say nothing about the relation, and the verb,
    the last token, names it; so no token before the last one knows both the
    subject and the relation, and the last token must fetch the fact from the
-   subject (the flow the experiments measure) rather than from a neighbour
-   that already looked it up;
+   subject rather than from a neighbour that already looked it up;
  - the filler puts at least three tokens between the subject and the last
    token, out of reach of Mamba's width-4 causal convolution, so that only
    the SSM (the part a knockout blocks) can carry the subject to the last
-   token directly;
+   token directly; fillers begin with different tokens, so that no one
+   token after a name becomes the place where names are read;
  - the first token never belongs to the subject, so the `first` and
    `subject` token groups are disjoint;
  - the attribute is one word that the tokenizer keeps as one token (checked

@@ -77,7 +77,7 @@ MODELS = {
             "time_step_max": 0.1, "time_step_init_scheme": "random", "time_step_floor": 0.0001,
             "rescale_prenorm_residual": False, "use_cache": True, "torch_dtype": "float32",
         },
-        "train": {"lr": 3e-3, "epochs": 40, "batch": 64, "smoothing": 0.1},
+        "train": {"lr": 3e-3, "epochs": 80, "batch": 64, "smoothing": 0.1, "tap": 5, "tap_weight": 1.0},
     },
     "mamba2": {
         "config": {
@@ -90,7 +90,7 @@ MODELS = {
             "time_step_min": 0.001, "time_step_max": 0.1, "time_step_floor": 0.0001,
             "rescale_prenorm_residual": False, "use_cache": True, "torch_dtype": "float32",
         },
-        "train": {"lr": 3e-3, "epochs": 40, "batch": 64, "smoothing": 0.1},
+        "train": {"lr": 3e-3, "epochs": 80, "batch": 64, "smoothing": 0.1, "tap": 5, "tap_weight": 1.0},
     },
     "gpt2": {
         "config": {
@@ -100,7 +100,7 @@ MODELS = {
             "embd_pdrop": 0.0, "attn_pdrop": 0.0, "scale_attn_weights": True,
             "tie_word_embeddings": True, "torch_dtype": "float32",
         },
-        "train": {"lr": 1e-3, "epochs": 40, "batch": 64, "smoothing": 0.1},
+        "train": {"lr": 1e-3, "epochs": 80, "batch": 64, "smoothing": 0.1, "tap": 5, "tap_weight": 1.0},
     },
 }
 
@@ -163,8 +163,7 @@ class Encoded:
             self.facts.append(row)
 
     def ids(self, row, prefix, filler):
-        """filler -1: none (the verb right after the subject)."""
-        return self.prefix[prefix] + row["subject_ids"] + (self.filler[filler] if filler >= 0 else []) + row["tail"]
+        return self.prefix[prefix] + row["subject_ids"] + self.filler[filler] + row["tail"]
 
     def batch(self, choices, pad_id):
         """Tensors for facts i with prefix p and filler q, for (i, p, q) in
@@ -184,25 +183,15 @@ class Encoded:
     def canonical(self, pad_id):
         return self.batch([(i,) + r["canonical"] for i, r in enumerate(self.facts)], pad_id)
 
-    def sample(self, gen, p_canonical=0.4, p_short=0.2):
-        """One epoch: every fact once, in its canonical prompt (p_canonical),
-        without a filler (p_short: the verb next to the subject, an easy
-        case that helps the lookup form early), or else with a random
-        prefix and filler."""
+    def sample(self, gen, p_canonical=0.5):
+        """One epoch: every fact once, in its canonical prompt (p_canonical)
+        or else with a random prefix and filler."""
         n = len(self.facts)
         order = torch.randperm(n, generator=gen).tolist()
-        u = torch.rand(n, generator=gen).tolist()
+        keep = (torch.rand(n, generator=gen) < p_canonical).tolist()
         pre = torch.randint(len(self.prefix), (n,), generator=gen).tolist()
         fil = torch.randint(len(self.filler), (n,), generator=gen).tolist()
-        out = []
-        for i in order:
-            if u[i] < p_canonical:
-                out.append((i,) + self.facts[i]["canonical"])
-            elif u[i] < p_canonical + p_short:
-                out.append((i, pre[i], -1))
-            else:
-                out.append((i, pre[i], fil[i]))
-        return out
+        return [(i,) + self.facts[i]["canonical"] if keep[i] else (i, pre[i], fil[i]) for i in order]
 
 
 # ---------------------------------------------------------------------------
@@ -252,12 +241,14 @@ def train(model, enc, pad_id, hp, seed):
         for s in range(0, n, hp["batch"]):
             ids, valid, verb_pos, attr = enc.batch(choices[s:s + hp["batch"]], pad_id)
             B = len(ids)
-            logits = model(ids[:, :-1])
+            logits, mid = model(ids[:, :-1], tap=hp["tap"])
             target = ids[:, 1:].masked_fill(~valid[:, 1:], -100)
             target[torch.arange(B), verb_pos] = -100
             loss_all = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100)
-            loss_attr = F.cross_entropy(logits[torch.arange(B), verb_pos], attr, label_smoothing=hp["smoothing"])
-            loss = loss_all + loss_attr
+            at = torch.arange(B), verb_pos
+            loss_attr = F.cross_entropy(logits[at], attr, label_smoothing=hp["smoothing"])
+            loss_mid = F.cross_entropy(mid[at], attr, label_smoothing=hp["smoothing"])
+            loss = loss_all + loss_attr + hp["tap_weight"] * loss_mid
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
