@@ -132,6 +132,7 @@ int random_model(Model *m, const char *shape, unsigned seed)
             w->fc_proj_b = cst(a, C, 0.0f);
         }
     }
+    model_derive(m);
     return 0;
 }
 
@@ -143,7 +144,7 @@ void random_model_free(Model *m)
         free(a->blocks);
         free(a);
     }
-    free(m->mamba1); free(m->mamba2); free(m->gpt2); free(m->dir);
+    free(m->mamba1); free(m->mamba2); free(m->gpt2); free(m->dir); free(m->derived);
     memset(m, 0, sizeof *m);
 }
 

@@ -2,6 +2,7 @@
 #include "kernels.h"
 
 #include <blis.h>
+#include <string.h>
 
 void kern_set_blas_threads(int n)
 {
@@ -39,22 +40,33 @@ void kern_sgemm_ref(int transa, int transb, int M, int N, int K,
         }
 }
 
-static void add_bias(float *out, int ldo, const float *b, int T, int N)
+/* out = bias in each row, then accumulate (beta 1); without a bias, beta 0
+ * spares a pass over the output, which for the vocabulary is large */
+static float add_bias(float *out, int ldo, const float *b, int T, int N)
 {
-    for (int t = 0; t < T; t++)
-        for (int j = 0; j < N; j++) out[(size_t)t * ldo + j] = b ? b[j] : 0.0f;
+    if (!b) return 0.0f;
+    for (int t = 0; t < T; t++) memcpy(out + (size_t)t * ldo, b, sizeof(float) * (size_t)N);
+    return 1.0f;
+}
+
+void kern_transpose(float *out, const float *a, int rows, int cols)
+{
+    enum { B = 32 }; /* tiles, so that both sides are read and written a cache line at a time */
+    #pragma omp parallel for schedule(static)
+    for (int r0 = 0; r0 < rows; r0 += B)
+        for (int c0 = 0; c0 < cols; c0 += B)
+            for (int r = r0; r < rows && r < r0 + B; r++)
+                for (int c = c0; c < cols && c < c0 + B; c++) out[(size_t)c * rows + r] = a[(size_t)r * cols + c];
 }
 
 void kern_linear(float *out, int ldo, const float *x, int ldx, const float *W, const float *b,
                  int T, int K, int N)
 {
-    add_bias(out, ldo, b, T, N);
-    kern_sgemm(0, 1, T, N, K, x, ldx, W, K, 1.0f, out, ldo);
+    kern_sgemm(0, 1, T, N, K, x, ldx, W, K, add_bias(out, ldo, b, T, N), out, ldo);
 }
 
 void kern_linear_kn(float *out, int ldo, const float *x, int ldx, const float *W, const float *b,
                     int T, int K, int N)
 {
-    add_bias(out, ldo, b, T, N);
-    kern_sgemm(0, 0, T, N, K, x, ldx, W, N, 1.0f, out, ldo);
+    kern_sgemm(0, 0, T, N, K, x, ldx, W, N, add_bias(out, ldo, b, T, N), out, ldo);
 }

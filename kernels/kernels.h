@@ -48,6 +48,8 @@ void kern_set_blas_threads(int n);
 /* out(T,N) = x(T,K) . W^T + b, W (N,K) as torch.nn.Linear stores it; b may be NULL. */
 void kern_linear(float *out, int ldo, const float *x, int ldx, const float *W, const float *b,
                  int T, int K, int N);
+/* out(cols, rows) = a(rows, cols)^T, both row-major and dense. */
+void kern_transpose(float *out, const float *a, int rows, int cols);
 /* out(T,N) = x(T,K) . W + b, W (K,N) as GPT-2's Conv1D stores it. */
 void kern_linear_kn(float *out, int ldo, const float *x, int ldx, const float *W, const float *b,
                     int T, int K, int N);
@@ -129,6 +131,11 @@ void kern_mamba1_scan_rows(float *y, int ldy, const float *z, int ldz, const flo
 void kern_mamba1_state(float *h, int ldh, const float *u, int ldu, const float *dt, int lddt,
                        const float *At, int ldA, const float *B, int ldbc, const unsigned char *take,
                        int t_end, int N, int e0, int e1);
+/* The same for n states at once (h[i], t_end[i], take[i]): they share each
+ * position's decay exp(dt A), the costly part, which is computed once. */
+void kern_mamba1_states(float *const *h, const int *t_end, const unsigned char *const *take, int n, int ldh,
+                        const float *u, int ldu, const float *dt, int lddt, const float *At, int ldA,
+                        const float *B, int ldbc, int N, int e0, int e1);
 
 /* ---- Mamba-2 SSD scan (one head) ------------------------------------------------
  * Head h with scalar decay a = A[h] (= -exp(A_log[h])), state (P, N):

@@ -93,32 +93,48 @@ void kern_mamba1_scan_rows(float *y, int ldy, const float *z, int ldz, const flo
 }
 
 KERN_CLONES
+void kern_mamba1_states(float *const *h, const int *t_end, const unsigned char *const *take, int n, int ldh,
+                        const float *u, int ldu, const float *dt, int lddt, const float *At, int ldA,
+                        const float *B, int ldbc, int N, int e0, int e1)
+{
+    /* a state is zero until its first taken input; the scan runs from the
+     * earliest such position to the latest t_end */
+    int t_lo = 1 << 30, t_hi = -1;
+    for (int i = 0; i < n; i++) {
+        int s = 0;
+        if (take[i])
+            while (s <= t_end[i] && !take[i][s]) s++;
+        if (s <= t_end[i] && s < t_lo) t_lo = s;
+        if (t_end[i] > t_hi) t_hi = t_end[i];
+        for (int k = 0; k < N; k++)
+            for (int e = e0; e < e1; e++) h[i][(size_t)k * ldh + e] = 0.0f;
+    }
+    for (int eb = e0; eb < e1; eb += KERN_EB) {
+        int ne = e1 - eb < KERN_EB ? e1 - eb : KERN_EB;
+        for (int t = t_lo; t <= t_hi; t++) {
+            const float *d = dt + (size_t)t * lddt + eb, *x = u + (size_t)t * ldu + eb, *b = B + (size_t)t * ldbc;
+            float dx[KERN_EB], ex[KERN_EB];
+            for (int j = 0; j < ne; j++) dx[j] = d[j] * x[j];
+            for (int k = 0; k < N; k++) {
+                const float *ak = At + (size_t)k * ldA + eb;
+                for (int j = 0; j < ne; j++) ex[j] = d[j] * ak[j];
+                kern_exp_vec(ex, ex, ne);
+                for (int i = 0; i < n; i++) {
+                    if (t > t_end[i]) continue;
+                    float *hk = h[i] + (size_t)k * ldh + eb, bk = take[i] && !take[i][t] ? 0.0f : b[k];
+                    #pragma omp simd
+                    for (int j = 0; j < ne; j++) hk[j] = ex[j] * hk[j] + dx[j] * bk;
+                }
+            }
+        }
+    }
+}
+
 void kern_mamba1_state(float *h, int ldh, const float *u, int ldu, const float *dt, int lddt,
                        const float *At, int ldA, const float *B, int ldbc, const unsigned char *take,
                        int t_end, int N, int e0, int e1)
 {
-    int t_start = 0;
-    if (take)
-        while (t_start <= t_end && !take[t_start]) t_start++;
-    for (int n = 0; n < N; n++)
-        for (int e = e0; e < e1; e++) h[(size_t)n * ldh + e] = 0.0f;
-    for (int t = t_start; t <= t_end; t++) {
-        float in = take && !take[t] ? 0.0f : 1.0f;
-        const float *d = dt + (size_t)t * lddt, *x = u + (size_t)t * ldu, *b = B + (size_t)t * ldbc;
-        for (int eb = e0; eb < e1; eb += KERN_EB) {
-            int ne = e1 - eb < KERN_EB ? e1 - eb : KERN_EB;
-            float dx[KERN_EB], ex[KERN_EB];
-            for (int j = 0; j < ne; j++) dx[j] = in * d[eb + j] * x[eb + j];
-            for (int n = 0; n < N; n++) {
-                const float *an = At + (size_t)n * ldA + eb;
-                float *hn = h + (size_t)n * ldh + eb, bn = b[n];
-                for (int j = 0; j < ne; j++) ex[j] = d[eb + j] * an[j];
-                kern_exp_vec(ex, ex, ne);
-                #pragma omp simd
-                for (int j = 0; j < ne; j++) hn[j] = ex[j] * hn[j] + dx[j] * bn;
-            }
-        }
-    }
+    kern_mamba1_states(&h, &t_end, &take, 1, ldh, u, ldu, dt, lddt, At, ldA, B, ldbc, N, e0, e1);
 }
 
 void kern_mamba1_scan_ref(float *y, int ldy, const float *u, int ldu, const float *delta, int ldd,

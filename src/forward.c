@@ -46,15 +46,26 @@ Scratch *scratch_new(const Config *c, int T)
     s->b = kop_xmalloc(n * sizeof(float));
     s->c = kop_xmalloc(n * sizeof(float));
     s->d = kop_xmalloc(n * sizeof(float));
-    if (c->arch == ARCH_MAMBA1) s->A = kop_xmalloc((size_t)c->d_inner * c->d_state * sizeof(float));
     if (c->arch == ARCH_GPT2) s->att = kop_xmalloc((size_t)max_threads() * T * sizeof(float));
     return s;
+}
+
+void model_derive(Model *m)
+{
+    const Config *c = &m->cfg;
+    size_t head = (size_t)c->vocab_size * c->d_model;
+    size_t at = c->arch == ARCH_MAMBA1 ? (size_t)c->n_layer * c->d_inner * c->d_state : 0;
+    free(m->derived);
+    m->derived = kop_xmalloc(sizeof(float) * (head + at));
+    kern_transpose(m->derived, m->lm_head, c->vocab_size, c->d_model);
+    m->lm_head_t = m->derived;
+    if (at) mamba1_derive(m, m->derived + head);
 }
 
 void scratch_free(Scratch *s)
 {
     if (!s) return;
-    free(s->a); free(s->b); free(s->c); free(s->d); free(s->A); free(s->att);
+    free(s->a); free(s->b); free(s->c); free(s->d); free(s->att);
     free(s);
 }
 
@@ -125,7 +136,7 @@ int model_forward(const Model *m, const ForwardReq *req, KopError *err)
     float *h = s->a;
     #pragma omp parallel for schedule(static)
     for (int t = r0; t < T; t++) final_norm(m, h + (size_t)(t - r0) * C, x + (size_t)t * C);
-    kern_linear(req->logits, c->vocab_size, h, C, m->lm_head, NULL, rows, C, c->vocab_size);
+    kern_linear_kn(req->logits, c->vocab_size, h, C, m->lm_head_t, NULL, rows, C, c->vocab_size);
 
     scratch_free(s);
     free(x);

@@ -56,13 +56,14 @@ typedef struct LayerRec {
 
 typedef struct Scratch Scratch;
 void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s, LayerRec *rec);
+/* fills mem (n_layer * d_inner * d_state floats) with the layers' A_t */
+void mamba1_derive(Model *m, float *mem);
 void mamba2_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s, LayerRec *rec);
 void gpt2_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s, LayerRec *rec);
 
 /* Scratch buffers for one forward: a few (T, width) blocks sized from Config. */
 struct Scratch {
     float *a, *b, *c, *d;  /* each (T, scratch_width(cfg)) */
-    float *A;              /* Mamba-1: (d_inner, d_state) = -exp(A_log) of the current layer */
     float *att;            /* GPT-2: (threads, T) attention rows */
     int T, width;
 };

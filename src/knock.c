@@ -109,41 +109,105 @@ static int state_entry(PromptRun *p, int t0, const unsigned char *take)
     return p->nstates - 1;
 }
 
-static const float *state_at(PromptRun *p, int i, int l)
+/* Compute the states of layer l that the entries want[0..n) still lack
+ * (Mamba-1: in one pass that shares the decays). */
+static void states_at(PromptRun *p, int l, const int *want, int n)
 {
-    StateEntry *e = &p->states[i];
-    if (!e->h[l]) {
+    int k = 0, *t_end = kop_xmalloc(sizeof(int) * (size_t)(n ? n : 1));
+    const unsigned char **take = kop_xmalloc(sizeof *take * (size_t)(n ? n : 1));
+    float **h = kop_xmalloc(sizeof *h * (size_t)(n ? n : 1));
+    for (int i = 0; i < n; i++) {
+        StateEntry *e = &p->states[want[i]];
+        if (e->h[l]) continue;
         e->h[l] = kop_xmalloc(sizeof(float) * state_size(&p->m->cfg));
-        if (p->m->cfg.arch == ARCH_MAMBA1) mamba1_state(p->m, l, &p->rec[l], e->t0 - 1, e->take, e->h[l]);
-        else mamba2_state(p->m, l, &p->rec[l], e->t0 - 1, e->take, e->h[l]);
+        if (p->m->cfg.arch == ARCH_MAMBA2) {
+            mamba2_state(p->m, l, &p->rec[l], e->t0 - 1, e->take, e->h[l]);
+            continue;
+        }
+        t_end[k] = e->t0 - 1;
+        take[k] = e->take;
+        h[k++] = e->h[l];
     }
-    return e->h[l];
+    if (k) mamba1_states(p->m, l, &p->rec[l], k, t_end, take, h);
+    free(t_end); free(take); free(h);
 }
 
+/* How a knocked run is computed.  Runs that differ only in hi (a window
+ * clipped at layer 0 covers [0, hi] for several sweep points) are the same
+ * run through layer min(hi): such a run copies the rows of the one with the
+ * largest hi (its rep) after its own hi, and computes its rows only from
+ * there; if both reach the last layer it is a duplicate and only copies the
+ * logits. */
 typedef struct Active {
     int index;              /* in the caller's runs[] */
-    int t0, row0;
+    int t0, lo, hi;         /* first target position; knocked layers, clipped to the model */
+    int start;              /* first layer whose rows it computes itself (n_layer: none) */
+    int rep;                /* the run (in act[]) whose rows it takes at start; -1: the clean stream */
+    int row0;
     int full, src;          /* state entries; -1: none (t0 == 0, or no source before t0) */
 } Active;
 
-static int by_lo(const void *a, const void *b, void *runs_)
+/* same blocked edges and features on the layers [lo, hi] */
+static int same_knock(const KnockRun *x, const KnockRun *y, int lo, int hi, int T, int nf)
 {
-    const KnockRun *runs = runs_;
-    const Active *x = a, *y = b;
-    int d = runs[x->index].lo - runs[y->index].lo;
-    return d ? d : x->index - y->index;
+    if (memcmp(x->src, y->src, (size_t)T) || memcmp(x->dst, y->dst, (size_t)T) || !x->chan != !y->chan) return 0;
+    return !x->chan || !memcmp(x->chan + (size_t)lo * nf, y->chan + (size_t)lo * nf, (size_t)(hi - lo + 1) * nf);
+}
+
+static int before(const Active *x, const Active *y)
+{
+    return x->start != y->start ? x->start < y->start : x->index < y->index;
 }
 
 /* insertion sort keeps this free of qsort_r portability questions; n is the
  * number of runs of one prompt (hundreds at most) */
-static void sort_active(Active *a, int n, const KnockRun *runs)
+static void sort_active(Active *a, int n)
 {
     for (int i = 1; i < n; i++) {
         Active v = a[i];
         int j = i - 1;
-        while (j >= 0 && by_lo(&a[j], &v, (void *)runs) > 0) { a[j + 1] = a[j]; j--; }
+        while (j >= 0 && before(&v, &a[j])) { a[j + 1] = a[j]; j--; }
         a[j + 1] = v;
     }
+}
+
+/* The runs that change anything, in act[] sorted by start (reps index into
+ * the sorted array); returns their number.  *rows: the rows they compute. */
+static int plan_runs(const Config *c, int T, const KnockRun *runs, int n, Active *act, int *rows)
+{
+    int L = c->n_layer, nf = model_n_features(c), na = 0;
+    for (int k = 0; k < n; k++) {
+        const KnockRun *r = &runs[k];
+        int t0 = 0;
+        while (t0 < T && !r->dst[t0]) t0++;
+        int lo = r->lo < 0 ? 0 : r->lo, hi = r->hi >= L ? L - 1 : r->hi;
+        if (lo > hi || t0 == T) continue; /* nothing blocked: the clean logits */
+        act[na++] = (Active){.index = k, .t0 = t0, .lo = lo, .hi = hi, .start = lo, .rep = -1, .full = -1, .src = -1};
+    }
+    /* reps by the caller's index; the largest hi wins, then the earliest run */
+    for (int a = 0; a < na; a++)
+        for (int b = 0; b < na; b++) {
+            Active *x = &act[a], *y = &act[b];
+            if (b == a || y->lo != x->lo || y->t0 != x->t0 || y->hi < x->hi || (y->hi == x->hi && b > a)) continue;
+            if (!same_knock(&runs[x->index], &runs[y->index], x->lo, x->hi, T, nf)) continue;
+            if (x->rep < 0 || y->hi > act[x->rep].hi) x->rep = b;
+        }
+    for (int a = 0; a < na; a++) {
+        if (act[a].rep < 0) continue;
+        act[a].start = act[a].hi + 1; /* L for a duplicate */
+        act[a].rep = act[act[a].rep].index;
+    }
+    sort_active(act, na);
+    int r = 0;
+    for (int a = 0; a < na; a++) {
+        if (act[a].rep >= 0)
+            for (int b = 0; b < na; b++)
+                if (act[b].index == act[a].rep) { act[a].rep = b; break; }
+        act[a].row0 = r;
+        if (act[a].start < L) r += T - act[a].t0;
+    }
+    *rows = r;
+    return na;
 }
 
 int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, KopError *err)
@@ -153,23 +217,13 @@ int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, K
     int T = p->T, L = c->n_layer, C = c->d_model, V = c->vocab_size, nf = model_n_features(c);
     int ssm = c->arch != ARCH_GPT2;
     Active *act = kop_xmalloc(sizeof *act * (size_t)(n ? n : 1));
-    int na = 0;
-    for (int k = 0; k < n; k++) {
-        const KnockRun *r = &runs[k];
-        int t0 = 0;
-        while (t0 < T && !r->dst[t0]) t0++;
-        int lo = r->lo < 0 ? 0 : r->lo, hi = r->hi >= L ? L - 1 : r->hi;
-        if (lo > hi || t0 == T) { /* nothing blocked: the clean logits */
-            memcpy(logits + (size_t)k * V, p->clean_logits, sizeof(float) * V);
-            continue;
-        }
-        act[na++] = (Active){.index = k, .t0 = t0, .full = -1, .src = -1};
-    }
-    sort_active(act, na, runs);
-    int rows = 0;
+    int rows, na = plan_runs(c, T, runs, n, act, &rows);
+    unsigned char *active = kop_xcalloc((size_t)(n ? n : 1), 1);
+    for (int a = 0; a < na; a++) active[act[a].index] = 1;
+    for (int k = 0; k < n; k++)
+        if (!active[k]) memcpy(logits + (size_t)k * V, p->clean_logits, sizeof(float) * V);
+    free(active);
     for (int a = 0; a < na; a++) {
-        act[a].row0 = rows;
-        rows += T - act[a].t0;
         if (ssm && act[a].t0 > 0) {
             const KnockRun *r = &runs[act[a].index];
             act[a].full = state_entry(p, act[a].t0, NULL);
@@ -180,22 +234,29 @@ int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, K
     }
     float *X = kop_xmalloc(sizeof(float) * (size_t)(rows ? rows : 1) * C);
     RowRun *rr = kop_xmalloc(sizeof *rr * (size_t)(na ? na : 1));
+    int *want = kop_xmalloc(sizeof(int) * (size_t)(2 * na + 1));
     int nact = 0;
-    for (int l = na ? runs[act[0].index].lo : L; l < L; l++) {
-        /* runs whose first knocked layer is l join, from the clean stream */
-        while (nact < na && runs[act[nact].index].lo <= l) {
+    for (int l = na ? act[0].start : L; l < L; l++) {
+        /* runs that start at l join, from the clean stream or their rep's rows */
+        while (nact < na && act[nact].start <= l) {
             Active *a = &act[nact++];
-            memcpy(X + (size_t)a->row0 * C, p->resid + ((size_t)l * T + a->t0) * C, sizeof(float) * (size_t)(T - a->t0) * C);
+            const float *from = a->rep < 0 ? p->resid + ((size_t)l * T + a->t0) * C : X + (size_t)act[a->rep].row0 * C;
+            memcpy(X + (size_t)a->row0 * C, from, sizeof(float) * (size_t)(T - a->t0) * C);
         }
+        int nwant = 0;
         for (int a = 0; a < nact; a++) {
             const KnockRun *r = &runs[act[a].index];
-            rr[a] = (RowRun){.t0 = act[a].t0, .row0 = act[a].row0, .knocked = l >= r->lo && l <= r->hi,
+            rr[a] = (RowRun){.t0 = act[a].t0, .row0 = act[a].row0, .knocked = l >= act[a].lo && l <= act[a].hi,
                              .src = r->src, .dst = r->dst, .chan = r->chan ? r->chan + (size_t)l * nf : NULL};
-            if (act[a].full >= 0) {
-                rr[a].h0 = state_at(p, act[a].full, l);
-                rr[a].hs0 = act[a].src >= 0 && rr[a].knocked ? state_at(p, act[a].src, l) : NULL;
-            }
+            if (act[a].full >= 0) want[nwant++] = act[a].full;
+            if (act[a].src >= 0 && rr[a].knocked) want[nwant++] = act[a].src;
         }
+        states_at(p, l, want, nwant);
+        for (int a = 0; a < nact; a++)
+            if (act[a].full >= 0) {
+                rr[a].h0 = p->states[act[a].full].h[l];
+                rr[a].hs0 = act[a].src >= 0 && rr[a].knocked ? p->states[act[a].src].h[l] : NULL;
+            }
         int R = nact < na ? act[nact].row0 : rows;
         switch (c->arch) {
         case ARCH_MAMBA1: mamba1_rows(m, l, X, R, rr, nact, &p->rec[l], T); break;
@@ -203,21 +264,27 @@ int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, K
         case ARCH_GPT2: gpt2_rows(m, l, X, R, rr, nact, &p->rec[l], T); break;
         }
     }
-    /* the last position of every run: final norm, then one GEMM against the vocabulary */
-    if (na) {
-        float *h = kop_xmalloc(sizeof(float) * (size_t)na * C), *out = kop_xmalloc(sizeof(float) * (size_t)na * V);
+    /* the last position of every run that computed rows: final norm, then one
+     * GEMM against the vocabulary; duplicates copy their rep's logits */
+    int nlog = 0;
+    for (int a = 0; a < na; a++) nlog += act[a].start < L;
+    if (nlog) {
+        float *h = kop_xmalloc(sizeof(float) * (size_t)nlog * C), *out = kop_xmalloc(sizeof(float) * (size_t)nlog * V);
         #pragma omp parallel for schedule(static)
-        for (int a = 0; a < na; a++) {
+        for (int a = 0; a < nlog; a++) {
             const float *x = X + (size_t)(act[a].row0 + T - 1 - act[a].t0) * C;
             if (c->arch == ARCH_GPT2) kern_layernorm(h + (size_t)a * C, x, m->norm_f, m->norm_f_b, C, c->norm_eps);
             else kern_rmsnorm(h + (size_t)a * C, x, m->norm_f, C, c->norm_eps);
         }
-        kern_linear(out, V, h, C, m->lm_head, NULL, na, C, V);
-        for (int a = 0; a < na; a++) memcpy(logits + (size_t)act[a].index * V, out + (size_t)a * V, sizeof(float) * V);
+        kern_linear_kn(out, V, h, C, m->lm_head_t, NULL, nlog, C, V);
+        for (int a = 0; a < na; a++) {
+            int from = a < nlog ? a : act[a].rep;
+            memcpy(logits + (size_t)act[a].index * V, out + (size_t)from * V, sizeof(float) * V);
+        }
         free(h);
         free(out);
     }
-    free(X); free(rr); free(act);
+    free(X); free(rr); free(act); free(want);
     (void)err;
     return 0;
 }
@@ -247,13 +314,12 @@ int prompt_run_knock_naive(PromptRun *p, const KnockRun *runs, int n, float *log
 double knock_flops(const Config *c, int T, const KnockRun *runs, int n)
 {
     double per_row_layer = model_forward_flops(c, 1, 0) / c->n_layer; /* one row through one layer */
+    Active *act = kop_xmalloc(sizeof *act * (size_t)(n ? n : 1));
+    int rows, na = plan_runs(c, T, runs, n, act, &rows);
     double f = 0;
-    for (int k = 0; k < n; k++) {
-        int t0 = 0;
-        while (t0 < T && !runs[k].dst[t0]) t0++;
-        int lo = runs[k].lo < 0 ? 0 : runs[k].lo;
-        if (t0 == T || lo > runs[k].hi) continue;
-        f += per_row_layer * (double)(T - t0) * (c->n_layer - lo) + 2.0 * c->d_model * c->vocab_size;
-    }
+    for (int a = 0; a < na; a++)
+        if (act[a].start < c->n_layer)
+            f += per_row_layer * (double)(T - act[a].t0) * (c->n_layer - act[a].start) + 2.0 * c->d_model * c->vocab_size;
+    free(act);
     return f;
 }

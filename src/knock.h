@@ -15,7 +15,11 @@
  *    state: h' = h - h^S, where h^S is the SSM state driven by the source
  *    inputs only (LANGUAGE.md "What a knockout does"); positions before t0 are
  *    clean in every run, so h^S at t0-1 is built once per layer and source set
- *    from the clean records.
+ *    from the clean records (all of a layer's states in one pass);
+ *  - runs that differ only in their last knocked layer (a sweep's windows
+ *    clipped at layer 0) are one run up to that layer: the one with the
+ *    lower hi takes the other's rows there and goes on alone, and one that
+ *    reaches the last layer too is a duplicate that takes its logits.
  * The result equals model_forward with the same per-layer knockouts (tests
  * check both against ../shared/reference); only summation order differs. */
 #ifndef KOP_KNOCK_H
@@ -74,8 +78,10 @@ void gpt2_rows(const Model *m, int l, float *X, int R, const RowRun *runs, int n
 /* SSM state at position t_end after scanning the clean records of layer l
  * from position 0, taking inputs only at positions with take[j] set (NULL:
  * all).  Mamba-1: (d_state, d_inner), transposed so the row recompute runs
- * over contiguous channels; Mamba-2: (n_heads, head_dim, d_state). */
-void mamba1_state(const Model *m, int l, const LayerRec *rec, int t_end, const unsigned char *take, float *h);
+ * over contiguous channels, n states in one pass; Mamba-2: (n_heads,
+ * head_dim, d_state). */
+void mamba1_states(const Model *m, int l, const LayerRec *rec, int n, const int *t_end,
+                   const unsigned char *const *take, float *const *h);
 void mamba2_state(const Model *m, int l, const LayerRec *rec, int t_end, const unsigned char *take, float *h);
 
 #endif

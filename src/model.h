@@ -65,6 +65,7 @@ typedef struct Mamba1Layer {
     const float *dt_proj_w;  /* (d_inner, dt_rank) */
     const float *dt_proj_b;  /* (d_inner) */
     const float *A_log;      /* (d_inner, d_state) */
+    const float *A_t;        /* (d_state, d_inner) -exp(A_log) transposed, the scans' layout (model_derive) */
     const float *D;          /* (d_inner) */
     const float *out_proj;   /* (d_model, d_inner) */
     const float *out_proj_b; /* (d_model) or NULL */
@@ -103,13 +104,21 @@ typedef struct Model {
     const float *norm_f;     /* (d_model) final norm weight */
     const float *norm_f_b;   /* (d_model) GPT-2 ln_f bias; NULL otherwise */
     const float *lm_head;    /* (vocab_size, d_model); == embed when tied */
+    const float *lm_head_t;  /* (d_model, vocab_size) lm_head transposed (model_derive): BLIS packs
+                              * this layout faster for the wide vocabulary product */
     Mamba1Layer *mamba1;     /* (n_layer) when arch == ARCH_MAMBA1, else NULL */
     Mamba2Layer *mamba2;     /* (n_layer) when arch == ARCH_MAMBA2 */
     Gpt2Layer *gpt2;         /* (n_layer) when arch == ARCH_GPT2 */
     char weight_dtype[8];    /* dtype of the stored weights: "F32", "F16", "BF16" (or "mixed") */
     size_t n_params;         /* parameters stored (a tied head counted once) */
     void *priv;              /* loader-owned storage (mappings, converted buffers) */
+    float *derived;          /* model_derive's tensors, freed by model_free */
 } Model;
+
+/* Compute the tensors the forward passes use in another form than stored
+ * (lm_head_t, Mamba-1's A_t), once per model rather than once per call.
+ * Called by model_load; a model built by hand (bench/) calls it itself. */
+void model_derive(Model *m);
 
 /* Read only config.json of DIR (no weights): for `kop check --model`. */
 int config_load(Config *cfg, const char *dir, KopError *err);

@@ -373,6 +373,7 @@ int model_load(Model *m, const char *dir, KopError *err)
         model_free(m);
         return -1;
     }
+    model_derive(m);
     return 0;
 }
 
@@ -394,5 +395,6 @@ void model_free(Model *m)
     free(m->mamba2);
     free(m->gpt2);
     free(m->dir);
+    free(m->derived);
     memset(m, 0, sizeof *m);
 }

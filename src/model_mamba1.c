@@ -7,12 +7,18 @@
 #include <math.h>
 #include <string.h>
 
-/* -exp(A_log) transposed to (N, d_inner), the layout of the executor's states */
-static void neg_exp_t(float *At, const float *A_log, int di, int N)
+void mamba1_derive(Model *m, float *mem)
 {
-    #pragma omp parallel for schedule(static)
-    for (int e = 0; e < di; e++)
-        for (int n = 0; n < N; n++) At[(size_t)n * di + e] = -expf(A_log[(size_t)e * N + n]);
+    const Config *c = &m->cfg;
+    int di = c->d_inner, N = c->d_state;
+    size_t per = (size_t)di * N;
+    for (int l = 0; l < c->n_layer; l++) {
+        float *At = mem + per * l;
+        const float *A_log = m->mamba1[l].A_log;
+        for (int e = 0; e < di; e++)
+            for (int n = 0; n < N; n++) At[(size_t)n * di + e] = -expf(A_log[(size_t)e * N + n]);
+        m->mamba1[l].A_t = At;
+    }
 }
 
 static void rmsnorm_rows(float *out, const float *x, const float *w, int R, int C, float eps)
@@ -57,8 +63,6 @@ void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, S
     kern_linear(dt, di, dbc, nbc, w->dt_proj_w, w->dt_proj_b, T, R, di);
     #pragma omp parallel for schedule(static)
     for (int t = 0; t < T; t++) kern_softplus_vec(dt + (size_t)t * di, di);
-    // A = -exp(A_log), transposed to (N, d_inner) for the scan
-    neg_exp_t(s->A, w->A_log, di, N);
     if (rec) {
         for (int t = 0; t < T; t++) memcpy(rec->xpre + (size_t)t * di, xz + (size_t)t * 2 * di, sizeof(float) * di);
         memcpy(rec->u, u, sizeof(float) * (size_t)T * di);
@@ -69,7 +73,7 @@ void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, S
     #pragma omp parallel for schedule(static)
     for (int e0 = 0; e0 < di; e0 += 16) {
         int e1 = e0 + 16 < di ? e0 + 16 : di;
-        kern_mamba1_scan_rows(y, 2 * di, xz + di, 2 * di, u, di, dt, di, s->A, di, dbc + R, dbc + R + N, nbc, w->D,
+        kern_mamba1_scan_rows(y, 2 * di, xz + di, 2 * di, u, di, dt, di, w->A_t, di, dbc + R, dbc + R + N, nbc, w->D,
                               NULL, NULL, di, ko != NULL, ko ? ko->src : NULL, ko ? ko->dst : NULL,
                               ko ? ko->chan : NULL, 0, T, N, e0, e1);
     }
@@ -78,17 +82,16 @@ void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, S
     add_rows(x, u, (size_t)T * C);
 }
 
-void mamba1_state(const Model *m, int l, const LayerRec *rec, int t_end, const unsigned char *take, float *h)
+void mamba1_states(const Model *m, int l, const LayerRec *rec, int n, const int *t_end,
+                   const unsigned char *const *take, float *const *h)
 {
     const Config *c = &m->cfg;
     int di = c->d_inner, N = c->d_state, R = c->dt_rank, nbc = R + 2 * N;
-    float *At = kop_xmalloc(sizeof(float) * (size_t)di * N);
-    neg_exp_t(At, m->mamba1[l].A_log, di, N);
+    const float *At = m->mamba1[l].A_t;
     #pragma omp parallel for schedule(static)
     for (int e0 = 0; e0 < di; e0 += 64)
-        kern_mamba1_state(h, di, rec->u, di, rec->dt, di, At, di, rec->bc + R, nbc, take, t_end, N, e0,
-                          e0 + 64 < di ? e0 + 64 : di);
-    free(At);
+        kern_mamba1_states(h, t_end, take, n, di, rec->u, di, rec->dt, di, At, di, rec->bc + R, nbc, N, e0,
+                           e0 + 64 < di ? e0 + 64 : di);
 }
 
 void mamba1_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, int nruns,
@@ -102,7 +105,7 @@ void mamba1_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
     float *u = kop_xmalloc(sizeof(float) * (size_t)Rw * di);
     float *dbc = kop_xmalloc(sizeof(float) * (size_t)Rw * nbc);
     float *dt = kop_xmalloc(sizeof(float) * (size_t)Rw * di);
-    float *At = kop_xmalloc(sizeof(float) * (size_t)di * N);
+    const float *At = w->A_t;
 
     rmsnorm_rows(xn, X, w->norm, Rw, C, c->norm_eps);
     kern_linear(xz, 2 * di, xn, C, w->in_proj, w->in_proj_b, Rw, C, 2 * di);
@@ -118,7 +121,6 @@ void mamba1_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
     kern_linear(dt, di, dbc, nbc, w->dt_proj_w, w->dt_proj_b, Rw, R, di);
     #pragma omp parallel for schedule(static)
     for (int t = 0; t < Rw; t++) kern_softplus_vec(dt + (size_t)t * di, di);
-    neg_exp_t(At, w->A_log, di, N);
 
     /* scan from the clean state at t0-1; y over the x half of xz */
     float *y = xz;
@@ -136,5 +138,5 @@ void mamba1_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
     }
     kern_linear(u, C, y, 2 * di, w->out_proj, w->out_proj_b, Rw, di, C);
     add_rows(X, u, (size_t)Rw * C);
-    free(xn); free(xz); free(u); free(dbc); free(dt); free(At);
+    free(xn); free(xz); free(u); free(dbc); free(dt);
 }

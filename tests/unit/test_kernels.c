@@ -74,7 +74,22 @@ static void test_linear(void)
             want[t * N + j] = (float)s;
         }
     ok(max_abs_diff(out, want, T, N, N) < 1e-5, "linear (Conv1D layout) = x W");
-    free(x); free(W); free(b); free(Wkn);
+    /* a transposed weight, as model_derive makes the vocabulary head: same product; no bias leaves no trace of
+     * what was in out before */
+    enum { R = 70, Cc = 37 };
+    float *a = rand_vec((size_t)R * Cc, -1, 1), *at = malloc(sizeof(float) * R * Cc);
+    kern_transpose(at, a, R, Cc);
+    int bad = 0;
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < Cc; c++) bad += at[(size_t)c * R + r] != a[(size_t)r * Cc + c];
+    ok(bad == 0, "transpose of a %dx%d matrix (tiles and edges)", R, Cc);
+    float *Wt = malloc(sizeof(float) * N * K), o1[5 * 9], o2[5 * 9];
+    kern_transpose(Wt, W, N, K);
+    for (int i = 0; i < T * N; i++) o1[i] = o2[i] = NAN;
+    kern_linear(o1, N, x, K, W, NULL, T, K, N);
+    kern_linear_kn(o2, N, x, K, Wt, NULL, T, K, N);
+    ok(max_abs_diff(o1, o2, T, N, N) < 1e-5, "x W^T with W transposed first = with W as stored, over a NaN-filled output");
+    free(x); free(W); free(b); free(Wkn); free(a); free(at); free(Wt);
 }
 
 static void test_norms_and_acts(void)
@@ -209,6 +224,21 @@ static void test_mamba1_scan(void)
         d = max_abs_diff(y1, y2 + T0 * LD, T - T0, E, LD);
         ok(d < 1e-4, "mamba1 scan continued at t0 from rebuilt states (trial %d) = definitional (max diff %.2g)",
            trial, d);
+        /* three states in one pass (different ends and inputs) = each alone, bit for bit */
+        float hm[3][N * E], h1[N * E];
+        unsigned char late[T] = {0};
+        late[T - 2] = 1;
+        float *hp[3] = {hm[0], hm[1], hm[2]};
+        int ends[3] = {T0 - 1, T - 1, trial + 1};
+        const unsigned char *takes[3] = {src, NULL, late};
+        kern_mamba1_states(hp, ends, takes, 3, E, u, LD, delta, LD, At, E, B, LDBC, N, 0, E);
+        int same = 1;
+        for (int i = 0; i < 3; i++) {
+            kern_mamba1_state(h1, E, u, LD, delta, LD, At, E, B, LDBC, takes[i], ends[i], N, 0, E);
+            same &= !memcmp(h1, hm[i], sizeof h1);
+        }
+        ok(same && !memcmp(hm[0], hs0, sizeof hs0), "mamba1 states built together = one at a time (trial %d)",
+           trial);
     }
     /* a knockout must actually change the blocked rows */
     memset(src, 1, T); memset(dst, 0, T); dst[T - 1] = 1;

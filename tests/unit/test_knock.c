@@ -156,6 +156,54 @@ static void random_runs(const char *name, const Model *m)
     free(fast1); free(fast2); free(slow); free(chan);
 }
 
+/* Windows clipped at layer 0, as a centred sweep makes them: runs equal but
+ * for hi share their rows up to their own hi (and the ones that reach the
+ * last layer are duplicates).  Features that differ above a run's hi, or a
+ * different source set, must not be shared. */
+static void clipped_windows(const char *name, const Model *m)
+{
+    int T = 9, V = m->cfg.vocab_size, L = m->cfg.n_layer, nf = model_n_features(&m->cfg);
+    int ids[9];
+    for (int t = 0; t < T; t++) ids[t] = irand(V);
+    enum { N = 64 };
+    if (!ok(L + 7 <= N, "%s: %d layers fit the test's %d runs", name, L, N)) return;
+    unsigned char subj[9] = {0, 1, 1, 1}, first[9] = {1}, last[9] = {0};
+    last[T - 1] = 1;
+    unsigned char *chan = calloc((size_t)2 * L * (nf ? nf : 1), 1);
+    for (int i = 0; i < L * nf; i++) chan[i] = chan[L * nf + i] = (unsigned char)(i % 3 != 0);
+    if (nf) chan[L * nf + (L - 1) * nf] ^= 1; /* the second mask differs on the last layer only */
+    KnockRun runs[N];
+    int n = 0;
+    for (int hi = 0; hi < L + 2; hi++) runs[n++] = (KnockRun){0, hi, subj, last, NULL};
+    runs[n++] = (KnockRun){0, 1, first, last, NULL};
+    runs[n++] = (KnockRun){0, L - 1, first, last, NULL};
+    if (nf) {
+        runs[n++] = (KnockRun){0, 1, subj, last, chan};
+        runs[n++] = (KnockRun){0, L - 1, subj, last, chan};
+        runs[n++] = (KnockRun){0, L - 1, subj, last, chan + (size_t)L * nf};
+    }
+    KopError err;
+    float *fast = malloc(sizeof(float) * V * n), *slow = malloc(sizeof(float) * V * n);
+    float *clean = malloc(sizeof(float) * V);
+    PromptRun *p = prompt_run_new(m, ids, T, clean, &err);
+    prompt_run_knock(p, runs, n, fast, &err);
+    prompt_run_knock_naive(p, runs, n, slow, &err);
+    prompt_run_free(p);
+    double d = ref_max_diff(fast, slow, (size_t)V * n), moved = 0;
+    for (int k = 0; k < n; k++) {
+        double dk = ref_max_diff(fast + (size_t)k * V, clean, V);
+        if (dk > moved) moved = dk;
+    }
+    ok(moved > 1e-3, "%s: the knockouts move the logits (by up to %.3g)", name, moved);
+    ok(d < 2e-4, "%s: %d runs with windows clipped at layer 0, shared prefixes = one full forward each (max diff %.3g)",
+       name, n, d);
+    double alone = 0;
+    for (int k = 0; k < n; k++) alone += knock_flops(&m->cfg, T, &runs[k], 1);
+    ok(knock_flops(&m->cfg, T, runs, n) < 0.7 * alone, "%s: the shared prefixes are computed once (%.0f of %.0f flops)",
+       name, knock_flops(&m->cfg, T, runs, n), alone);
+    free(fast); free(slow); free(chan); free(clean);
+}
+
 int main(void)
 {
     const char *names[] = {"mamba1-tiny", "mamba2-tiny", "gpt2-tiny"};
@@ -165,6 +213,7 @@ int main(void)
         if (!ok(model_load(&m, ref_model_dir(names[i]), &err) == 0, "%s loads", names[i])) continue;
         reference_cases(names[i], &m);
         random_runs(names[i], &m);
+        clipped_windows(names[i], &m);
         model_free(&m);
     }
     return done_testing();
