@@ -15,6 +15,15 @@ void kern_sgemm(int transa, int transb, int M, int N, int K,
 {
     if (M <= 0 || N <= 0) return;
     float one = 1.0f;
+    if (M == 1) {
+        /* one row (a prompt's last position against the vocabulary): BLIS's
+         * gemm would pack all of B for it; gemv streams B once, about 3x
+         * faster.  c^T = op(B)^T a^T, op(B)^T as an (N, K) matrix. */
+        int rs = transb ? ldb : 1, cs = transb ? 1 : ldb;
+        bli_sgemv(BLIS_NO_TRANSPOSE, BLIS_NO_CONJUGATE, N, K, &one, (float *)B, rs, cs, (float *)A, transa ? lda : 1,
+                  &beta, C, 1);
+        return;
+    }
     /* BLIS's object-free API takes explicit row and column strides, so
      * row-major operands need no transposition tricks: element (i,j) of a
      * row-major matrix with leading dimension ld sits at i*ld + j. */

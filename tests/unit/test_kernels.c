@@ -33,7 +33,7 @@ static double max_abs_diff(const float *a, const float *b, int rows, int cols, i
 
 static void test_gemm(void)
 {
-    const int shapes[][3] = {{1, 1, 1}, {7, 13, 5}, {33, 17, 65}, {64, 96, 48}, {3, 257, 31}};
+    const int shapes[][3] = {{1, 1, 1}, {7, 13, 5}, {33, 17, 65}, {64, 96, 48}, {3, 257, 31}, {1, 70, 33}}; /* M = 1: gemv */
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++) {
@@ -89,6 +89,12 @@ static void test_linear(void)
     kern_linear(o1, N, x, K, W, NULL, T, K, N);
     kern_linear_kn(o2, N, x, K, Wt, NULL, T, K, N);
     ok(max_abs_diff(o1, o2, T, N, N) < 1e-5, "x W^T with W transposed first = with W as stored, over a NaN-filled output");
+    for (int i = 0; i < N; i++) o1[i] = o2[i] = NAN;
+    kern_linear(o1, N, x, K, W, NULL, 1, K, N);
+    kern_linear_kn(o2, N, x, K, Wt, NULL, 1, K, N);
+    int finite = 1;
+    for (int i = 0; i < N; i++) finite &= isfinite(o1[i]) && isfinite(o2[i]);
+    ok(finite && max_abs_diff(o1, o2, 1, N, N) < 1e-5, "the same for one row (gemv), over a NaN-filled output");
     free(x); free(W); free(b); free(Wkn); free(a); free(at); free(Wt);
 }
 
