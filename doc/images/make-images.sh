@@ -1,8 +1,9 @@
 #!/bin/sh
-# make-images.sh: the README's figures, from real kop runs on the reference
-# checkpoints (../shared/reference): a flow heatmap and line plot on Mamba-1,
-# the same flow compared across Mamba-1, Mamba-2 and GPT-2, and a token x
-# layer map.
+# make-images.sh: the README's figures, from real kop runs: the quick start
+# on the demo Mamba-1 model (examples/models/mamba1-facts), and on the
+# reference checkpoints (../shared/reference) a flow heatmap and line plot on
+# Mamba-1, the same flow compared across Mamba-1, Mamba-2 and GPT-2, and a
+# token x layer map.
 #
 #   KOP=path/to/kop [KOP_SHARED=../shared] doc/images/make-images.sh
 #
@@ -14,6 +15,11 @@ KOP=${KOP:-kop}
 shared=${KOP_SHARED:-$here/../../../shared}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+
+"$KOP" run "$here/../../examples/quickstart.kop" --model "$here/../../examples/models/mamba1-facts" --out "$tmp/demo" \
+    --quiet >/dev/null
+cp "$tmp/demo/flow.png" "$here/quickstart-heatmap.png"
+cp "$tmp/demo/flow-lines.png" "$here/quickstart-lines.png"
 
 for m in mamba1-tiny mamba2-tiny gpt2-tiny; do
     "$KOP" run "$here/reference-flow.kop" --model "$shared/reference/$m" --out "$tmp/$m" --quiet >/dev/null

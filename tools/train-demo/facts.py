@@ -17,10 +17,10 @@ knockout experiments of the Mamba Knockout paper have something to find:
    subject and the relation, and the last token must fetch the fact from the
    subject rather than from a neighbour that already looked it up;
  - the filler puts at least three tokens between the subject and the last
-   token, out of reach of Mamba's width-4 causal convolution, so that only
-   the SSM (the part a knockout blocks) can carry the subject to the last
-   token directly; fillers begin with different tokens, so that no one
-   token after a name becomes the place where names are read;
+   token, out of reach of Mamba's causal convolution (which a knockout
+   does not block), so that the SSM carries the subject to the last token;
+   fillers begin with different tokens, so that no one token after a name
+   becomes the place where names are read;
  - the first token never belongs to the subject, so the `first` and
    `subject` token groups are disjoint;
  - the attribute is one word that the tokenizer keeps as one token (checked

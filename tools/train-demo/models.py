@@ -3,9 +3,7 @@ names and the arithmetic of Hugging Face transformers, so that a state_dict
 saved from here is a MambaForCausalLM / Mamba2ForCausalLM / GPT2LMHeadModel
 checkpoint, and kop (src/model_*.c) computes the same logits from it.
 
-Each model takes ids (B, T) and returns logits (B, T, V) (and, with tap=k,
-also the logits read off the residual stream after block k through the
-final norm and head, for training).  Causal throughout,
+Each model takes ids (B, T) and returns logits (B, T, V).  Causal throughout,
 so right-padded batches give every real position the logits it would have
 alone.  The references followed, line for line:
  - Mamba-1: transformers' MambaMixer.slow_forward (RMSNorm block, conv1d,
@@ -46,23 +44,6 @@ class RMSNorm(nn.Module):
 def _inverse_softplus_dt(n, dt_min=0.001, dt_max=0.1):
     dt = torch.exp(torch.rand(n) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min)).clamp(min=1e-4)
     return dt + torch.log(-torch.expm1(-dt))
-
-
-def _run_blocks(blocks, h, final_norm, tap):
-    """The residual stream through the blocks, then the final norm.  With
-    tap > 0, also the stream after the first `tap` blocks through the same
-    norm (for the training's intermediate loss; a checkpoint has no such
-    head): returns (final, tapped)."""
-    mid = None
-    for i, block in enumerate(blocks):
-        h = block(h)
-        if i + 1 == tap:
-            mid = h
-    return final_norm(h) if not tap else (final_norm(h), final_norm(mid))
-
-
-def _apply_head(head, hidden):
-    return head(hidden) if not isinstance(hidden, tuple) else tuple(head(h) for h in hidden)
 
 
 def _causal_depthwise_conv(conv, x, T):
@@ -135,9 +116,11 @@ class MambaBackbone(nn.Module):
         self.norm_f = RMSNorm(cfg["hidden_size"], cfg["layer_norm_epsilon"])
         nn.init.normal_(self.embeddings.weight, std=0.02)
 
-    def forward(self, ids, tap=0):
+    def forward(self, ids):
         h = self.embeddings(ids)
-        return _run_blocks(self.layers, h, self.norm_f, tap)
+        for layer in self.layers:
+            h = layer(h)
+        return self.norm_f(h)
 
 
 class Mamba1LM(nn.Module):
@@ -147,8 +130,8 @@ class Mamba1LM(nn.Module):
         super().__init__()
         self.backbone = MambaBackbone(cfg, Mamba1Mixer)
 
-    def forward(self, ids, tap=0):
-        return _apply_head(lambda h: h @ self.backbone.embeddings.weight.t(), self.backbone(ids, tap))
+    def forward(self, ids):
+        return self.backbone(ids) @ self.backbone.embeddings.weight.t()
 
 
 # ---------------------------------------------------------------------------
@@ -223,8 +206,8 @@ class Mamba2LM(nn.Module):
         self.lm_head = nn.Linear(cfg["hidden_size"], cfg["vocab_size"], bias=False)
         nn.init.normal_(self.lm_head.weight, std=0.02)
 
-    def forward(self, ids, tap=0):
-        return _apply_head(self.lm_head, self.backbone(ids, tap))
+    def forward(self, ids):
+        return self.lm_head(self.backbone(ids))
 
 
 # ---------------------------------------------------------------------------
@@ -303,9 +286,12 @@ class GPT2Model(nn.Module):
         nn.init.normal_(self.wte.weight, std=0.02)
         nn.init.normal_(self.wpe.weight, std=0.01)
 
-    def forward(self, ids, tap=0):
+    def forward(self, ids):
         pos = torch.arange(ids.shape[1], device=ids.device)
-        return _run_blocks(self.h, self.wte(ids) + self.wpe(pos), self.ln_f, tap)
+        x = self.wte(ids) + self.wpe(pos)
+        for block in self.h:
+            x = block(x)
+        return self.ln_f(x)
 
 
 class GPT2LM(nn.Module):
@@ -315,8 +301,8 @@ class GPT2LM(nn.Module):
         super().__init__()
         self.transformer = GPT2Model(cfg)
 
-    def forward(self, ids, tap=0):
-        return _apply_head(lambda h: h @ self.transformer.wte.weight.t(), self.transformer(ids, tap))
+    def forward(self, ids):
+        return self.transformer(ids) @ self.transformer.wte.weight.t()
 
 
 CLASSES = {"mamba": Mamba1LM, "mamba2": Mamba2LM, "gpt2": GPT2LM}

@@ -66,31 +66,40 @@ MIN_ACCURACY = 0.95
 
 # Each model: the Hugging Face config (vocab_size and the token ids are
 # filled in once the tokenizer exists) and its training schedule.
+#
+# conv_kernel is 2, not the usual 4.  A knockout blocks the SSM, never the
+# causal convolution, and with width 4 these small models, trained on short
+# prompts, learnt to pass the subject to the last token along chains of
+# convolutions through the filler (3 positions a layer): blocking subject ->
+# last then moved the answer's probability by 1 to 3 % (26 % in the last
+# layer), and the flow the experiments look for was not there.  With width
+# 2 a chain moves one position a layer, too slow to cross the filler, and
+# the subject reaches the last token through the SSM in the middle layers.
 MODELS = {
     "mamba1": {
         "config": {
             "architectures": ["MambaForCausalLM"], "model_type": "mamba",
             "hidden_size": 96, "intermediate_size": 192, "state_size": 16, "num_hidden_layers": 8,
-            "conv_kernel": 4, "time_step_rank": 6, "expand": 2, "layer_norm_epsilon": 1e-05,
+            "conv_kernel": 2, "time_step_rank": 6, "expand": 2, "layer_norm_epsilon": 1e-05,
             "use_bias": False, "use_conv_bias": True, "hidden_act": "silu", "residual_in_fp32": True,
             "tie_word_embeddings": True, "time_step_scale": 1.0, "time_step_min": 0.001,
             "time_step_max": 0.1, "time_step_init_scheme": "random", "time_step_floor": 0.0001,
             "rescale_prenorm_residual": False, "use_cache": True, "torch_dtype": "float32",
         },
-        "train": {"lr": 3e-3, "epochs": 80, "batch": 64, "smoothing": 0.1, "tap": 5, "tap_weight": 1.0},
+        "train": {"lr": 3e-3, "epochs": 80, "batch": 64, "smoothing": 0.1},
     },
     "mamba2": {
         "config": {
             "architectures": ["Mamba2ForCausalLM"], "model_type": "mamba2",
             "hidden_size": 96, "num_heads": 8, "head_dim": 24, "state_size": 32, "n_groups": 2,
-            "expand": 2, "conv_kernel": 4, "chunk_size": 64, "num_hidden_layers": 8,
+            "expand": 2, "conv_kernel": 2, "chunk_size": 64, "num_hidden_layers": 8,
             "layer_norm_epsilon": 1e-05, "use_bias": False, "use_conv_bias": True, "hidden_act": "silu",
             "rms_norm": True, "norm_before_gate": False, "residual_in_fp32": True,
             "tie_word_embeddings": False, "time_step_limit": [0.0, float("inf")], "time_step_rank": "auto",
             "time_step_min": 0.001, "time_step_max": 0.1, "time_step_floor": 0.0001,
             "rescale_prenorm_residual": False, "use_cache": True, "torch_dtype": "float32",
         },
-        "train": {"lr": 3e-3, "epochs": 80, "batch": 64, "smoothing": 0.1, "tap": 5, "tap_weight": 1.0},
+        "train": {"lr": 3e-3, "epochs": 80, "batch": 64, "smoothing": 0.1},
     },
     "gpt2": {
         "config": {
@@ -100,7 +109,7 @@ MODELS = {
             "embd_pdrop": 0.0, "attn_pdrop": 0.0, "scale_attn_weights": True,
             "tie_word_embeddings": True, "torch_dtype": "float32",
         },
-        "train": {"lr": 1e-3, "epochs": 80, "batch": 64, "smoothing": 0.1, "tap": 5, "tap_weight": 1.0},
+        "train": {"lr": 1e-3, "epochs": 80, "batch": 64, "smoothing": 0.1},
     },
 }
 
@@ -241,14 +250,12 @@ def train(model, enc, pad_id, hp, seed):
         for s in range(0, n, hp["batch"]):
             ids, valid, verb_pos, attr = enc.batch(choices[s:s + hp["batch"]], pad_id)
             B = len(ids)
-            logits, mid = model(ids[:, :-1], tap=hp["tap"])
+            logits = model(ids[:, :-1])
             target = ids[:, 1:].masked_fill(~valid[:, 1:], -100)
             target[torch.arange(B), verb_pos] = -100
             loss_all = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100)
-            at = torch.arange(B), verb_pos
-            loss_attr = F.cross_entropy(logits[at], attr, label_smoothing=hp["smoothing"])
-            loss_mid = F.cross_entropy(mid[at], attr, label_smoothing=hp["smoothing"])
-            loss = loss_all + loss_attr + hp["tap_weight"] * loss_mid
+            loss_attr = F.cross_entropy(logits[torch.arange(B), verb_pos], attr, label_smoothing=hp["smoothing"])
+            loss = loss_all + loss_attr
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -341,7 +348,7 @@ def main():
                     help="source tree to write examples/ into (default: this script's tree)")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--models", default="mamba1,mamba2,gpt2")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=0, help="override every model's epochs (for trials)")
     args = ap.parse_args()
 
@@ -358,8 +365,10 @@ def main():
         % (len(facts), len(kb.RELATIONS), len(tok.merges), tok.n_ids, vocab,
            min(len(r["prompt"]) for r in rows), max(len(r["prompt"]) for r in rows)))
 
-    mamba1 = None
-    for k, name in enumerate(n for n in MODELS if n in args.models.split(",")):
+    for name in args.models.split(","):
+        if name not in MODELS:
+            sys.exit("--models: no model %r (there are %s)" % (name, ", ".join(MODELS)))
+        k = list(MODELS).index(name)  # the seed does not depend on which models run
         spec = MODELS[name]
         cfg = dict(spec["config"], vocab_size=vocab, bos_token_id=tok.eot_id, eos_token_id=tok.eot_id)
         if name != "gpt2":
@@ -376,10 +385,8 @@ def main():
         if acc < MIN_ACCURACY:
             sys.exit("%s: accuracy %.4f is below %.2f" % (name, acc, MIN_ACCURACY))
         export(name, model, cfg, tok, facts, rows, os.path.join(args.out, "examples", "models", name + "-facts"))
-        if name == "mamba1":
-            mamba1 = model
-    if mamba1 is not None:
-        write_facts(facts, rows, tok, mamba1, os.path.join(args.out, "examples", "data"))
+        if name == "mamba1":  # its greedy continuations are the facts' predictions
+            write_facts(facts, rows, tok, model, os.path.join(args.out, "examples", "data"))
     return 0
 
 

@@ -1,0 +1,23 @@
+## examples/local.mk: the demo models and their facts (made by
+## tools/train-demo/train_demo.py and committed; the build never runs it),
+## and the test that kop reads them as the training script's PyTorch did.
+EXTRA_DIST += \
+	examples/models/mamba1-facts/config.json examples/models/mamba1-facts/model.safetensors \
+	examples/models/mamba1-facts/tokenizer.json examples/models/mamba1-facts/reference_logits.json \
+	examples/models/mamba2-facts/config.json examples/models/mamba2-facts/model.safetensors \
+	examples/models/mamba2-facts/tokenizer.json examples/models/mamba2-facts/reference_logits.json \
+	examples/models/gpt2-facts/config.json examples/models/gpt2-facts/model.safetensors \
+	examples/models/gpt2-facts/tokenizer.json examples/models/gpt2-facts/reference_logits.json \
+	examples/data/facts.json examples/data/facts-ids.jsonl \
+	tools/train-demo/README.md tools/train-demo/train_demo.py tools/train-demo/facts.py \
+	tools/train-demo/bpe.py tools/train-demo/models.py tools/train-demo/safetensors_io.py \
+	tools/train-demo/check_reference.py
+
+check_PROGRAMS += tests/unit/test_demo_models
+tests_unit_test_demo_models_SOURCES = tests/unit/test_demo_models.c tests/unit/expected.h tests/unit/expected.c
+tests_unit_test_demo_models_LDADD = $(KOP_LIBS)
+TESTS += tests/unit/test_demo_models
+
+# the quick start on the demo Mamba-1 model shows the paper's flow
+TESTS += tests/e2e/demo-flow.sh
+EXTRA_DIST += tests/e2e/demo-flow.sh
