@@ -144,8 +144,7 @@ void random_model_free(Model *m)
         free(a->blocks);
         free(a);
     }
-    free(m->mamba1); free(m->mamba2); free(m->gpt2); free(m->dir); free(m->derived);
-    memset(m, 0, sizeof *m);
+    model_release(m);
 }
 
 int bench_parse_list(const char *s, int *out, int max)

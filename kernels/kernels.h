@@ -125,14 +125,11 @@ void kern_mamba1_scan_rows(float *y, int ldy, const float *z, int ldz, const flo
                            const unsigned char *src, const unsigned char *dst, const unsigned char *chan,
                            int t0, int rows, int N, int e0, int e1);
 
-/* The state (N, ldh) transposed, channels [e0, e1), after scanning positions
- * 0..t_end with inputs only where take[t] is set (NULL: everywhere); u, dt
- * (T, ld), B rows (T, ldbc).  For the executor's h0 and hs0. */
-void kern_mamba1_state(float *h, int ldh, const float *u, int ldu, const float *dt, int lddt,
-                       const float *At, int ldA, const float *B, int ldbc, const unsigned char *take,
-                       int t_end, int N, int e0, int e1);
-/* The same for n states at once (h[i], t_end[i], take[i]): they share each
- * position's decay exp(dt A), the costly part, which is computed once. */
+/* n states h[i] (N, ldh) transposed, channels [e0, e1), each after scanning
+ * positions 0..t_end[i] with inputs only where take[i][t] is set (NULL:
+ * everywhere); u, dt (T, ld), B rows (T, ldbc).  For the executor's h0 and
+ * hs0: the states share each position's decay exp(dt A), the costly part,
+ * which is computed once for all of them. */
 void kern_mamba1_states(float *const *h, const int *t_end, const unsigned char *const *take, int n, int ldh,
                         const float *u, int ldu, const float *dt, int lddt, const float *At, int ldA,
                         const float *B, int ldbc, int N, int e0, int e1);

@@ -130,13 +130,6 @@ void kern_mamba1_states(float *const *h, const int *t_end, const unsigned char *
     }
 }
 
-void kern_mamba1_state(float *h, int ldh, const float *u, int ldu, const float *dt, int lddt,
-                       const float *At, int ldA, const float *B, int ldbc, const unsigned char *take,
-                       int t_end, int N, int e0, int e1)
-{
-    kern_mamba1_states(&h, &t_end, &take, 1, ldh, u, ldu, dt, lddt, At, ldA, B, ldbc, N, e0, e1);
-}
-
 void kern_mamba1_scan_ref(float *y, int ldy, const float *u, int ldu, const float *delta, int ldd,
                           const float *A, const float *B, const float *C, int ldbc, const float *D,
                           const KernKnock *ko, int T, int N, int e0, int e1)

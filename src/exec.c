@@ -119,6 +119,7 @@ typedef struct RunCtx {
     unsigned char **feat;  /* per block: (n_layer, n_features) or NULL for all */
     int want_tokens;
     int naive;
+    int want_flops;        /* RunOptions.stats asked for them (they cost a second planning of the runs) */
 } RunCtx;
 
 static int argmax(const float *x, int n)
@@ -227,7 +228,7 @@ static void run_prompt(const RunCtx *cx, int pi, Job *j)
         }
     }
     float *out = kop_xmalloc(sizeof(float) * (size_t)V * (n ? n : 1));
-    j->flops = knock_flops(&m->cfg, T, runs, n);
+    j->flops = cx->want_flops ? knock_flops(&m->cfg, T, runs, n) : 0;
     if ((cx->naive ? prompt_run_knock_naive(pr, runs, n, out, &err) : prompt_run_knock(pr, runs, n, out, &err)) < 0) {
         job_skip(j, "%s", err.msg);
     } else {
@@ -486,7 +487,7 @@ int exec_run(const RunOptions *o, KopError *err)
         }
 
     int L = mm->cfg.n_layer, nf = model_n_features(&mm->cfg);
-    cx = (RunCtx){.r = r, .m = mm, .tok = tok, .ps = ps, .naive = o->naive};
+    cx = (RunCtx){.r = r, .m = mm, .tok = tok, .ps = ps, .naive = o->naive, .want_flops = o->stats != NULL};
     cx.feat = kop_xcalloc((size_t)(r->n_blocks ? r->n_blocks : 1), sizeof *cx.feat);
     for (int b = 0; b < r->n_blocks; b++) {
         const FeatureSel *fs = &r->blocks[b].feat;

@@ -192,20 +192,20 @@ static int plan_runs(const Config *c, int T, const KnockRun *runs, int n, Active
             if (!same_knock(&runs[x->index], &runs[y->index], x->lo, x->hi, T, nf)) continue;
             if (x->rep < 0 || y->hi > act[x->rep].hi) x->rep = b;
         }
-    for (int a = 0; a < na; a++) {
-        if (act[a].rep < 0) continue;
-        act[a].start = act[a].hi + 1; /* L for a duplicate */
-        act[a].rep = act[act[a].rep].index;
-    }
+    for (int a = 0; a < na; a++)
+        if (act[a].rep >= 0) {
+            act[a].start = act[a].hi + 1; /* L for a duplicate */
+            act[a].rep = act[act[a].rep].index;
+        }
     sort_active(act, na);
-    int r = 0;
+    int *pos = kop_xmalloc(sizeof(int) * (size_t)(n ? n : 1)), r = 0; /* caller's index -> place in act[] */
+    for (int a = 0; a < na; a++) pos[act[a].index] = a;
     for (int a = 0; a < na; a++) {
-        if (act[a].rep >= 0)
-            for (int b = 0; b < na; b++)
-                if (act[b].index == act[a].rep) { act[a].rep = b; break; }
+        if (act[a].rep >= 0) act[a].rep = pos[act[a].rep];
         act[a].row0 = r;
         if (act[a].start < L) r += T - act[a].t0;
     }
+    free(pos);
     *rows = r;
     return na;
 }

@@ -120,6 +120,10 @@ typedef struct Model {
  * Called by model_load; a model built by hand (bench/) calls it itself. */
 void model_derive(Model *m);
 
+/* Free what every Model owns whoever built it (layer tables, dir, derived)
+ * and clear *m; the builder frees priv first.  model_free calls it. */
+void model_release(Model *m);
+
 /* Read only config.json of DIR (no weights): for `kop check --model`. */
 int config_load(Config *cfg, const char *dir, KopError *err);
 

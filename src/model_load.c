@@ -391,6 +391,11 @@ void model_free(Model *m)
         free(p->owned);
         free(p);
     }
+    model_release(m);
+}
+
+void model_release(Model *m)
+{
     free(m->mamba1);
     free(m->mamba2);
     free(m->gpt2);

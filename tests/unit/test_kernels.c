@@ -194,6 +194,13 @@ static void gate(float *y, int ld, const float *z, int ldz, int T, int E)
         for (int e = 0; e < E; e++) y[(size_t)t * ld + e] *= kern_silu(z[(size_t)t * ldz + e]);
 }
 
+/* one state alone */
+static void mamba1_state(float *h, const float *u, const float *delta, const float *At, const float *B,
+                         const unsigned char *take, int t_end, int ld, int ldbc, int N, int E)
+{
+    kern_mamba1_states(&h, &t_end, &take, 1, E, u, ld, delta, ld, At, E, B, ldbc, N, 0, E);
+}
+
 static void test_mamba1_scan(void)
 {
     enum { T = 13, E = 21, N = 6, LD = 24, LDBC = 15 };
@@ -223,8 +230,8 @@ static void test_mamba1_scan(void)
            trial ? "some channels" : "all channels", d);
         /* continued from position t0 = 6: states rebuilt from the clean inputs before it */
         enum { T0 = 6 };
-        kern_mamba1_state(h0, E, u, LD, delta, LD, At, E, B, LDBC, NULL, T0 - 1, N, 0, E);
-        kern_mamba1_state(hs0, E, u, LD, delta, LD, At, E, B, LDBC, src, T0 - 1, N, 0, E);
+        mamba1_state(h0, u, delta, At, B, NULL, T0 - 1, LD, LDBC, N, E);
+        mamba1_state(hs0, u, delta, At, B, src, T0 - 1, LD, LDBC, N, E);
         kern_mamba1_scan_rows(y1, LD, z + T0 * LD, LD, u + T0 * LD, LD, delta + T0 * LD, LD, At, E, B + T0 * LDBC,
                               C + T0 * LDBC, LDBC, D, h0, hs0, E, 1, src, dst, ko.chan, T0, T - T0, N, 0, E);
         d = max_abs_diff(y1, y2 + T0 * LD, T - T0, E, LD);
@@ -240,7 +247,7 @@ static void test_mamba1_scan(void)
         kern_mamba1_states(hp, ends, takes, 3, E, u, LD, delta, LD, At, E, B, LDBC, N, 0, E);
         int same = 1;
         for (int i = 0; i < 3; i++) {
-            kern_mamba1_state(h1, E, u, LD, delta, LD, At, E, B, LDBC, takes[i], ends[i], N, 0, E);
+            mamba1_state(h1, u, delta, At, B, takes[i], ends[i], LD, LDBC, N, E);
             same &= !memcmp(h1, hm[i], sizeof h1);
         }
         ok(same && !memcmp(hm[0], hs0, sizeof hs0), "mamba1 states built together = one at a time (trial %d)",
