@@ -23,6 +23,9 @@
 #include "summary_csv.h"
 #include "tokenizer.h"
 
+/* prompts per thread in one parallel chunk (see the prompt loop) */
+enum { CHUNK_PER_THREAD = 8 };
+
 // ---------------------------------------------------------------------------
 // files
 
@@ -516,10 +519,13 @@ int exec_run(const RunOptions *o, KopError *err)
     fputs("experiment,model,statement,k,t,layer_lo,layer_hi,prompt,target_id,p_clean,p_knocked,value\n", rows);
 
     /* prompts in chunks: in parallel within a chunk, accepted in order, so
-     * `limit` and the row order do not depend on the thread count */
+     * `limit` and the row order do not depend on the thread count.  Prompts
+     * differ in cost (length, t sweeps), so a chunk holds several per thread
+     * for the dynamic schedule to even out; never more than `limit` still
+     * needs, so a limit wastes at most one prompt per thread. */
     int parallel = threads > 1 && ps->n > 1;
-    int chunk = parallel ? threads : 1;
-    jobs = kop_xcalloc((size_t)chunk, sizeof *jobs);
+    int max_chunk = parallel ? CHUNK_PER_THREAD * threads : 1;
+    jobs = kop_xcalloc((size_t)max_chunk, sizeof *jobs);
     long limit = r->limit < 0 ? ps->n : r->limit;
     if (o->limit > 0 && o->limit < limit) limit = o->limit;
     int used = 0, done = 0;
@@ -530,8 +536,10 @@ int exec_run(const RunOptions *o, KopError *err)
     double t_loop = kop_now(), flops = 0;
     long n_runs = 0;
     if (parallel) kern_set_blas_threads(1);
-    for (int base = 0; base < ps->n && used < limit; base += chunk) {
-        int cnt = ps->n - base < chunk ? ps->n - base : chunk;
+    for (int base = 0, cnt; base < ps->n && used < limit; base += cnt) {
+        int chunk = max_chunk;
+        if (limit - used < chunk) chunk = limit - used > threads ? (int)(limit - used) : threads;
+        cnt = ps->n - base < chunk ? ps->n - base : chunk;
         #pragma omp parallel for schedule(dynamic, 1) if (parallel)
         for (int q = 0; q < cnt; q++) run_prompt(&cx, base + q, &jobs[q]);
         for (int q = 0; q < cnt; q++) {

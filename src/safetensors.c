@@ -314,7 +314,8 @@ void st_bf16_to_f32(float *out, const unsigned char *in, size_t n)
 const float *st_tensor_f32(const StFile *f, const StTensor *t, float **owned, KopError *err)
 {
     *owned = NULL;
-    if (t->dtype == ST_F32 && (uintptr_t)t->data % sizeof(float) == 0) return (const float *)t->data;
+    size_t align = t->nbytes >= KOP_ALIGN_FROM ? KOP_ALIGN : sizeof(float);
+    if (t->dtype == ST_F32 && (uintptr_t)t->data % align == 0) return (const float *)t->data;
     if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16) {
         kop_fail(err, KOP_EXIT_DATA, "%s: tensor '%s' has dtype %s; kop reads weights as F32, F16 or BF16",
                  f->path, t->name, st_dtype_name(t->dtype));

@@ -69,9 +69,11 @@ const StTensor *st_find(const StFile *f, const char *name);
 const char *st_dtype_name(StDtype d);   /* "F32", "BF16", ... */
 size_t st_dtype_size(StDtype d);        /* bytes per element */
 
-/* The tensor's values as fp32.  An F32 tensor that is 4-byte aligned in the
- * mapping is returned in place (*owned = NULL); a misaligned F32 tensor is
- * copied and F16 / BF16 tensors are converted into a new buffer, returned
+/* The tensor's values as fp32.  An F32 tensor that is aligned in the
+ * mapping (4 bytes; KOP_ALIGN for one of KOP_ALIGN_FROM bytes or more, since
+ * BLIS is markedly slower on weights that are not) is returned in place
+ * (*owned = NULL); a misaligned F32 tensor is copied and F16 / BF16 tensors
+ * are converted into a new buffer, returned
  * both as the result and in *owned, which the caller frees.  Any other dtype
  * fails with an error naming FILE's path, the tensor and its dtype. */
 const float *st_tensor_f32(const StFile *f, const StTensor *t, float **owned, KopError *err);

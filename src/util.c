@@ -47,7 +47,15 @@ void kop_abort_at(const char *file, int line, const char *fmt, ...)
 
 void *kop_xmalloc(size_t n)
 {
-    void *p = malloc(n ? n : 1);
+    /* Large blocks (weights, activations) start on a cache line: BLIS packs
+     * and multiplies them up to 20 % faster than at glibc's 16-byte
+     * alignment (bench/README.md). */
+    void *p = NULL;
+    if (n >= KOP_ALIGN_FROM) {
+        if (posix_memalign(&p, KOP_ALIGN, n)) p = NULL;
+    } else {
+        p = malloc(n ? n : 1);
+    }
     if (!p) KOP_ABORT("out of memory allocating %zu bytes", n);
     return p;
 }

@@ -43,7 +43,9 @@ void kop_abort_at(const char *file, int line, const char *fmt, ...) KOP_PRINTF(3
 #define KOP_ASSERT(x) \
     do { if (!(x)) kop_abort_at(__FILE__, __LINE__, "assertion failed: %s", #x); } while (0)
 
-/* Allocation that never returns NULL (aborts with a message instead). */
+/* Allocation that never returns NULL (aborts with a message instead).
+ * kop_xmalloc aligns blocks of KOP_ALIGN_FROM bytes or more to KOP_ALIGN. */
+enum { KOP_ALIGN = 64, KOP_ALIGN_FROM = 4096 };
 void *kop_xmalloc(size_t n);
 void *kop_xcalloc(size_t count, size_t size);
 void *kop_xrealloc(void *p, size_t n);
