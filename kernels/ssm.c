@@ -20,56 +20,87 @@ static int channel_knocked(const KernKnock *ko, int e)
 
 #define KERN_EB 16 /* channels per block: two AVX2 vectors */
 
+/* One position's step of a block: the states are read from hin (row
+ * stride ldin) and, unless this is the block's last row (whose state nobody
+ * needs), written to hout; acc/accs receive C . h and C . h^S.  The states
+ * ping-pong between two buffers rather than update in place, so that the
+ * first row reads the caller's h0 directly and restrict holds. */
+static inline __attribute__((always_inline)) void
+scan_step(const float *restrict hin, size_t ldin, const float *restrict hsin, size_t ldsin, float *restrict hout,
+          float *restrict hsout, int store, int knocked, float in_s, const float *d, const float *dx,
+          const float *At, int ldA, const float *b, const float *c, int N, int eb, int ne, float *acc, float *accs)
+{
+    for (int n = 0; n < N; n++) {
+        float ex[KERN_EB];
+        const float *an = At + (size_t)n * ldA + eb;
+        for (int j = 0; j < ne; j++) ex[j] = d[j] * an[j];
+        kern_exp_vec(ex, ex, ne);
+        float bn = b[n], cn = c[n];
+        const float *hi = hin + (size_t)n * ldin;
+        float *ho = hout + (size_t)n * KERN_EB;
+        for (int j = 0; j < ne; j++) {
+            float v = ex[j] * hi[j] + dx[j] * bn;
+            acc[j] += cn * v;
+            if (store) ho[j] = v;
+        }
+        if (knocked) {
+            const float *si = hsin + (size_t)n * ldsin;
+            float *so = hsout + (size_t)n * KERN_EB;
+            for (int j = 0; j < ne; j++) {
+                float v = ex[j] * si[j] + in_s * dx[j] * bn;
+                accs[j] += cn * v;
+                if (store) so[j] = v;
+            }
+        }
+    }
+}
+
 /* One block of ne <= KERN_EB channels starting at eb.  Always inlined, and
  * called with the constant KERN_EB for full blocks, so the compiler sees
- * fixed trip counts and keeps every loop in vector registers. */
+ * fixed trip counts and keeps every loop in vector registers.  h and hs:
+ * two (KERN_MAX_STATE, KERN_EB) buffers each. */
 static inline __attribute__((always_inline)) void
 scan_rows_block(float *y, int ldy, const float *z, int ldz, const float *u, int ldu, const float *dt, int lddt,
                 const float *At, int ldA, const float *B, const float *C, int ldbc, const float *D, const float *h0,
                 const float *hs0, int ldh, int knocked, const unsigned char *src, const unsigned char *dst,
-                const unsigned char *chan, int t0, int rows, int N, int eb, int ne,
-                float (*h)[KERN_EB], float (*hs)[KERN_EB])
+                const unsigned char *chan, int t0, int rows, int N, int eb, int ne, float *h, float *hs)
 {
+    size_t buf = (size_t)KERN_MAX_STATE * KERN_EB;
     float kmask[KERN_EB];
     for (int j = 0; j < ne; j++) kmask[j] = knocked && (!chan || chan[eb + j]) ? 1.0f : 0.0f;
-    /* memcpy, not loops: the compiler cannot prove the states do not alias */
-    for (int n = 0; n < N; n++) {
-        if (h0) memcpy(h[n], h0 + (size_t)n * ldh + eb, sizeof(float) * (size_t)ne);
-        else memset(h[n], 0, sizeof(float) * (size_t)ne);
-        if (knocked && hs0) memcpy(hs[n], hs0 + (size_t)n * ldh + eb, sizeof(float) * (size_t)ne);
-        else if (knocked) memset(hs[n], 0, sizeof(float) * (size_t)ne);
-    }
+    /* a missing state (t0 == 0, or no source before t0) reads as zeros from
+     * the second buffer, which the first row does not write */
+    const float *hin = h0 ? h0 + eb : h + buf, *hsin = hs0 ? hs0 + eb : hs + buf;
+    size_t ldin = h0 ? (size_t)ldh : KERN_EB, ldsin = hs0 ? (size_t)ldh : KERN_EB;
+    if (!h0) memset(h + buf, 0, sizeof(float) * (size_t)N * KERN_EB);
+    if (knocked && !hs0) memset(hs + buf, 0, sizeof(float) * (size_t)N * KERN_EB);
     for (int q = 0; q < rows; q++) {
         int i = t0 + q;
         const float *d = dt + (size_t)q * lddt + eb, *x = u + (size_t)q * ldu + eb;
         const float *b = B + (size_t)q * ldbc, *c = C + (size_t)q * ldbc;
-        float dx[KERN_EB], acc[KERN_EB], accs[KERN_EB], ex[KERN_EB];
+        float dx[KERN_EB], acc[KERN_EB], accs[KERN_EB];
         float in_s = knocked && src[i] ? 1.0f : 0.0f;
         for (int j = 0; j < ne; j++) {
             dx[j] = d[j] * x[j];
             acc[j] = accs[j] = 0.0f;
         }
-        for (int n = 0; n < N; n++) {
-            const float *an = At + (size_t)n * ldA + eb;
-            for (int j = 0; j < ne; j++) ex[j] = d[j] * an[j];
-            kern_exp_vec(ex, ex, ne);
-            float bn = b[n], cn = c[n];
-            for (int j = 0; j < ne; j++) {
-                h[n][j] = ex[j] * h[n][j] + dx[j] * bn;
-                acc[j] += cn * h[n][j];
-            }
-            if (knocked)
-                for (int j = 0; j < ne; j++) {
-                    hs[n][j] = ex[j] * hs[n][j] + in_s * dx[j] * bn;
-                    accs[j] += cn * hs[n][j];
-                }
-        }
-        float blocked = knocked && dst[i] ? 1.0f : 0.0f, g[KERN_EB];
-        for (int j = 0; j < ne; j++) g[j] = -z[(size_t)q * ldz + eb + j];
+        float *hout = h + (size_t)(q & 1) * buf, *hsout = hs + (size_t)(q & 1) * buf;
+        if (q + 1 < rows)
+            scan_step(hin, ldin, hsin, ldsin, hout, hsout, 1, knocked, in_s, d, dx, At, ldA, b, c, N, eb, ne, acc, accs);
+        else
+            scan_step(hin, ldin, hsin, ldsin, hout, hsout, 0, knocked, in_s, d, dx, At, ldA, b, c, N, eb, ne, acc, accs);
+        hin = hout;
+        hsin = hsout;
+        ldin = ldsin = KERN_EB;
+        float blocked = knocked && dst[i] ? 1.0f : 0.0f, g[KERN_EB], out[KERN_EB];
+        const float *zq = z + (size_t)q * ldz + eb;
+        for (int j = 0; j < ne; j++) g[j] = -zq[j];
         kern_exp_vec(g, g, ne); /* silu(z) = z / (1 + exp(-z)) */
+        /* into a local first: y and z are halves of one buffer, and the
+         * compiler would not vectorise a loop that might write what it reads */
         for (int j = 0; j < ne; j++)
-            y[(size_t)q * ldy + eb + j] = (acc[j] - blocked * kmask[j] * accs[j] + D[eb + j] * x[j]) *
-                                          (z[(size_t)q * ldz + eb + j] / (1.0f + g[j]));
+            out[j] = (acc[j] - blocked * kmask[j] * accs[j] + D[eb + j] * x[j]) * (zq[j] / (1.0f + g[j]));
+        memcpy(y + (size_t)q * ldy + eb, out, sizeof(float) * (size_t)ne);
     }
 }
 
@@ -80,15 +111,15 @@ void kern_mamba1_scan_rows(float *y, int ldy, const float *z, int ldz, const flo
                            const unsigned char *src, const unsigned char *dst, const unsigned char *chan,
                            int t0, int rows, int N, int e0, int e1)
 {
-    static _Thread_local float h[KERN_MAX_STATE][KERN_EB], hs[KERN_MAX_STATE][KERN_EB];
+    static _Thread_local float h[2][KERN_MAX_STATE][KERN_EB], hs[2][KERN_MAX_STATE][KERN_EB];
     if (N > KERN_MAX_STATE) return;
     for (int eb = e0; eb < e1; eb += KERN_EB) {
         if (e1 - eb >= KERN_EB)
             scan_rows_block(y, ldy, z, ldz, u, ldu, dt, lddt, At, ldA, B, C, ldbc, D, h0, hs0, ldh, knocked, src, dst,
-                            chan, t0, rows, N, eb, KERN_EB, h, hs);
+                            chan, t0, rows, N, eb, KERN_EB, &h[0][0][0], &hs[0][0][0]);
         else
             scan_rows_block(y, ldy, z, ldz, u, ldu, dt, lddt, At, ldA, B, C, ldbc, D, h0, hs0, ldh, knocked, src, dst,
-                            chan, t0, rows, N, eb, e1 - eb, h, hs);
+                            chan, t0, rows, N, eb, e1 - eb, &h[0][0][0], &hs[0][0][0]);
     }
 }
 
