@@ -21,3 +21,7 @@ TESTS += tests/unit/test_demo_models
 # the quick start on the demo Mamba-1 model shows the paper's flow
 TESTS += tests/e2e/demo-flow.sh
 EXTRA_DIST += tests/e2e/demo-flow.sh
+
+# the rows of `kop run` do not depend on the thread count
+TESTS += tests/e2e/run-threads.sh
+EXTRA_DIST += tests/e2e/run-threads.sh

@@ -23,8 +23,9 @@
 #include "summary_csv.h"
 #include "tokenizer.h"
 
-/* prompts per thread in one parallel chunk (see the prompt loop) */
-enum { CHUNK_PER_THREAD = 8 };
+/* Prompts share one clean forward in groups of GROUP; a parallel chunk
+ * holds GROUPS_PER_THREAD groups per thread (see the prompt loop). */
+enum { GROUP = 4, GROUPS_PER_THREAD = 2 };
 
 // ---------------------------------------------------------------------------
 // files
@@ -158,27 +159,37 @@ static void job_skip(Job *j, const char *fmt, const char *detail)
     snprintf(j->reason, sizeof j->reason, fmt, detail);
 }
 
-static void run_prompt(const RunCtx *cx, int pi, Job *j)
+/* Tokenize prompt pi for job j: the number of tokens, or -1 when the
+ * prompt is skipped (j says why). */
+static int prompt_prepare(const RunCtx *cx, int pi, Job *j, int **ids, int *sf, int *sl)
+{
+    int V = cx->m->cfg.vocab_size;
+    KopError err = {0};
+    memset(j, 0, sizeof *j);
+    *ids = NULL;
+    int T = prompt_tokenize(cx->ps->v[pi], cx->tok, ids, sf, sl, &err);
+    if (T < 0) { job_skip(j, "%s", err.msg); return -1; }
+    j->T = T;
+    for (int t = 0; t < T; t++)
+        if ((*ids)[t] >= V) {
+            snprintf(j->reason, sizeof j->reason, "token id %d is outside the model's vocabulary of %d", (*ids)[t], V);
+            free(*ids);
+            *ids = NULL;
+            return -1;
+        }
+    return T;
+}
+
+/* Everything after the clean forward: the target, `keep correct`, every
+ * knocked run and its metric.  Frees pr. */
+static void prompt_finish(const RunCtx *cx, int pi, Job *j, PromptRun *pr, const float *clean, const int *ids, int T,
+                          int sf, int sl)
 {
     const Recipe *r = cx->r;
     const Model *m = cx->m;
     int V = m->cfg.vocab_size;
     const Prompt *p = cx->ps->v[pi];
     KopError err = {0};
-    memset(j, 0, sizeof *j);
-    int *ids = NULL, sf, sl;
-    int T = prompt_tokenize(p, cx->tok, &ids, &sf, &sl, &err);
-    if (T < 0) { job_skip(j, "%s", err.msg); return; }
-    j->T = T;
-    for (int t = 0; t < T; t++)
-        if (ids[t] >= V) {
-            snprintf(j->reason, sizeof j->reason, "token id %d is outside the model's vocabulary of %d", ids[t], V);
-            free(ids);
-            return;
-        }
-    float *clean = kop_xmalloc(sizeof(float) * V);
-    PromptRun *pr = prompt_run_new(m, ids, T, clean, &err);
-    if (!pr) { job_skip(j, "%s", err.msg); free(ids); free(clean); return; }
     j->top1 = argmax(clean, V);
     int answer = prompt_target_token(p, cx->tok, &err);
     if (answer == -2) { job_skip(j, "%s", err.msg); goto done; }
@@ -251,8 +262,46 @@ static void run_prompt(const RunCtx *cx, int pi, Job *j)
     free(out); free(runs); free(masks);
 done:
     prompt_run_free(pr);
-    free(clean);
-    free(ids);
+}
+
+
+/* Prompts [first, first + cnt): tokenized, one batched clean forward for
+ * those that tokenize, then each measured.  The groups are fixed by the
+ * prompts' places in the list, never by the thread count, so results stay
+ * bit-identical for any number of threads. */
+static void run_group(const RunCtx *cx, int first, int cnt, Job *jobs)
+{
+    const Model *m = cx->m;
+    int V = m->cfg.vocab_size, nv = 0;
+    int **ids = kop_xcalloc((size_t)cnt, sizeof *ids), *T = kop_xmalloc(sizeof(int) * (size_t)cnt);
+    int *sf = kop_xmalloc(sizeof(int) * (size_t)cnt), *sl = kop_xmalloc(sizeof(int) * (size_t)cnt);
+    int *which = kop_xmalloc(sizeof(int) * (size_t)cnt);
+    const int **vids = kop_xmalloc(sizeof *vids * (size_t)cnt);
+    int *vT = kop_xmalloc(sizeof(int) * (size_t)cnt);
+    for (int q = 0; q < cnt; q++) {
+        T[q] = prompt_prepare(cx, first + q, &jobs[q], &ids[q], &sf[q], &sl[q]);
+        if (T[q] < 0) continue;
+        which[nv] = q;
+        vids[nv] = ids[q];
+        vT[nv++] = T[q];
+    }
+    PromptRun **pr = kop_xcalloc((size_t)(nv ? nv : 1), sizeof *pr);
+    float *clean = kop_xmalloc(sizeof(float) * (size_t)(nv ? nv : 1) * V);
+    KopError err = {0};
+    if (nv && prompt_runs_new(m, nv, vids, vT, clean, pr, &err) < 0) {
+        /* one at a time, so that each prompt gets its own reason */
+        for (int k = 0; k < nv; k++) {
+            err = (KopError){0};
+            pr[k] = prompt_run_new(m, vids[k], vT[k], clean + (size_t)k * V, &err);
+            if (!pr[k]) job_skip(&jobs[which[k]], "%s", err.msg);
+        }
+    }
+    for (int k = 0; k < nv; k++) {
+        int q = which[k];
+        if (pr[k]) prompt_finish(cx, first + q, &jobs[q], pr[k], clean + (size_t)k * V, ids[q], T[q], sf[q], sl[q]);
+    }
+    for (int q = 0; q < cnt; q++) free(ids[q]);
+    free(ids); free(T); free(sf); free(sl); free(which); free(vids); free(vT); free(pr); free(clean);
 }
 
 static void job_free(Job *j)
@@ -518,13 +567,13 @@ int exec_run(const RunOptions *o, KopError *err)
     if (!(rows = fopen(rows_path, "w"))) { kop_fail_errno(err, "%s: cannot write", rows_path); goto out; }
     fputs("experiment,model,statement,k,t,layer_lo,layer_hi,prompt,target_id,p_clean,p_knocked,value\n", rows);
 
-    /* prompts in chunks: in parallel within a chunk, accepted in order, so
-     * `limit` and the row order do not depend on the thread count.  Prompts
-     * differ in cost (length, t sweeps), so a chunk holds several per thread
-     * for the dynamic schedule to even out; never more than `limit` still
-     * needs, so a limit wastes at most one prompt per thread. */
-    int parallel = threads > 1 && ps->n > 1;
-    int max_chunk = parallel ? CHUNK_PER_THREAD * threads : 1;
+    /* prompts in chunks of whole groups: in parallel within a chunk,
+     * accepted in order, so `limit` and the row order do not depend on the
+     * thread count.  Prompts differ in cost (length, t sweeps), so a chunk
+     * holds several groups per thread for the dynamic schedule to even out;
+     * never more groups than `limit` still needs. */
+    int parallel = threads > 1 && ps->n > GROUP;
+    int max_chunk = GROUP * (parallel ? GROUPS_PER_THREAD * threads : 1);
     jobs = kop_xcalloc((size_t)max_chunk, sizeof *jobs);
     long limit = r->limit < 0 ? ps->n : r->limit;
     if (o->limit > 0 && o->limit < limit) limit = o->limit;
@@ -538,10 +587,12 @@ int exec_run(const RunOptions *o, KopError *err)
     if (parallel) kern_set_blas_threads(1);
     for (int base = 0, cnt; base < ps->n && used < limit; base += cnt) {
         int chunk = max_chunk;
-        if (limit - used < chunk) chunk = limit - used > threads ? (int)(limit - used) : threads;
+        if (limit - used < chunk) chunk = (int)((limit - used + GROUP - 1) / GROUP * GROUP);
         cnt = ps->n - base < chunk ? ps->n - base : chunk;
+        int groups = (cnt + GROUP - 1) / GROUP;
         #pragma omp parallel for schedule(dynamic, 1) if (parallel)
-        for (int q = 0; q < cnt; q++) run_prompt(&cx, base + q, &jobs[q]);
+        for (int g = 0; g < groups; g++)
+            run_group(&cx, base + g * GROUP, cnt - g * GROUP < GROUP ? cnt - g * GROUP : GROUP, &jobs[g * GROUP]);
         for (int q = 0; q < cnt; q++) {
             Job *j = &jobs[q];
             if (used >= limit) {

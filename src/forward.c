@@ -69,14 +69,15 @@ void scratch_free(Scratch *s)
     free(s);
 }
 
-static void embed(const Model *m, const int *ids, int T, float *x)
+static void embed(const Model *m, const int *ids, const Seqs *sq, float *x)
 {
     const Config *c = &m->cfg;
     int C = c->d_model;
-    for (int t = 0; t < T; t++) {
+    for (int q = 0; q < sq->n; q++)
+    for (int t = sq->start[q]; t < sq->start[q + 1]; t++) {
         const float *e = m->embed + (size_t)ids[t] * C;
         if (c->arch == ARCH_GPT2) {
-            const float *p = m->pos_embed + (size_t)t * C;
+            const float *p = m->pos_embed + (size_t)(t - sq->start[q]) * C;
             for (int i = 0; i < C; i++) x[(size_t)t * C + i] = e[i] + p[i];
         } else {
             memcpy(x + (size_t)t * C, e, C * sizeof(float));
@@ -94,18 +95,36 @@ static void final_norm(const Model *m, float *out, const float *x)
 int model_forward(const Model *m, const ForwardReq *req, KopError *err)
 {
     const Config *c = &m->cfg;
-    int T = req->T, C = c->d_model, L = c->n_layer;
+    int T = req->T, C = c->d_model, L = c->n_layer, n = req->n_seq > 1 ? req->n_seq : 1;
     if (T <= 0) return kop_fail(err, KOP_EXIT_USAGE, "empty prompt");
     if (req->from_layer < 0 || req->from_layer > L || (req->from_layer > 0 && !req->resid_in))
         return kop_fail(err, KOP_EXIT_INTERNAL, "forward: bad start layer %d", req->from_layer);
-    if (c->arch == ARCH_GPT2 && T > c->n_ctx)
-        return kop_fail(err, KOP_EXIT_DATA, "%s: prompt of %d tokens is longer than the model's context (n_positions %d)",
-                        m->dir, T, c->n_ctx);
+    if (n > 1 && (req->knock || req->from_layer || req->all_positions))
+        return kop_fail(err, KOP_EXIT_INTERNAL, "forward: a batch of prompts runs clean, from the embeddings, last positions");
+    int *start = kop_xmalloc(sizeof(int) * (size_t)(n + 1));
+    start[0] = 0;
+    for (int q = 0; q < n; q++) start[q + 1] = start[q] + (n > 1 ? req->seq_len[q] : T);
+    Seqs sq = {n, start};
+    int status = 0;
+    for (int q = 0; q < n && !status; q++) {
+        int Tq = start[q + 1] - start[q];
+        if (Tq <= 0) status = kop_fail(err, KOP_EXIT_USAGE, "empty prompt");
+        else if (c->arch == ARCH_GPT2 && Tq > c->n_ctx)
+            status = kop_fail(err, KOP_EXIT_DATA, "%s: prompt of %d tokens is longer than the model's context (n_positions %d)",
+                              m->dir, Tq, c->n_ctx);
+    }
+    if (!status && start[n] != T) status = kop_fail(err, KOP_EXIT_INTERNAL, "forward: prompt lengths do not add up to T");
+    if (status) {
+        free(start);
+        return status;
+    }
     if (req->from_layer == 0)
         for (int t = 0; t < T; t++)
-            if (req->ids[t] < 0 || req->ids[t] >= c->vocab_size)
+            if (req->ids[t] < 0 || req->ids[t] >= c->vocab_size) {
+                free(start);
                 return kop_fail(err, KOP_EXIT_USAGE, "token id %d at position %d is outside the vocabulary (0..%d) of %s",
                                 req->ids[t], t, c->vocab_size - 1, m->dir);
+            }
 
     /* BLIS's thread count is process-wide: set it only outside parallel
      * regions (inside one, the executor runs prompts in parallel and has set
@@ -115,7 +134,7 @@ int model_forward(const Model *m, const ForwardReq *req, KopError *err)
 #endif
         kern_set_blas_threads(max_threads());
     float *x = kop_xmalloc((size_t)T * C * sizeof(float)); /* (T, C) the residual stream */
-    if (req->from_layer == 0) embed(m, req->ids, T, x);
+    if (req->from_layer == 0) embed(m, req->ids, &sq, x);
     else memcpy(x, req->resid_in, (size_t)T * C * sizeof(float));
 
     Scratch *s = scratch_new(c, T);
@@ -124,22 +143,27 @@ int model_forward(const Model *m, const ForwardReq *req, KopError *err)
         const KernKnock *ko = req->knock ? req->knock[l] : NULL;
         LayerRec *rec = req->rec ? &req->rec[l] : NULL;
         switch (c->arch) {
-        case ARCH_MAMBA1: mamba1_layer(m, l, x, T, ko, s, rec); break;
-        case ARCH_MAMBA2: mamba2_layer(m, l, x, T, ko, s, rec); break;
-        case ARCH_GPT2: gpt2_layer(m, l, x, T, ko, s, rec); break;
+        case ARCH_MAMBA1: mamba1_layer(m, l, x, &sq, ko, s, rec); break;
+        case ARCH_MAMBA2: mamba2_layer(m, l, x, &sq, ko, s, rec); break;
+        case ARCH_GPT2: gpt2_layer(m, l, x, &sq, ko, s, rec); break;
         }
     }
     if (req->resid_out) memcpy(req->resid_out + (size_t)L * T * C, x, (size_t)T * C * sizeof(float));
 
-    /* final norm and the vocabulary projection, for the rows asked for */
-    int r0 = req->all_positions ? 0 : T - 1, rows = T - r0;
+    /* final norm and the vocabulary projection, for the rows asked for:
+     * every position, or each prompt's last */
+    int rows = req->all_positions ? T : n;
     float *h = s->a;
     #pragma omp parallel for schedule(static)
-    for (int t = r0; t < T; t++) final_norm(m, h + (size_t)(t - r0) * C, x + (size_t)t * C);
+    for (int r = 0; r < rows; r++) {
+        int t = req->all_positions ? r : start[r + 1] - 1;
+        final_norm(m, h + (size_t)r * C, x + (size_t)t * C);
+    }
     kern_linear_kn(req->logits, c->vocab_size, h, C, m->lm_head_t, NULL, rows, C, c->vocab_size);
 
     scratch_free(s);
     free(x);
+    free(start);
     return 0;
 }
 

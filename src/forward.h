@@ -25,6 +25,13 @@
 typedef struct ForwardReq {
     const int *ids;               /* (T) token ids, each < vocab_size */
     int T;
+    /* n_seq > 1: ids holds n_seq prompts one after another, seq_len[i] tokens
+     * each (T their sum), run as one batch: every projection is one GEMM over
+     * all their rows, while the convolution, scan, attention and GPT-2's
+     * positions restart at each prompt.  Not with knock or from_layer.  The
+     * logits are then (n_seq, vocab), each prompt's last position. */
+    int n_seq;
+    const int *seq_len;
     int from_layer;               /* 0: start from the embeddings */
     const float *resid_in;        /* (T, d_model) residual entering from_layer; needed when from_layer > 0 */
     const KernKnock *const *knock;/* (n_layer) per-layer knockout or NULL; NULL array = clean run */
@@ -54,12 +61,18 @@ typedef struct LayerRec {
     float *qkv;   /* GPT-2 (T, 3C) */
 } LayerRec;
 
+/* The prompts of a forward: prompt i at rows [start[i], start[i + 1]). */
+typedef struct Seqs {
+    int n;
+    const int *start; /* (n + 1) */
+} Seqs;
+
 typedef struct Scratch Scratch;
-void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s, LayerRec *rec);
+void mamba1_layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec);
 /* fills mem (n_layer * d_inner * d_state floats) with the layers' A_t */
 void mamba1_derive(Model *m, float *mem);
-void mamba2_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s, LayerRec *rec);
-void gpt2_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s, LayerRec *rec);
+void mamba2_layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec);
+void gpt2_layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec);
 
 /* Scratch buffers for one forward: a few (T, width) blocks sized from Config. */
 struct Scratch {

@@ -12,13 +12,21 @@ typedef struct StateEntry {
     float **h;            /* (n_layer) state, computed on first use */
 } StateEntry;
 
+/* The clean records of a batch of prompts, shared by their PromptRuns. */
+typedef struct Records {
+    int refs;
+    float *resid;         /* (L + 1, rows, C) residual entering each layer */
+    float *mem;           /* every layer's LayerRec fields, (rows, width) each */
+} Records;
+
 struct PromptRun {
     const Model *m;
     int T;
     int *ids;
-    float *resid;         /* (L + 1, T, C) residual entering each layer */
-    LayerRec *rec;        /* (L) */
-    float *rec_mem;
+    Records *shared;
+    const float *resid;   /* this prompt's rows of layer 0 in shared->resid */
+    size_t resid_stride;  /* floats from one layer's residual rows to the next's */
+    LayerRec *rec;        /* (L) views of this prompt's rows */
     float *clean_logits;  /* (V) */
     StateEntry *states;
     int nstates, capstates;
@@ -36,43 +44,99 @@ static size_t state_size(const Config *c)
     return 0;
 }
 
-PromptRun *prompt_run_new(const Model *m, const int *ids, int T, float *clean_logits, KopError *err)
+/* The LayerRec fields of layer l for rows [r0, r0 + ...) of a record block
+ * of `rows` rows per layer. */
+static void layer_views(const Config *c, float *mem, size_t per, int rows, int l, int r0, LayerRec *r)
+{
+    float *q = mem + per * rows * l;
+    size_t R = (size_t)rows;
+    *r = (LayerRec){0};
+    if (c->arch == ARCH_MAMBA1) {
+        size_t di = c->d_inner;
+        r->xpre = q + di * r0;
+        r->u = q + di * (R + r0);
+        r->dt = q + di * (2 * R + r0);
+        r->bc = q + 3 * di * R + ((size_t)c->dt_rank + 2 * (size_t)c->d_state) * r0;
+    } else if (c->arch == ARCH_MAMBA2) {
+        size_t cd = c->d_inner + 2 * (size_t)c->n_groups * c->d_state;
+        r->xpre = q + cd * r0;
+        r->u = q + cd * (R + r0);
+        r->dt = q + 2 * cd * R + (size_t)c->n_heads * r0;
+    } else {
+        r->qkv = q + 3 * (size_t)c->d_model * r0;
+    }
+}
+
+static size_t record_width(const Config *c)
+{
+    if (c->arch == ARCH_MAMBA1) return 3 * (size_t)c->d_inner + c->dt_rank + 2 * (size_t)c->d_state;
+    if (c->arch == ARCH_MAMBA2) return 2 * ((size_t)c->d_inner + 2 * (size_t)c->n_groups * c->d_state) + c->n_heads;
+    return 3 * (size_t)c->d_model;
+}
+
+static void records_release(Records *r)
+{
+    if (r && --r->refs == 0) {
+        free(r->resid);
+        free(r->mem);
+        free(r);
+    }
+}
+
+int prompt_runs_new(const Model *m, int n, const int *const *ids, const int *T, float *clean_logits, PromptRun **out,
+                    KopError *err)
 {
     const Config *c = &m->cfg;
-    int L = c->n_layer, C = c->d_model;
-    size_t per = 0; /* floats recorded per position and layer */
-    if (c->arch == ARCH_MAMBA1) per = 3 * (size_t)c->d_inner + c->dt_rank + 2 * (size_t)c->d_state;
-    else if (c->arch == ARCH_MAMBA2) per = 2 * ((size_t)c->d_inner + 2 * (size_t)c->n_groups * c->d_state) + c->n_heads;
-    else per = 3 * (size_t)C;
-    PromptRun *p = kop_xcalloc(1, sizeof *p);
-    p->m = m;
-    p->T = T;
-    p->ids = kop_xmalloc(sizeof(int) * (size_t)T);
-    memcpy(p->ids, ids, sizeof(int) * (size_t)T);
-    p->resid = kop_xmalloc(sizeof(float) * (size_t)(L + 1) * T * C);
-    p->rec = kop_xcalloc((size_t)L, sizeof *p->rec);
-    p->rec_mem = kop_xmalloc(sizeof(float) * per * T * L);
-    p->clean_logits = kop_xmalloc(sizeof(float) * (size_t)c->vocab_size);
-    for (int l = 0; l < L; l++) {
-        float *q = p->rec_mem + per * T * l;
-        LayerRec *r = &p->rec[l];
-        if (c->arch == ARCH_MAMBA1) {
-            size_t di = c->d_inner;
-            r->xpre = q; r->u = q + di * T; r->dt = q + 2 * di * T; r->bc = q + 3 * di * T;
-        } else if (c->arch == ARCH_MAMBA2) {
-            size_t cd = c->d_inner + 2 * (size_t)c->n_groups * c->d_state;
-            r->xpre = q; r->u = q + cd * T; r->dt = q + 2 * cd * T;
-        } else {
-            r->qkv = q;
-        }
+    int L = c->n_layer, C = c->d_model, V = c->vocab_size, rows = 0;
+    for (int q = 0; q < n; q++) {
+        out[q] = NULL;
+        rows += T[q];
     }
-    ForwardReq req = {.ids = ids, .T = T, .resid_out = p->resid, .rec = p->rec, .logits = p->clean_logits};
-    if (model_forward(m, &req, err) < 0) {
-        prompt_run_free(p);
-        return NULL;
+    if (n <= 0) return 0;
+    size_t per = record_width(c);
+    Records *sh = kop_xcalloc(1, sizeof *sh);
+    sh->resid = kop_xmalloc(sizeof(float) * (size_t)(L + 1) * rows * C);
+    sh->mem = kop_xmalloc(sizeof(float) * per * rows * L);
+    LayerRec *rec = kop_xmalloc(sizeof *rec * (size_t)L);
+    for (int l = 0; l < L; l++) layer_views(c, sh->mem, per, rows, l, 0, &rec[l]);
+    int *all = kop_xmalloc(sizeof(int) * (size_t)rows);
+    for (int q = 0, r = 0; q < n; r += T[q++]) memcpy(all + r, ids[q], sizeof(int) * (size_t)T[q]);
+    float *logits = kop_xmalloc(sizeof(float) * (size_t)n * V);
+    ForwardReq req = {.ids = all, .T = rows, .n_seq = n, .seq_len = T, .resid_out = sh->resid, .rec = rec,
+                      .logits = logits};
+    int status = model_forward(m, &req, err);
+    free(all);
+    free(rec);
+    if (status < 0) {
+        sh->refs = 1;
+        records_release(sh);
+        free(logits);
+        return -1;
     }
-    if (clean_logits) memcpy(clean_logits, p->clean_logits, sizeof(float) * (size_t)c->vocab_size);
-    return p;
+    sh->refs = n;
+    for (int q = 0, r0 = 0; q < n; r0 += T[q++]) {
+        PromptRun *p = out[q] = kop_xcalloc(1, sizeof *p);
+        p->m = m;
+        p->T = T[q];
+        p->ids = kop_xmalloc(sizeof(int) * (size_t)T[q]);
+        memcpy(p->ids, ids[q], sizeof(int) * (size_t)T[q]);
+        p->shared = sh;
+        p->resid = sh->resid + (size_t)r0 * C;
+        p->resid_stride = (size_t)rows * C;
+        p->rec = kop_xmalloc(sizeof *p->rec * (size_t)L);
+        for (int l = 0; l < L; l++) layer_views(c, sh->mem, per, rows, l, r0, &p->rec[l]);
+        p->clean_logits = kop_xmalloc(sizeof(float) * (size_t)V);
+        memcpy(p->clean_logits, logits + (size_t)q * V, sizeof(float) * (size_t)V);
+        if (clean_logits) memcpy(clean_logits + (size_t)q * V, p->clean_logits, sizeof(float) * (size_t)V);
+    }
+    free(logits);
+    return 0;
+}
+
+PromptRun *prompt_run_new(const Model *m, const int *ids, int T, float *clean_logits, KopError *err)
+{
+    PromptRun *p;
+    return prompt_runs_new(m, 1, &ids, &T, clean_logits, &p, err) < 0 ? NULL : p;
 }
 
 void prompt_run_free(PromptRun *p)
@@ -84,7 +148,8 @@ void prompt_run_free(PromptRun *p)
         free(p->states[i].take);
     }
     free(p->states);
-    free(p->ids); free(p->resid); free(p->rec); free(p->rec_mem); free(p->clean_logits);
+    records_release(p->shared);
+    free(p->ids); free(p->rec); free(p->clean_logits);
     free(p);
 }
 
@@ -240,7 +305,8 @@ int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, K
         /* runs that start at l join, from the clean stream or their rep's rows */
         while (nact < na && act[nact].start <= l) {
             Active *a = &act[nact++];
-            const float *from = a->rep < 0 ? p->resid + ((size_t)l * T + a->t0) * C : X + (size_t)act[a->rep].row0 * C;
+            const float *from = a->rep < 0 ? p->resid + (size_t)l * p->resid_stride + (size_t)a->t0 * C
+                                           : X + (size_t)act[a->rep].row0 * C;
             memcpy(X + (size_t)a->row0 * C, from, sizeof(float) * (size_t)(T - a->t0) * C);
         }
         int nwant = 0;

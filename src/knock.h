@@ -39,6 +39,14 @@ typedef struct PromptRun PromptRun;
 /* Run the clean forward of ids[0..T) and keep the records.  clean_logits
  * (vocab) receives the last position's logits.  NULL + err on failure. */
 PromptRun *prompt_run_new(const Model *m, const int *ids, int T, float *clean_logits, KopError *err);
+
+/* The same for n prompts (ids[q], T[q] tokens) in one batched forward: a
+ * short prompt alone multiplies every weight matrix by a few rows, so
+ * batching them is what keeps the clean passes efficient.  out[q] (free each
+ * with prompt_run_free, in any order); clean_logits (n, vocab) or NULL.
+ * Returns 0, or -1 with err set and every out[q] NULL. */
+int prompt_runs_new(const Model *m, int n, const int *const *ids, const int *T, float *clean_logits, PromptRun **out,
+                    KopError *err);
 void prompt_run_free(PromptRun *p);
 
 /* logits (n, vocab): the last position's logits of each knocked run. */

@@ -50,11 +50,11 @@ static void attn_out_mlp(const Config *c, const Gpt2Layer *w, float *x, const fl
     for (size_t i = 0; i < (size_t)R * C; i++) x[i] += o[i];
 }
 
-void gpt2_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s, LayerRec *rec)
+void gpt2_layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec)
 {
     const Config *c = &m->cfg;
     const Gpt2Layer *w = &m->gpt2[l];
-    int C = c->d_model, NH = c->n_head, HS = C / NH;
+    int C = c->d_model, NH = c->n_head, HS = C / NH, T = sq->start[sq->n];
     float *xn = s->a;   /* (T, C) */
     float *qkv = s->b;  /* (T, 3C) */
     float *att = s->c;  /* (T, C) heads side by side */
@@ -64,10 +64,12 @@ void gpt2_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scr
     kern_linear_kn(qkv, 3 * C, xn, C, w->attn_w, w->attn_b, T, C, 3 * C);
     if (rec) memcpy(rec->qkv, qkv, sizeof(float) * (size_t)T * 3 * C);
     #pragma omp parallel for schedule(static)
-    for (int hd = 0; hd < NH; hd++) {
-        size_t off = (size_t)hd * HS;
-        kern_attention_head(att + off, C, qkv + off, 3 * C, qkv + C + off, qkv + 2 * C + off, 3 * C,
-                            NULL, NULL, 0, T, ko, s->att + (size_t)thread_id() * T, 0, T, HS);
+    for (int job = 0; job < NH * sq->n; job++) {
+        int q = job / NH, Tq = sq->start[q + 1] - sq->start[q];
+        size_t off = (size_t)(job % NH) * HS;
+        const float *qq = qkv + (size_t)sq->start[q] * 3 * C;
+        kern_attention_head(att + (size_t)sq->start[q] * C + off, C, qq + off, 3 * C, qq + C + off, qq + 2 * C + off,
+                            3 * C, NULL, NULL, 0, Tq, ko, s->att + (size_t)thread_id() * T, 0, Tq, HS);
     }
     attn_out_mlp(c, w, x, att, xn, s->b, s->d, T);
 }

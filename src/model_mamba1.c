@@ -33,11 +33,11 @@ static void add_rows(float *x, const float *d, size_t n)
     for (size_t i = 0; i < n; i++) x[i] += d[i];
 }
 
-void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s, LayerRec *rec)
+void mamba1_layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec)
 {
     const Config *c = &m->cfg;
     const Mamba1Layer *w = &m->mamba1[l];
-    int C = c->d_model, di = c->d_inner, N = c->d_state, R = c->dt_rank;
+    int C = c->d_model, di = c->d_inner, N = c->d_state, R = c->dt_rank, T = sq->start[sq->n];
     int nbc = R + 2 * N;
     float *xn = s->a;   /* (T, C) normed input */
     float *xz = s->b;   /* (T, 2*di)  [x | z] */
@@ -54,7 +54,11 @@ void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, S
     #pragma omp parallel for schedule(static)
     for (int e0 = 0; e0 < di; e0 += 64) {
         int e1 = e0 + 64 < di ? e0 + 64 : di;
-        kern_conv1d_causal(u, di, xz, 2 * di, w->conv_w, w->conv_b, T, c->d_conv, e0, e1);
+        for (int q = 0; q < sq->n; q++) {
+            size_t t0 = (size_t)sq->start[q];
+            kern_conv1d_causal(u + t0 * di, di, xz + t0 * 2 * di, 2 * di, w->conv_w, w->conv_b,
+                               sq->start[q + 1] - sq->start[q], c->d_conv, e0, e1);
+        }
         for (int t = 0; t < T; t++) kern_silu_vec(u + (size_t)t * di + e0, e1 - e0);
     }
     // ssm_parameters = x_proj(x); dt, B, C = split([R, N, N])
@@ -73,9 +77,13 @@ void mamba1_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, S
     #pragma omp parallel for schedule(static)
     for (int e0 = 0; e0 < di; e0 += 16) {
         int e1 = e0 + 16 < di ? e0 + 16 : di;
-        kern_mamba1_scan_rows(y, 2 * di, xz + di, 2 * di, u, di, dt, di, w->A_t, di, dbc + R, dbc + R + N, nbc, w->D,
-                              NULL, NULL, di, ko != NULL, ko ? ko->src : NULL, ko ? ko->dst : NULL,
-                              ko ? ko->chan : NULL, 0, T, N, e0, e1);
+        for (int q = 0; q < sq->n; q++) {
+            size_t t0 = (size_t)sq->start[q];
+            kern_mamba1_scan_rows(y + t0 * 2 * di, 2 * di, xz + t0 * 2 * di + di, 2 * di, u + t0 * di, di,
+                                  dt + t0 * di, di, w->A_t, di, dbc + t0 * nbc + R, dbc + t0 * nbc + R + N, nbc, w->D,
+                                  NULL, NULL, di, ko != NULL, ko ? ko->src : NULL, ko ? ko->dst : NULL,
+                                  ko ? ko->chan : NULL, 0, sq->start[q + 1] - sq->start[q], N, e0, e1);
+        }
     }
     // hidden_states = residual + out_proj(y)
     kern_linear(u, C, y, 2 * di, w->out_proj, w->out_proj_b, T, di, C);

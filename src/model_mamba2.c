@@ -54,11 +54,12 @@ static void gate_out(const Config *c, const Mamba2Layer *w, Dims d, float *X, fl
     for (size_t i = 0; i < (size_t)R * d.C; i++) X[i] += tmp[i];
 }
 
-void mamba2_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, Scratch *s, LayerRec *rec)
+void mamba2_layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec)
 {
     const Config *c = &m->cfg;
     const Mamba2Layer *w = &m->mamba2[l];
     Dims d = dims(c);
+    int T = sq->start[sq->n];
     float *xn = s->a;    /* (T, C) */
     float *zx = s->b;    /* (T, d_in_proj)  [z | xBC | dt] */
     float *xbc = s->c;   /* (T, conv_dim)  conv + silu: [x | B | C] */
@@ -73,7 +74,11 @@ void mamba2_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, S
     #pragma omp parallel for schedule(static)
     for (int e0 = 0; e0 < d.conv_dim; e0 += 64) {
         int e1 = e0 + 64 < d.conv_dim ? e0 + 64 : d.conv_dim;
-        kern_conv1d_causal(xbc, d.conv_dim, zx + d.di, d.d_in_proj, w->conv_w, w->conv_b, T, c->d_conv, e0, e1);
+        for (int q = 0; q < sq->n; q++) {
+            size_t t0 = (size_t)sq->start[q];
+            kern_conv1d_causal(xbc + t0 * d.conv_dim, d.conv_dim, zx + t0 * d.d_in_proj + d.di, d.d_in_proj, w->conv_w,
+                               w->conv_b, sq->start[q + 1] - sq->start[q], c->d_conv, e0, e1);
+        }
         for (int t = 0; t < T; t++) kern_silu_vec(xbc + (size_t)t * d.conv_dim + e0, e1 - e0);
     }
     step_sizes(dt, zx, c, w, d, T);
@@ -88,9 +93,14 @@ void mamba2_layer(const Model *m, int l, float *x, int T, const KernKnock *ko, S
     for (int h = 0; h < d.H; h++) {
         int g = h / (d.H / d.G);
         const KernKnock *kh = ko && (!ko->chan || ko->chan[h]) ? ko : NULL;
-        kern_mamba2_scan_head(y + (size_t)h * d.P, d.di, xbc + (size_t)h * d.P, d.conv_dim, dt + h, d.H,
-                              -expf(w->A_log[h]), xbc + d.di + (size_t)g * d.N, xbc + d.di + (size_t)(d.G + g) * d.N,
-                              d.conv_dim, w->D[h], kh, T, d.P, d.N);
+        for (int q = 0; q < sq->n; q++) {
+            size_t t0 = (size_t)sq->start[q];
+            const float *xq = xbc + t0 * d.conv_dim;
+            kern_mamba2_scan_head(y + t0 * d.di + (size_t)h * d.P, d.di, xq + (size_t)h * d.P, d.conv_dim,
+                                  dt + t0 * d.H + h, d.H, -expf(w->A_log[h]), xq + d.di + (size_t)g * d.N,
+                                  xq + d.di + (size_t)(d.G + g) * d.N, d.conv_dim, w->D[h], kh,
+                                  sq->start[q + 1] - sq->start[q], d.P, d.N);
+        }
     }
     // y = norm(y, gate=z); hidden_states = residual + out_proj(y)
     gate_out(c, w, d, x, y, zx, xbc, T);

@@ -204,6 +204,61 @@ static void clipped_windows(const char *name, const Model *m)
     free(fast); free(slow); free(chan); free(clean);
 }
 
+/* Several prompts in one batched clean forward: their records, clean
+ * logits and knocked runs equal those of each prompt alone (GPT-2's
+ * positions, the convolutions and the scans restart at each prompt). */
+static void batched_prompts(const char *name, const Model *m)
+{
+    enum { P = 3, N = 6 };
+    int T[P] = {7, 11, 4}, V = m->cfg.vocab_size, L = m->cfg.n_layer;
+    int ids[P][11];
+    const int *idp[P];
+    for (int q = 0; q < P; q++) {
+        for (int t = 0; t < T[q]; t++) ids[q][t] = irand(V);
+        idp[q] = ids[q];
+    }
+    KopError err = {0};
+    PromptRun *batch[P];
+    float *clean_b = malloc(sizeof(float) * V * P), *clean_1 = malloc(sizeof(float) * V);
+    float *kb = malloc(sizeof(float) * V * N), *k1 = malloc(sizeof(float) * V * N);
+    if (!ok(prompt_runs_new(m, P, idp, T, clean_b, batch, &err) == 0, "%s: %d prompts in one clean forward", name, P))
+        return;
+    double dc = 0, dk = 0, moved = 0;
+    for (int q = P - 1; q >= 0; q--) { /* freed out of order: the records are shared */
+        unsigned char src[11] = {0}, dst[11] = {0};
+        src[1] = src[2] = 1;
+        dst[T[q] - 1] = 1;
+        KnockRun runs[N];
+        for (int k = 0; k < N; k++) runs[k] = (KnockRun){k * L / N, k * L / N + 1, src, dst, NULL};
+        PromptRun *one = prompt_run_new(m, ids[q], T[q], clean_1, &err);
+        double d = ref_max_diff(clean_b + (size_t)q * V, clean_1, V);
+        if (d > dc) dc = d;
+        prompt_run_knock(batch[q], runs, N, kb, &err);
+        prompt_run_knock(one, runs, N, k1, &err);
+        d = ref_max_diff(kb, k1, (size_t)V * N);
+        if (d > dk) dk = d;
+        for (int k = 0; k < N; k++) {
+            d = ref_max_diff(kb + (size_t)k * V, clean_1, V);
+            if (d > moved) moved = d;
+        }
+        prompt_run_free(one);
+        prompt_run_free(batch[q]);
+    }
+    ok(dc < 1e-4, "%s: batched clean logits = each prompt alone (max diff %.3g)", name, dc);
+    ok(moved > 1e-3 && dk < 2e-4, "%s: knocked runs from batched records = from a prompt's own (max diff %.3g; they move the logits by %.3g)",
+       name, dk, moved);
+    if (m->cfg.arch == ARCH_GPT2) {
+        int longT[2] = {3, m->cfg.n_ctx + 1}, *big = calloc((size_t)longT[1], sizeof(int));
+        const int *lp[2] = {ids[0], big};
+        PromptRun *out[2] = {batch[0], batch[0]};
+        err = (KopError){0};
+        ok(prompt_runs_new(m, 2, lp, longT, NULL, out, &err) < 0 && !out[0] && !out[1] && strstr(err.msg, "n_positions"),
+           "%s: a batch with a prompt longer than the context fails as a whole, naming the limit", name);
+        free(big);
+    }
+    free(clean_b); free(clean_1); free(kb); free(k1);
+}
+
 int main(void)
 {
     const char *names[] = {"mamba1-tiny", "mamba2-tiny", "gpt2-tiny"};
@@ -214,6 +269,7 @@ int main(void)
         reference_cases(names[i], &m);
         random_runs(names[i], &m);
         clipped_windows(names[i], &m);
+        batched_prompts(names[i], &m);
         model_free(&m);
     }
     return done_testing();
