@@ -7,9 +7,11 @@
  * Reports seconds per prompt, knocked forwards per second, achieved GFLOP/s
  * against the BLIS sgemm peak measured in the same run, and the speedup over
  * the same executor with the cached prefix and row recompute turned off
- * (one full forward per knocked run, measured on a few prompts).
+ * (one full forward per knocked run, measured on a few prompts: by default
+ * eight, two of the executor's groups of four, so that both threads of a
+ * two-core machine have one, as they do in the cached measurement).
  *
- *   bench/sweep [--prompts 64] [--naive-prompts 2] [--threads 1,2]
+ *   bench/sweep [--prompts 64] [--naive-prompts 8] [--threads 1,2]
  *               [--shapes mamba-130m,mamba2-130m,gpt2-medium] [--shared DIR]
  */
 #include <stdio.h>
@@ -41,7 +43,7 @@ static int write_recipe(const char *path, const char *shared, int n_prompts, int
 
 int main(int argc, char **argv)
 {
-    int threads[8] = {1, 2}, nthreads = 2, n_prompts = 64, naive_prompts = 2;
+    int threads[8] = {1, 2}, nthreads = 2, n_prompts = 64, naive_prompts = 8;
     char shapes[256] = "mamba-130m,mamba2-130m,gpt2-medium";
     const char *shared = getenv("KOP_SHARED") ? getenv("KOP_SHARED") : "../shared";
     for (int i = 1; i + 1 < argc; i += 2) {

@@ -264,7 +264,6 @@ done:
     prompt_run_free(pr);
 }
 
-
 /* Prompts [first, first + cnt): tokenized, one batched clean forward for
  * those that tokenize, then each measured.  The groups are fixed by the
  * prompts' places in the list, never by the thread count, so results stay
