@@ -9,20 +9,10 @@
  * by model_forward_flops(). */
 #include <stdio.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "forward.h"
 #include "random_model.h"
 
-static void set_threads(int n)
-{
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#endif
-    kern_set_blas_threads(n);
-}
 
 
 
@@ -49,7 +39,7 @@ int main(int argc, char **argv)
             float *logits = kop_xmalloc(sizeof(float) * (size_t)m.cfg.vocab_size);
             ForwardReq req = {.ids = ids, .T = T, .logits = logits};
             for (int i = 0; i < nthreads; i++) {
-                set_threads(threads[i]);
+                bench_set_threads(threads[i]);
                 KopError err;
                 model_forward(&m, &req, &err); /* warm-up */
                 int reps = 0;

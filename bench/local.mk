@@ -1,5 +1,7 @@
 ## bench/local.mk: benchmarks (built by `make bench`, never run by make check).
-EXTRA_PROGRAMS = bench/forward bench/sweep
+EXTRA_PROGRAMS = bench/forward bench/sweep bench/tokenize
+bench_tokenize_SOURCES = bench/tokenize.c
+bench_tokenize_LDADD = $(KOP_LIBS)
 bench_sweep_SOURCES = bench/sweep.c bench/random_model.c bench/random_model.h
 bench_sweep_LDADD = $(KOP_LIBS)
 bench_sweep_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bench

@@ -158,15 +158,22 @@ int bench_parse_list(const char *s, int *out, int max)
     return n;
 }
 
+void bench_set_threads(int n)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+    kern_set_blas_threads(n);
+}
+
 double bench_sgemm_gflops(int threads)
 {
     int n = 1024;
-    float *A = kop_xcalloc((size_t)n * n, sizeof(float)), *B = kop_xcalloc((size_t)n * n, sizeof(float));
-    float *C = kop_xcalloc((size_t)n * n, sizeof(float));
-#ifdef _OPENMP
-    omp_set_num_threads(threads);
-#endif
-    kern_set_blas_threads(threads);
+    size_t bytes = sizeof(float) * (size_t)n * n;
+    /* kop_xmalloc, as the model's buffers: aligned like them */
+    float *A = memset(kop_xmalloc(bytes), 0, bytes), *B = memset(kop_xmalloc(bytes), 0, bytes);
+    float *C = memset(kop_xmalloc(bytes), 0, bytes);
+    bench_set_threads(threads);
     kern_sgemm(0, 0, n, n, n, A, n, B, n, 0.0f, C, n); /* warm-up */
     int reps = 0;
     double t0 = kop_now(), t;

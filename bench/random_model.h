@@ -13,6 +13,8 @@ void random_model_free(Model *m);
 /* Shared by the benchmarks: "1,2,4" -> out (at most max); the sgemm GFLOP/s
  * BLIS reaches on 1024^3 with n threads, timed for about a second. */
 int bench_parse_list(const char *s, int *out, int max);
+/* OpenMP and BLIS both at n threads. */
+void bench_set_threads(int n);
 double bench_sgemm_gflops(int threads);
 
 #endif

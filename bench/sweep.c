@@ -17,12 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "exec.h"
-#include "kernels.h"
 #include "random_model.h"
 
 

@@ -100,11 +100,10 @@ typedef struct Job {
     int used;              /* 0: skipped, reason says why */
     double flops;          /* of the knocked runs, as computed by the cached path */
     char reason[1100];
-    int T, target, top1;
+    int T, target;
     double p_clean;
     Result *res;
     int n_res;
-    char **tokens;         /* (T) decoded token texts, for token-map labels */
 } Job;
 
 /* The prompts of every source of the recipe, in order. */
@@ -133,8 +132,10 @@ static int argmax(const float *x, int n)
     return best;
 }
 
+/* The metric of one knocked run.  lz, lzk: logsumexp of the clean and the
+ * knocked logits; pclean (V): the clean probabilities, for kl only. */
 static double metric_value(Metric metric, const float *clean, const float *knocked, int V, int target,
-                           double p, double pk)
+                           double p, double pk, double lz, double lzk, const double *pclean)
 {
     switch (metric) {
     case METRIC_PROB_CHANGE: return (pk - p) / p;
@@ -142,10 +143,10 @@ static double metric_value(Metric metric, const float *clean, const float *knock
     case METRIC_HIT: return argmax(knocked, V) == target;
     case METRIC_LOGIT_DIFF: return (double)knocked[target] - clean[target];
     case METRIC_KL: {
-        double lz = kern_logsumexp(clean, V), lzk = kern_logsumexp(knocked, V), kl = 0;
+        double kl = 0;
         for (int v = 0; v < V; v++) {
             double lp = clean[v] - lz, lq = knocked[v] - lzk;
-            kl += exp(lp) * (lp - lq);
+            kl += pclean[v] * (lp - lq);
         }
         return kl;
     }
@@ -182,27 +183,27 @@ static int prompt_prepare(const RunCtx *cx, int pi, Job *j, int **ids, int *sf, 
 
 /* Everything after the clean forward: the target, `keep correct`, every
  * knocked run and its metric.  Frees pr. */
-static void prompt_finish(const RunCtx *cx, int pi, Job *j, PromptRun *pr, const float *clean, const int *ids, int T,
-                          int sf, int sl)
+static void prompt_finish(const RunCtx *cx, int pi, Job *j, PromptRun *pr, int T, int sf, int sl)
 {
     const Recipe *r = cx->r;
     const Model *m = cx->m;
     int V = m->cfg.vocab_size;
     const Prompt *p = cx->ps->v[pi];
+    const float *clean = prompt_run_clean_logits(pr);
     KopError err = {0};
-    j->top1 = argmax(clean, V);
+    int top1 = argmax(clean, V);
     int answer = prompt_target_token(p, cx->tok, &err);
     if (answer == -2) { job_skip(j, "%s", err.msg); goto done; }
     if (r->target == TARGET_ATTRIBUTE) {
         if (answer < 0) { job_skip(j, "%s", "no target (attribute) to measure"); goto done; }
         j->target = answer;
     } else {
-        j->target = j->top1;
+        j->target = top1;
     }
     if (r->keep_correct) {
         if (answer < 0) { job_skip(j, "%s", "keep correct needs a target, the record has none"); goto done; }
-        if (j->top1 != answer) {
-            snprintf(j->reason, sizeof j->reason, "not correct: top-1 token %d, target token %d", j->top1, answer);
+        if (top1 != answer) {
+            snprintf(j->reason, sizeof j->reason, "not correct: top-1 token %d, target token %d", top1, answer);
             goto done;
         }
     }
@@ -242,73 +243,81 @@ static void prompt_finish(const RunCtx *cx, int pi, Job *j, PromptRun *pr, const
         }
     }
     float *out = kop_xmalloc(sizeof(float) * (size_t)V * (n ? n : 1));
+    double *pclean = NULL; /* the clean distribution, once per prompt, for kl */
+    if (r->metric == METRIC_KL) {
+        pclean = kop_xmalloc(sizeof(double) * (size_t)V);
+        for (int v = 0; v < V; v++) pclean[v] = exp(clean[v] - lz);
+    }
     j->flops = cx->want_flops ? knock_flops(&m->cfg, T, runs, n) : 0;
     if ((cx->naive ? prompt_run_knock_naive(pr, runs, n, out, &err) : prompt_run_knock(pr, runs, n, out, &err)) < 0) {
         job_skip(j, "%s", err.msg);
     } else {
         for (int k = 0; k < n; k++) {
             const float *kl = out + (size_t)k * V;
-            double pk = exp((double)kl[j->target] - kern_logsumexp(kl, V));
+            double lzk = kern_logsumexp(kl, V), pk = exp((double)kl[j->target] - lzk);
             j->res[k].p_knocked = pk;
-            j->res[k].value = metric_value(r->metric, clean, kl, V, j->target, j->p_clean, pk);
+            j->res[k].value = metric_value(r->metric, clean, kl, V, j->target, j->p_clean, pk, lz, lzk, pclean);
         }
         j->n_res = n;
         j->used = 1;
-        if (cx->want_tokens && cx->tok) {
-            j->tokens = kop_xcalloc((size_t)T, sizeof(char *));
-            for (int t = 0; t < T; t++) j->tokens[t] = tokenizer_decode(cx->tok, ids + t, 1, NULL, &err);
-        }
     }
-    free(out); free(runs); free(masks);
+    free(out); free(pclean); free(runs); free(masks);
 done:
     prompt_run_free(pr);
 }
 
-/* Prompts [first, first + cnt): tokenized, one batched clean forward for
- * those that tokenize, then each measured.  The groups are fixed by the
- * prompts' places in the list, never by the thread count, so results stay
- * bit-identical for any number of threads. */
+/* Prompts [first, first + cnt), cnt <= GROUP: tokenized, one batched clean
+ * forward for those that tokenize, then each measured.  The groups are
+ * fixed by the prompts' places in the list, never by the thread count, so
+ * results stay bit-identical for any number of threads. */
 static void run_group(const RunCtx *cx, int first, int cnt, Job *jobs)
 {
-    const Model *m = cx->m;
-    int V = m->cfg.vocab_size, nv = 0;
-    int **ids = kop_xcalloc((size_t)cnt, sizeof *ids), *T = kop_xmalloc(sizeof(int) * (size_t)cnt);
-    int *sf = kop_xmalloc(sizeof(int) * (size_t)cnt), *sl = kop_xmalloc(sizeof(int) * (size_t)cnt);
-    int *which = kop_xmalloc(sizeof(int) * (size_t)cnt);
-    const int **vids = kop_xmalloc(sizeof *vids * (size_t)cnt);
-    int *vT = kop_xmalloc(sizeof(int) * (size_t)cnt);
+    int *ids[GROUP], sf[GROUP], sl[GROUP], T[GROUP], which[GROUP], nv = 0;
+    const int *vids[GROUP];
+    PromptRun *pr[GROUP];
     for (int q = 0; q < cnt; q++) {
-        T[q] = prompt_prepare(cx, first + q, &jobs[q], &ids[q], &sf[q], &sl[q]);
-        if (T[q] < 0) continue;
+        int n = prompt_prepare(cx, first + q, &jobs[q], &ids[q], &sf[q], &sl[q]);
+        if (n < 0) continue;
         which[nv] = q;
         vids[nv] = ids[q];
-        vT[nv++] = T[q];
+        T[nv++] = n;
     }
-    PromptRun **pr = kop_xcalloc((size_t)(nv ? nv : 1), sizeof *pr);
-    float *clean = kop_xmalloc(sizeof(float) * (size_t)(nv ? nv : 1) * V);
     KopError err = {0};
-    if (nv && prompt_runs_new(m, nv, vids, vT, clean, pr, &err) < 0) {
+    if (nv && prompt_runs_new(cx->m, nv, vids, T, NULL, pr, &err) < 0) {
         /* one at a time, so that each prompt gets its own reason */
         for (int k = 0; k < nv; k++) {
             err = (KopError){0};
-            pr[k] = prompt_run_new(m, vids[k], vT[k], clean + (size_t)k * V, &err);
+            pr[k] = prompt_run_new(cx->m, vids[k], T[k], NULL, &err);
             if (!pr[k]) job_skip(&jobs[which[k]], "%s", err.msg);
         }
     }
     for (int k = 0; k < nv; k++) {
         int q = which[k];
-        if (pr[k]) prompt_finish(cx, first + q, &jobs[q], pr[k], clean + (size_t)k * V, ids[q], T[q], sf[q], sl[q]);
+        if (pr[k]) prompt_finish(cx, first + q, &jobs[q], pr[k], T[k], sf[q], sl[q]);
     }
     for (int q = 0; q < cnt; q++) free(ids[q]);
-    free(ids); free(T); free(sf); free(sl); free(which); free(vids); free(vT); free(pr); free(clean);
+}
+
+/* The decoded texts of prompt pi's tokens (*T of them), for the labels of
+ * token maps; NULL if it no longer tokenizes. */
+static char **token_texts(const RunCtx *cx, int pi, int *T)
+{
+    KopError err = {0};
+    int *ids = NULL, sf, sl;
+    *T = prompt_tokenize(cx->ps->v[pi], cx->tok, &ids, &sf, &sl, &err);
+    if (*T < 0) {
+        *T = 0;
+        return NULL;
+    }
+    char **texts = kop_xcalloc((size_t)*T, sizeof *texts);
+    for (int t = 0; t < *T; t++) texts[t] = tokenizer_decode(cx->tok, ids + t, 1, NULL, &err);
+    free(ids);
+    return texts;
 }
 
 static void job_free(Job *j)
 {
     free(j->res);
-    if (j->tokens)
-        for (int t = 0; t < j->T; t++) free(j->tokens[t]);
-    free(j->tokens);
     memset(j, 0, sizeof *j);
 }
 
@@ -606,11 +615,8 @@ int exec_run(const RunOptions *o, KopError *err)
                 flops += j->flops;
                 write_rows(rows, &cx, r->experiment, model_name, base + q, j);
                 for (int k = 0; k < j->n_res; k++) stat_add(&acc_get(&acc, &nacc, &capacc, j->res[k].item, j->res[k].t)->s, j->res[k].value);
-                if (j->tokens && !t_labels) { /* token-map rows are labelled with the first prompt's tokens */
-                    t_labels = j->tokens;
-                    n_t_labels = j->T;
-                    j->tokens = NULL;
-                }
+                if (cx.want_tokens && tok && !t_labels) /* token-map rows: the first prompt's tokens */
+                    t_labels = token_texts(&cx, base + q, &n_t_labels);
             }
             job_free(j);
             done = base + q + 1;

@@ -17,6 +17,7 @@ typedef struct Records {
     int refs;
     float *resid;         /* (L + 1, rows, C) residual entering each layer */
     float *mem;           /* every layer's LayerRec fields, (rows, width) each */
+    float *logits;        /* (prompts, V) each prompt's clean last-position logits */
 } Records;
 
 struct PromptRun {
@@ -27,7 +28,7 @@ struct PromptRun {
     const float *resid;   /* this prompt's rows of layer 0 in shared->resid */
     size_t resid_stride;  /* floats from one layer's residual rows to the next's */
     LayerRec *rec;        /* (L) views of this prompt's rows */
-    float *clean_logits;  /* (V) */
+    const float *clean_logits; /* (V) in shared->logits */
     StateEntry *states;
     int nstates, capstates;
 };
@@ -44,34 +45,46 @@ static size_t state_size(const Config *c)
     return 0;
 }
 
-/* The LayerRec fields of layer l for rows [r0, r0 + ...) of a record block
- * of `rows` rows per layer. */
-static void layer_views(const Config *c, float *mem, size_t per, int rows, int l, int r0, LayerRec *r)
+/* The widths of the LayerRec fields an architecture records, in the order
+ * they are laid out (Mamba-1: xpre, u, dt, bc; Mamba-2: xpre, u, dt; GPT-2:
+ * qkv); returns how many. */
+static int record_fields(const Config *c, size_t w[4])
 {
-    float *q = mem + per * rows * l;
-    size_t R = (size_t)rows;
-    *r = (LayerRec){0};
     if (c->arch == ARCH_MAMBA1) {
-        size_t di = c->d_inner;
-        r->xpre = q + di * r0;
-        r->u = q + di * (R + r0);
-        r->dt = q + di * (2 * R + r0);
-        r->bc = q + 3 * di * R + ((size_t)c->dt_rank + 2 * (size_t)c->d_state) * r0;
-    } else if (c->arch == ARCH_MAMBA2) {
-        size_t cd = c->d_inner + 2 * (size_t)c->n_groups * c->d_state;
-        r->xpre = q + cd * r0;
-        r->u = q + cd * (R + r0);
-        r->dt = q + 2 * cd * R + (size_t)c->n_heads * r0;
-    } else {
-        r->qkv = q + 3 * (size_t)c->d_model * r0;
+        w[0] = w[1] = w[2] = (size_t)c->d_inner;
+        w[3] = (size_t)c->dt_rank + 2 * (size_t)c->d_state;
+        return 4;
     }
+    if (c->arch == ARCH_MAMBA2) {
+        w[0] = w[1] = (size_t)c->d_inner + 2 * (size_t)c->n_groups * c->d_state;
+        w[2] = (size_t)c->n_heads;
+        return 3;
+    }
+    w[0] = 3 * (size_t)c->d_model;
+    return 1;
 }
 
+/* Floats recorded per position and layer. */
 static size_t record_width(const Config *c)
 {
-    if (c->arch == ARCH_MAMBA1) return 3 * (size_t)c->d_inner + c->dt_rank + 2 * (size_t)c->d_state;
-    if (c->arch == ARCH_MAMBA2) return 2 * ((size_t)c->d_inner + 2 * (size_t)c->n_groups * c->d_state) + c->n_heads;
-    return 3 * (size_t)c->d_model;
+    size_t w[4], sum = 0;
+    for (int i = 0, n = record_fields(c, w); i < n; i++) sum += w[i];
+    return sum;
+}
+
+/* The LayerRec of layer l for rows [r0, ...) of a record block of `rows`
+ * rows per layer: each field is a (rows, width) block, one after another. */
+static void layer_views(const Config *c, float *mem, int rows, int l, int r0, LayerRec *r)
+{
+    size_t w[4];
+    int n = record_fields(c, w);
+    float *q = mem + record_width(c) * rows * l, *f[4];
+    for (int i = 0; i < n; i++) {
+        f[i] = q + w[i] * r0;
+        q += w[i] * rows;
+    }
+    *r = c->arch == ARCH_GPT2 ? (LayerRec){.qkv = f[0]}
+                              : (LayerRec){.xpre = f[0], .u = f[1], .dt = f[2], .bc = n > 3 ? f[3] : NULL};
 }
 
 static void records_release(Records *r)
@@ -79,6 +92,7 @@ static void records_release(Records *r)
     if (r && --r->refs == 0) {
         free(r->resid);
         free(r->mem);
+        free(r->logits);
         free(r);
     }
 }
@@ -93,24 +107,22 @@ int prompt_runs_new(const Model *m, int n, const int *const *ids, const int *T, 
         rows += T[q];
     }
     if (n <= 0) return 0;
-    size_t per = record_width(c);
     Records *sh = kop_xcalloc(1, sizeof *sh);
     sh->resid = kop_xmalloc(sizeof(float) * (size_t)(L + 1) * rows * C);
-    sh->mem = kop_xmalloc(sizeof(float) * per * rows * L);
+    sh->mem = kop_xmalloc(sizeof(float) * record_width(c) * rows * L);
+    sh->logits = kop_xmalloc(sizeof(float) * (size_t)n * V);
     LayerRec *rec = kop_xmalloc(sizeof *rec * (size_t)L);
-    for (int l = 0; l < L; l++) layer_views(c, sh->mem, per, rows, l, 0, &rec[l]);
+    for (int l = 0; l < L; l++) layer_views(c, sh->mem, rows, l, 0, &rec[l]);
     int *all = kop_xmalloc(sizeof(int) * (size_t)rows);
     for (int q = 0, r = 0; q < n; r += T[q++]) memcpy(all + r, ids[q], sizeof(int) * (size_t)T[q]);
-    float *logits = kop_xmalloc(sizeof(float) * (size_t)n * V);
     ForwardReq req = {.ids = all, .T = rows, .n_seq = n, .seq_len = T, .resid_out = sh->resid, .rec = rec,
-                      .logits = logits};
+                      .logits = sh->logits};
     int status = model_forward(m, &req, err);
     free(all);
     free(rec);
     if (status < 0) {
         sh->refs = 1;
         records_release(sh);
-        free(logits);
         return -1;
     }
     sh->refs = n;
@@ -124,13 +136,16 @@ int prompt_runs_new(const Model *m, int n, const int *const *ids, const int *T, 
         p->resid = sh->resid + (size_t)r0 * C;
         p->resid_stride = (size_t)rows * C;
         p->rec = kop_xmalloc(sizeof *p->rec * (size_t)L);
-        for (int l = 0; l < L; l++) layer_views(c, sh->mem, per, rows, l, r0, &p->rec[l]);
-        p->clean_logits = kop_xmalloc(sizeof(float) * (size_t)V);
-        memcpy(p->clean_logits, logits + (size_t)q * V, sizeof(float) * (size_t)V);
-        if (clean_logits) memcpy(clean_logits + (size_t)q * V, p->clean_logits, sizeof(float) * (size_t)V);
+        for (int l = 0; l < L; l++) layer_views(c, sh->mem, rows, l, r0, &p->rec[l]);
+        p->clean_logits = sh->logits + (size_t)q * V;
     }
-    free(logits);
+    if (clean_logits) memcpy(clean_logits, sh->logits, sizeof(float) * (size_t)n * V);
     return 0;
+}
+
+const float *prompt_run_clean_logits(const PromptRun *p)
+{
+    return p->clean_logits;
 }
 
 PromptRun *prompt_run_new(const Model *m, const int *ids, int T, float *clean_logits, KopError *err)
@@ -149,7 +164,7 @@ void prompt_run_free(PromptRun *p)
     }
     free(p->states);
     records_release(p->shared);
-    free(p->ids); free(p->rec); free(p->clean_logits);
+    free(p->ids); free(p->rec);
     free(p);
 }
 

@@ -49,6 +49,9 @@ int prompt_runs_new(const Model *m, int n, const int *const *ids, const int *T, 
                     KopError *err);
 void prompt_run_free(PromptRun *p);
 
+/* (vocab) the prompt's clean last-position logits, valid until the free. */
+const float *prompt_run_clean_logits(const PromptRun *p);
+
 /* logits (n, vocab): the last position's logits of each knocked run. */
 int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, KopError *err);
 

@@ -93,11 +93,12 @@ void mamba2_layer(const Model *m, int l, float *x, const Seqs *sq, const KernKno
     for (int h = 0; h < d.H; h++) {
         int g = h / (d.H / d.G);
         const KernKnock *kh = ko && (!ko->chan || ko->chan[h]) ? ko : NULL;
+        float a = -expf(w->A_log[h]);
         for (int q = 0; q < sq->n; q++) {
             size_t t0 = (size_t)sq->start[q];
             const float *xq = xbc + t0 * d.conv_dim;
             kern_mamba2_scan_head(y + t0 * d.di + (size_t)h * d.P, d.di, xq + (size_t)h * d.P, d.conv_dim,
-                                  dt + t0 * d.H + h, d.H, -expf(w->A_log[h]), xq + d.di + (size_t)g * d.N,
+                                  dt + t0 * d.H + h, d.H, a, xq + d.di + (size_t)g * d.N,
                                   xq + d.di + (size_t)(d.G + g) * d.N, d.conv_dim, w->D[h], kh,
                                   sq->start[q + 1] - sq->start[q], d.P, d.N);
         }
