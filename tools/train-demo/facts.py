@@ -34,6 +34,7 @@ Relation ids are the Wikidata properties of the analogous real relations.
 Everything is a pure function of the seed.
 """
 import random
+import re
 
 # (relation_id, verb, attribute values)
 RELATIONS = [
@@ -101,7 +102,7 @@ def _name(rng, n_syl):
 def _forbidden_words():
     words = set()
     for text in PREFIXES + FILLERS:
-        words.update(w.strip(",.").lower() for w in text.split())
+        words.update(re.findall(r"[a-z]+", text.lower()))  # "(like" and "others)" too
     for _, verb, values in RELATIONS:
         words.add(verb)
         words.update(v.lower() for v in values)

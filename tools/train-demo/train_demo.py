@@ -217,6 +217,7 @@ def param_groups(model, weight_decay):
 @torch.no_grad()
 def accuracy(model, data, batch=256):
     ids, valid, verb_pos, attr = data
+    was_training = model.training
     model.eval()
     hits = 0
     for s in range(0, len(ids), batch):
@@ -224,7 +225,7 @@ def accuracy(model, data, batch=256):
         pos = verb_pos[s:s + batch]
         top = logits[torch.arange(len(pos)), pos].argmax(-1)
         hits += (top == attr[s:s + batch]).sum().item()
-    model.train()
+    model.train(was_training)
     return hits / len(ids)
 
 
@@ -263,10 +264,10 @@ def train(model, enc, pad_id, hp, seed):
             sched.step()
             tot_loss += loss.item() * B
         if (epoch + 1) % 5 == 0 or epoch + 1 == hp["epochs"]:
-            log("  epoch %3d  loss %.4f  accuracy %.4f  (%.0f s)"
-                % (epoch + 1, tot_loss / n, accuracy(model, canonical), time.time() - t0))
+            acc = accuracy(model, canonical)
+            log("  epoch %3d  loss %.4f  accuracy %.4f  (%.0f s)" % (epoch + 1, tot_loss / n, acc, time.time() - t0))
     model.eval()
-    return accuracy(model, canonical)
+    return acc  # of the last epoch: the model is what export writes
 
 
 # ---------------------------------------------------------------------------
