@@ -147,24 +147,26 @@ void kern_mamba1_states(float *const *h, const int *t_end, const unsigned char *
  * x, y: (T, ldx/ldy) with this head's P columns at offset 0; B, C: (T, ldbc)
  * at this head's group offset; dt (T, lddt) at this head's column.
  * Knockout: ko->chan is indexed by head, checked by the caller (pass ko only
- * when this head is selected). */
-void kern_mamba2_scan_head(float *y, int ldy, const float *x, int ldx, const float *dt, int lddt,
-                           float a, const float *B, const float *C, int ldbc, float D,
-                           const KernKnock *ko, int T, int P, int N);
+ * when this head is selected).
+ *
+ * kern_mamba2_scan_rows (below) is the one implementation, for a whole
+ * prompt (t0 = 0, no initial state) and for the executor's recomputed rows;
+ * kern_mamba2_scan_head_ref is the definitional reference. */
 void kern_mamba2_scan_head_ref(float *y, int ldy, const float *x, int ldx, const float *dt, int lddt,
                                float a, const float *B, const float *C, int ldbc, float D,
                                const KernKnock *ko, int T, int P, int N);
 
-/* Continue a Mamba-2 scan of one head over `rows` recomputed positions t0..
- * of one knocked run (src/knock.c): the head's state (P, N) starts from h0
- * and its sources-only state from hs0 (NULL = zero), as in
- * kern_mamba1_scan_rows; knocked says the layer is knocked on this head.
- * Row q of x, dt, B, C, y is position t0 + q.  A single row (every `-> last`
- * statement) reads h0 and hs0 in place; longer runs need work (2 P N floats). */
+/* A Mamba-2 scan of one head over `rows` positions t0.. (a whole prompt:
+ * t0 = 0, h0 = hs0 = NULL): the head's state (P, N) starts from h0 and its
+ * sources-only state from hs0 (NULL = zero), as in kern_mamba1_scan_rows;
+ * knocked says the layer is knocked on this head, and its rows with dst[i]
+ * set drop the sources' contribution: y = (h - hs) C + D x.  Row q of x, dt,
+ * B, C, y is position t0 + q.  A single row (every `-> last` statement)
+ * reads h0 and hs0 in place. */
 void kern_mamba2_scan_rows(float *y, int ldy, const float *x, int ldx, const float *dt, int lddt, float a,
                            const float *B, const float *C, int ldbc, float D, const float *h0, const float *hs0,
-                           int knocked, const unsigned char *src, const unsigned char *dst, float *work,
-                           int t0, int rows, int P, int N);
+                           int knocked, const unsigned char *src, const unsigned char *dst, int t0, int rows, int P,
+                           int N);
 
 /* ---- causal self-attention (GPT-2, one head) ------------------------------------
  * Rows i in [i0, T): q and out hold those rows (row i at (i - i0) * ldq / ldo),

@@ -188,52 +188,10 @@ void kern_mamba1_scan_ref(float *y, int ldy, const float *u, int ldu, const floa
 // Mamba-2 (one head; scalar decay per head)
 
 KERN_CLONES
-void kern_mamba2_scan_head(float *y, int ldy, const float *x, int ldx, const float *dt, int lddt,
-                           float a, const float *B, const float *C, int ldbc, float D,
-                           const KernKnock *ko, int T, int P, int N)
-{
-    /* state (P, N) for the head, kept in y's rows' place: processed one time
-     * step at a time so B_t and C_t are read once per step for all P rows. */
-    float hbuf[KERN_MAX_STATE * 8], hkbuf[KERN_MAX_STATE * 8];
-    if (N > KERN_MAX_STATE) return;
-    for (int p0 = 0; p0 < P; p0 += 8) {
-        int np = P - p0 < 8 ? P - p0 : 8;
-        for (int i = 0; i < np * N; i++) hbuf[i] = hkbuf[i] = 0.0f;
-        for (int t = 0; t < T; t++) {
-            float d = dt[(size_t)t * lddt];
-            float dA;
-            kern_exp_scaled(&dA, &a, d, 1);
-            const float *b = B + (size_t)t * ldbc, *c = C + (size_t)t * ldbc;
-            int blocked = ko && ko->dst[t], src = ko && ko->src[t];
-            for (int p = 0; p < np; p++) {
-                float xv = x[(size_t)t * ldx + p0 + p], dx = d * xv;
-                float *h = hbuf + p * N, *hk = hkbuf + p * N;
-                float acc = 0.0f;
-                #pragma omp simd reduction(+:acc)
-                for (int n = 0; n < N; n++) {
-                    h[n] = dA * h[n] + dx * b[n];
-                    acc += h[n] * c[n];
-                }
-                if (ko) {
-                    float acck = 0.0f, in = src ? 0.0f : dx;
-                    #pragma omp simd reduction(+:acck)
-                    for (int n = 0; n < N; n++) {
-                        hk[n] = dA * hk[n] + in * b[n];
-                        acck += hk[n] * c[n];
-                    }
-                    if (blocked) acc = acck;
-                }
-                y[(size_t)t * ldy + p0 + p] = acc + D * xv;
-            }
-        }
-    }
-}
-
-KERN_CLONES
 void kern_mamba2_scan_rows(float *y, int ldy, const float *x, int ldx, const float *dt, int lddt, float a,
                            const float *B, const float *C, int ldbc, float D, const float *h0, const float *hs0,
-                           int knocked, const unsigned char *src, const unsigned char *dst, float *work,
-                           int t0, int rows, int P, int N)
+                           int knocked, const unsigned char *src, const unsigned char *dst, int t0, int rows, int P,
+                           int N)
 {
     if (rows == 1) {
         /* y_p = dA (h0_p . c) + dx_p (b . c) + D x_p, minus the same over hs0 on a blocked row */
@@ -263,34 +221,40 @@ void kern_mamba2_scan_rows(float *y, int ldy, const float *x, int ldx, const flo
         }
         return;
     }
-    float *hh = work, *hs = work + (size_t)P * N;
-    for (int i = 0; i < P * N; i++) {
-        hh[i] = h0 ? h0[i] : 0.0f;
-        hs[i] = knocked && hs0 ? hs0[i] : 0.0f;
-    }
-    for (int q = 0; q < rows; q++) {
-        int i = t0 + q;
-        const float *b = B + (size_t)q * ldbc, *c = C + (size_t)q * ldbc, *xr = x + (size_t)q * ldx;
-        float dtv = dt[(size_t)q * lddt], dA;
-        kern_exp_scaled(&dA, &a, dtv, 1);
-        int blocked = knocked && dst[i], from_src = knocked && src[i];
-        for (int p = 0; p < P; p++) {
-            float xv = xr[p], dx = dtv * xv, acc = 0.0f, accs = 0.0f;
-            float *hp = hh + (size_t)p * N, *sp = hs + (size_t)p * N;
-            #pragma omp simd reduction(+:acc)
-            for (int n = 0; n < N; n++) {
-                hp[n] = dA * hp[n] + dx * b[n];
-                acc += hp[n] * c[n];
-            }
-            if (knocked) {
-                float in = from_src ? dx : 0.0f;
-                #pragma omp simd reduction(+:accs)
+    /* the state (P, N) eight rows of P at a time, on the stack, so that B_t
+     * and C_t are read once per step for all of them */
+    float hbuf[KERN_MAX_STATE * 8], hsbuf[KERN_MAX_STATE * 8];
+    if (N > KERN_MAX_STATE) return;
+    for (int p0 = 0; p0 < P; p0 += 8) {
+        int np = P - p0 < 8 ? P - p0 : 8;
+        for (int i = 0; i < np * N; i++) {
+            hbuf[i] = h0 ? h0[(size_t)p0 * N + i] : 0.0f;
+            hsbuf[i] = knocked && hs0 ? hs0[(size_t)p0 * N + i] : 0.0f;
+        }
+        for (int q = 0; q < rows; q++) {
+            int i = t0 + q;
+            const float *b = B + (size_t)q * ldbc, *c = C + (size_t)q * ldbc, *xr = x + (size_t)q * ldx + p0;
+            float dtv = dt[(size_t)q * lddt], dA;
+            kern_exp_scaled(&dA, &a, dtv, 1);
+            int blocked = knocked && dst[i], from_src = knocked && src[i];
+            for (int p = 0; p < np; p++) {
+                float xv = xr[p], dx = dtv * xv, acc = 0.0f, accs = 0.0f;
+                float *hp = hbuf + (size_t)p * N, *sp = hsbuf + (size_t)p * N;
+                #pragma omp simd reduction(+:acc)
                 for (int n = 0; n < N; n++) {
-                    sp[n] = dA * sp[n] + in * b[n];
-                    accs += sp[n] * c[n];
+                    hp[n] = dA * hp[n] + dx * b[n];
+                    acc += hp[n] * c[n];
                 }
+                if (knocked) {
+                    float in = from_src ? dx : 0.0f;
+                    #pragma omp simd reduction(+:accs)
+                    for (int n = 0; n < N; n++) {
+                        sp[n] = dA * sp[n] + in * b[n];
+                        accs += sp[n] * c[n];
+                    }
+                }
+                y[(size_t)q * ldy + p0 + p] = (blocked ? acc - accs : acc) + D * xv;
             }
-            y[(size_t)q * ldy + p] = (blocked ? acc - accs : acc) + D * xv;
         }
     }
 }

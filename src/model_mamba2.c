@@ -97,9 +97,10 @@ void mamba2_layer(const Model *m, int l, float *x, const Seqs *sq, const KernKno
         for (int q = 0; q < sq->n; q++) {
             size_t t0 = (size_t)sq->start[q];
             const float *xq = xbc + t0 * d.conv_dim;
-            kern_mamba2_scan_head(y + t0 * d.di + (size_t)h * d.P, d.di, xq + (size_t)h * d.P, d.conv_dim,
+            kern_mamba2_scan_rows(y + t0 * d.di + (size_t)h * d.P, d.di, xq + (size_t)h * d.P, d.conv_dim,
                                   dt + t0 * d.H + h, d.H, a, xq + d.di + (size_t)g * d.N,
-                                  xq + d.di + (size_t)(d.G + g) * d.N, d.conv_dim, w->D[h], kh,
+                                  xq + d.di + (size_t)(d.G + g) * d.N, d.conv_dim, w->D[h], NULL, NULL, kh != NULL,
+                                  kh ? kh->src : NULL, kh ? kh->dst : NULL, 0,
                                   sq->start[q + 1] - sq->start[q], d.P, d.N);
         }
     }
@@ -169,7 +170,6 @@ void mamba2_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
     for (int h = 0; h < d.H; h++) {
         int g = h / (d.H / d.G);
         float a = -expf(w->A_log[h]);
-        float *work = kop_xmalloc(sizeof(float) * (size_t)d.P * d.N * 2);
         size_t hoff = (size_t)h * d.P * d.N;
         for (int k = 0; k < nruns; k++) {
             const RowRun *r = &runs[k];
@@ -179,9 +179,8 @@ void mamba2_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
                                   dt + (size_t)r->row0 * d.H + h, d.H, a, xr + d.di + (size_t)g * d.N,
                                   xr + d.di + (size_t)(d.G + g) * d.N, d.conv_dim, w->D[h],
                                   r->h0 ? r->h0 + hoff : NULL, r->hs0 ? r->hs0 + hoff : NULL,
-                                  r->knocked && (!r->chan || r->chan[h]), r->src, r->dst, work, r->t0, rows, d.P, d.N);
+                                  r->knocked && (!r->chan || r->chan[h]), r->src, r->dst, r->t0, rows, d.P, d.N);
         }
-        free(work);
     }
     gate_out(c, w, d, X, y, zx, xbc, Rw);
     free(xn); free(zx); free(xbc); free(dt); free(y);

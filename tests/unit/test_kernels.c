@@ -269,14 +269,14 @@ static void test_mamba2_scan(void)
     float *B = rand_vec(T * LDBC, -1, 1), *C = rand_vec(T * LDBC, -1, 1);
     float y1[T * LDX], y2[T * LDX];
     unsigned char src[T], dst[T], chan[1];
-    kern_mamba2_scan_head(y1, LDX, x, LDX, dt + 1, LDDT, -0.7f, B, C, LDBC, 0.3f, NULL, T, P, N);
+    kern_mamba2_scan_rows(y1, LDX, x, LDX, dt + 1, LDDT, -0.7f, B, C, LDBC, 0.3f, NULL, NULL, 0, NULL, NULL, 0, T, P, N);
     kern_mamba2_scan_head_ref(y2, LDX, x, LDX, dt + 1, LDDT, -0.7f, B, C, LDBC, 0.3f, NULL, T, P, N);
     double d = max_abs_diff(y1, y2, T, P, LDX);
     ok(d < 1e-4, "mamba2 head scan = definitional, clean (max diff %.2g)", d);
     for (int trial = 0; trial < 3; trial++) {
         random_masks(src, dst, chan, T, 1);
         KernKnock ko = {src, dst, NULL};
-        kern_mamba2_scan_head(y1, LDX, x, LDX, dt, LDDT, -1.3f, B, C, LDBC, -0.2f, &ko, T, P, N);
+        kern_mamba2_scan_rows(y1, LDX, x, LDX, dt, LDDT, -1.3f, B, C, LDBC, -0.2f, NULL, NULL, 1, src, dst, 0, T, P, N);
         kern_mamba2_scan_head_ref(y2, LDX, x, LDX, dt, LDDT, -1.3f, B, C, LDBC, -0.2f, &ko, T, P, N);
         d = max_abs_diff(y1, y2, T, P, LDX);
         ok(d < 1e-4, "mamba2 head scan with knockout (trial %d) = definitional (max diff %.2g)", trial, d);
