@@ -59,19 +59,12 @@ static int resolve(Ck *c, const Ast *name, const char *const *names, int n, cons
     return -1;
 }
 
-static int line_of(Ck *c, const Ast *n)
-{
-    int line, col;
-    diag_line_col(c->d, n->loc.start, &line, &col);
-    return line;
-}
-
 /* Statements that may appear once: report the second one. */
 static int once(Ck *c, const Ast *s)
 {
     if (c->seen[s->kind]) {
         diag_error(c->d, s->loc, "'%s' is already given on line %d", ast_kind_name(s->kind),
-                   line_of(c, c->seen[s->kind]));
+                   diag_line(c->d, c->seen[s->kind]->loc));
         return 0;
     }
     c->seen[s->kind] = s;
@@ -264,7 +257,6 @@ static const char *source_text(Ck *c, KopLoc loc)
 static void check_block(Ck *c, const Ast *s, Block *b)
 {
     b->index = (int)(b - c->r->blocks) + 1;
-    b->loc = s->loc;
     b->label = source_text(c, s->loc);
     b->src = lower_group(c, s->a);
     b->dst = lower_group(c, s->b);
@@ -278,6 +270,8 @@ static void check_block(Ck *c, const Ast *s, Block *b)
     b->feat = lower_features(c, s->d);
     b->uses_k = plan_expr_uses(b->lo, EXPR_K) || plan_expr_uses(b->hi, EXPR_K);
     b->uses_t = plan_group_uses_t(b->src) || plan_group_uses_t(b->dst);
+    c->r->uses_k |= b->uses_k;
+    c->r->uses_t |= b->uses_t;
 }
 
 static void check_sweep(Ck *c, const Ast *s)
@@ -287,7 +281,7 @@ static void check_sweep(Ck *c, const Ast *s)
     if (v < 0) return;
     const Ast **slot = v == 0 ? &c->sweep_k : &c->sweep_t;
     if (*slot) {
-        diag_error(c->d, s->loc, "'%s' is already swept on line %d", vars[v], line_of(c, *slot));
+        diag_error(c->d, s->loc, "'%s' is already swept on line %d", vars[v], diag_line(c->d, (*slot)->loc));
         return;
     }
     *slot = s;
@@ -498,16 +492,11 @@ static void check_recipe(Ck *c, const Ast *stmts)
             if (s->kind == AST_PROMPT_IDS && !s->c)
                 diag_error(c->d, s->loc, "%s needs this prompt's answer: add 'target_id ID'", need);
         }
-    int uses_k = 0, uses_t = 0;
-    for (int i = 0; i < r->n_blocks; i++) {
-        uses_k |= r->blocks[i].uses_k;
-        uses_t |= r->blocks[i].uses_t;
-    }
-    if (c->sweep_k && !uses_k)
+    if (c->sweep_k && !r->uses_k)
         diag_warning(c->d, c->sweep_k->loc, "'k' is swept but no block's layers use it");
-    if (c->sweep_t && !uses_t)
+    if (c->sweep_t && !r->uses_t)
         diag_warning(c->d, c->sweep_t->loc, "'t' is swept but no block's tokens use it");
-    for (int i = 0; i < r->n_outputs && !uses_k; i++)
+    for (int i = 0; i < r->n_outputs && !r->uses_k; i++)
         if (plan_output_is_png(r->outputs[i].kind))
             diag_warning(c->d, r->outputs[i].loc, "'output %s' plots results over k, but no block sweeps k",
                          plan_output_names[r->outputs[i].kind]);
@@ -515,7 +504,7 @@ static void check_recipe(Ck *c, const Ast *stmts)
 
 Recipe *kop_check(const Ast *stmts, const CheckOptions *opt, Diag *d, KopArena *ar)
 {
-    int errors_before = diag_errors(d);
+    int syntax_errors = diag_errors(d);
     Recipe *r = arena_alloc(ar, sizeof *r);
     Ck c = {.d = d, .ar = ar, .opt = opt, .r = r};
     r->path = opt->path;
@@ -544,16 +533,14 @@ Recipe *kop_check(const Ast *stmts, const CheckOptions *opt, Diag *d, KopArena *
         r->n_outputs = n_outputs; /* duplicates are looked for among those so far */
     }
     if (!r->experiment) r->experiment = file_stem(&c, opt->path);
-    if (!opt->had_syntax_errors) check_recipe(&c, stmts);
-    return diag_errors(d) > errors_before || opt->had_syntax_errors ? NULL : r;
+    if (!syntax_errors) check_recipe(&c, stmts);
+    return diag_errors(d) ? NULL : r;
 }
 
 Recipe *kop_compile_ast(const Ast *stmts, const CheckOptions *opt, int n_layers, Diag *d, KopArena *ar)
 {
-    CheckOptions o = *opt;
-    o.had_syntax_errors = diag_errors(d) > 0;
-    Recipe *r = kop_check(stmts, &o, d, ar);
-    if (r && n_layers > 0 && plan_build(r, n_layers, o.arch, d, ar) < 0) return NULL;
+    Recipe *r = kop_check(stmts, opt, d, ar);
+    if (r && n_layers > 0 && plan_build(r, n_layers, d, ar) < 0) return NULL;
     return r;
 }
 

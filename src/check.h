@@ -17,10 +17,10 @@
  * With an architecture it also rejects `features` on a transformer, naming
  * the model.  Layer ranges need the layer count: see plan_build().
  *
- * When the parse already failed, pass had_syntax_errors: the checks of
- * single statements still run (more errors in one run), the ones about the
- * whole file do not (a statement lost to a syntax error would make them
- * wrong). */
+ * Errors already counted in the Diag are taken for the parse's: the checks
+ * of single statements still run (more errors in one run), the ones about
+ * the whole file do not (a statement lost to a syntax error would make them
+ * wrong), and the result is NULL. */
 #ifndef KOP_CHECK_H
 #define KOP_CHECK_H
 
@@ -31,7 +31,6 @@ typedef struct CheckOptions {
     Arch arch;               /* 0 when unknown */
     const char *model_name;  /* for messages; NULL: "the model" */
     int check_files;         /* report prompt files that cannot be opened */
-    int had_syntax_errors;
 } CheckOptions;
 
 /* The compiled recipe (without its plan), or NULL after errors. */
@@ -40,7 +39,7 @@ Recipe *kop_check(const Ast *stmts, const CheckOptions *opt, Diag *d, KopArena *
 /* The whole front end in one call, for kop check, the executor and the
  * fuzzer: check STMTS (parsed from D's text; syntax errors already counted
  * in D make the result NULL) and, when n_layers > 0, build the plan.  The
- * Recipe, or NULL after errors; opt->had_syntax_errors is ignored. */
+ * Recipe, or NULL after errors. */
 Recipe *kop_compile_ast(const Ast *stmts, const CheckOptions *opt, int n_layers, Diag *d, KopArena *ar);
 /* The same from the text D was made for. */
 Recipe *kop_compile(const CheckOptions *opt, int n_layers, Diag *d, KopArena *ar);

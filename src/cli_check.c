@@ -28,16 +28,6 @@ typedef struct CheckArgs {
     Arch arch;
 } CheckArgs;
 
-static int parse_arch(const char *s, Arch *out)
-{
-    for (Arch a = ARCH_MAMBA1; a <= ARCH_GPT2; a++)
-        if (!strcmp(s, arch_name(a))) {
-            *out = a;
-            return 0;
-        }
-    return -1;
-}
-
 static int parse_args(int argc, char **argv, CheckArgs *a)
 {
     for (int i = 1; i < argc; i++) {
@@ -56,7 +46,7 @@ static int parse_args(int argc, char **argv, CheckArgs *a)
                                  argv[i]);
             a->layers = (int)n;
         } else if (!strcmp(s, "--arch") && has_value) {
-            if (parse_arch(argv[++i], &a->arch) < 0)
+            if (!(a->arch = arch_from_name(argv[++i])))
                 return cli_usage("check", "--arch: expected mamba1, mamba2 or gpt2, got '%s'", argv[i]);
         } else if (s[0] == '-' && s[1])
             return cli_usage("check", "unknown option or missing value: '%s'", s);
@@ -76,11 +66,9 @@ static int parse_args(int argc, char **argv, CheckArgs *a)
 /* The model directory's last component, for messages ("gpt2-tiny"). */
 static const char *model_label(const char *dir, char *buf, size_t n)
 {
-    size_t len = strlen(dir);
-    while (len > 1 && dir[len - 1] == '/') len--;
-    size_t start = len;
-    while (start > 0 && dir[start - 1] != '/') start--;
-    snprintf(buf, n, "%.*s", (int)(len - start), dir + start);
+    size_t len;
+    const char *base = kop_path_base(dir, &len);
+    snprintf(buf, n, "%.*s", (int)len, base);
     return buf;
 }
 

@@ -32,6 +32,13 @@ const char *arch_name(Arch a)
     return "unknown";
 }
 
+Arch arch_from_name(const char *s)
+{
+    for (Arch a = ARCH_MAMBA1; a <= ARCH_GPT2; a++)
+        if (!strcmp(s, arch_name(a))) return a;
+    return 0;
+}
+
 /* Read and parse the JSON file PATH (shared with model_load.c, which reads
  * model.safetensors.index.json).  A missing file is a bad model (status 1);
  * other I/O failures are status 2.  Returns a new reference or NULL. */

@@ -35,7 +35,6 @@ void diag_free(Diag *d)
 
 int diag_errors(const Diag *d) { return d->n_errors; }
 int diag_warnings(const Diag *d) { return d->n_warnings; }
-const char *diag_name(const Diag *d) { return d->name; }
 
 const char *diag_text(const Diag *d, size_t *len)
 {
@@ -100,6 +99,8 @@ void diag_line_col(Diag *d, int offset, int *line, int *col)
     *line = l + 1;
     *col = c;
 }
+
+int diag_line(Diag *d, KopLoc loc) { return line_of(d, loc.start) + 1; }
 
 KopLoc diag_loc_at(Diag *d, int line, int col)
 {

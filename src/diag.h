@@ -47,11 +47,12 @@ int diag_warnings(const Diag *d);
 
 /* 1-based line and column (in characters) of a byte offset. */
 void diag_line_col(Diag *d, int offset, int *line, int *col);
+/* The 1-based line of loc.start ("the first on line N" in messages). */
+int diag_line(Diag *d, KopLoc loc);
 /* The zero-width location at 1-based LINE and COL (characters), clamped to
  * the text; for readers that report lines and columns. */
 KopLoc diag_loc_at(Diag *d, int line, int col);
 
-const char *diag_name(const Diag *d);
 const char *diag_text(const Diag *d, size_t *len);
 
 /* The edit distance-closest of N candidate names to WORD, or NULL when none

@@ -2,10 +2,8 @@
 #include "config.h"
 #include "exec.h"
 
-#include <errno.h>
 #include <math.h>
 #include <string.h>
-#include <sys/stat.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -45,29 +43,6 @@ void csv_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
-/* mkdir -p */
-static int make_dirs(const char *path, KopError *err)
-{
-    char *p = kop_xstrdup(path);
-    for (char *s = p + 1;; s++) {
-        if (*s == '/' || *s == '\0') {
-            char c = *s;
-            *s = '\0';
-            if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-                kop_fail_errno(err, "%s: cannot create folder", p);
-                free(p);
-                return -1;
-            }
-            *s = c;
-            if (!c) break;
-        }
-    }
-    free(p);
-    return 0;
-}
-
-int exec_make_dirs(const char *path, KopError *err) { return make_dirs(path, err); }
-
 static char *path_join(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;
@@ -78,13 +53,11 @@ static char *path_join(const char *dir, const char *name)
 
 static char *base_name(const char *path)
 {
-    size_t n = strlen(path);
-    while (n > 1 && path[n - 1] == '/') n--;
-    size_t b = n;
-    while (b > 0 && path[b - 1] != '/') b--;
-    char *s = kop_xmalloc(n - b + 1);
-    memcpy(s, path + b, n - b);
-    s[n - b] = '\0';
+    size_t n;
+    const char *b = kop_path_base(path, &n);
+    char *s = kop_xmalloc(n + 1);
+    memcpy(s, b, n);
+    s[n] = '\0';
     return s;
 }
 
@@ -120,7 +93,6 @@ typedef struct RunCtx {
     const Tokenizer *tok;
     const PromptList *ps;
     unsigned char **feat;  /* per block: (n_layer, n_features) or NULL for all */
-    int want_tokens;
     int naive;
     int want_flops;        /* RunOptions.stats asked for them (they cost a second planning of the runs) */
 } RunCtx;
@@ -219,16 +191,16 @@ static void prompt_finish(const RunCtx *cx, int pi, Job *j, PromptRun *pr, int T
     int first = 0, last = -1, stride = 1;
     int nt = plan_t_range(r, T, &first, &last, &stride);
     int nruns = 0;
-    for (int i = 0; i < r->n_items; i++) nruns += r->items[i].t_swept ? nt : 1;
+    for (int i = 0; i < r->n_items; i++) nruns += r->items[i].block->uses_t ? nt : 1;
     KnockRun *runs = kop_xmalloc(sizeof *runs * (size_t)(nruns ? nruns : 1));
     unsigned char *masks = kop_xcalloc((size_t)(nruns ? nruns : 1) * 2, (size_t)T);
     j->res = kop_xmalloc(sizeof *j->res * (size_t)(nruns ? nruns : 1));
     int n = 0;
     for (int i = 0; i < r->n_items; i++) {
         const PlanItem *it = &r->items[i];
-        int reps = it->t_swept ? nt : 1;
+        int reps = it->block->uses_t ? nt : 1;
         for (int q = 0; q < reps; q++) {
-            int t = it->t_swept ? first + q * stride : -1;
+            int t = it->block->uses_t ? first + q * stride : -1;
             unsigned char *src = masks + (size_t)n * 2 * T, *dst = src + T;
             if (plan_eval_group(it->block->src, T, sf, sl, t, src) < 0 ||
                 plan_eval_group(it->block->dst, T, sf, sl, t, dst) < 0) {
@@ -393,12 +365,9 @@ static int copy_file(const char *from, const char *to, KopError *err)
     size_t len;
     char *text = kop_read_file(from, &len, err);
     if (!text) return -1;
-    char *tmp;
-    FILE *f = kop_open_tmp(to, &tmp, err);
-    if (!f) { free(text); return -1; }
-    fwrite(text, 1, len, f);
+    int rc = kop_write_file(to, text, len, err);
     free(text);
-    return kop_commit_tmp(f, tmp, to, err);
+    return rc;
 }
 
 static int render_outputs(const RunCtx *cx, const char *out_dir, const char *summary_path,
@@ -410,12 +379,7 @@ static int render_outputs(const RunCtx *cx, const char *out_dir, const char *sum
     int have = 0, status = 0;
     for (int i = 0; i < r->n_outputs && status == 0; i++) {
         char *path = path_join(out_dir, r->outputs[i].path);
-        char *slash = strrchr(path, '/');
-        if (slash && slash != path) { /* outputs may name subfolders */
-            *slash = '\0';
-            status = make_dirs(path, err);
-            *slash = '/';
-        }
+        status = kop_make_parent_dirs(path, err); /* outputs may name subfolders */
         if (status == 0 && r->outputs[i].kind == OUTPUT_CSV) {
             status = copy_file(summary_path, path, err);
         } else if (status == 0) {
@@ -555,7 +519,6 @@ int exec_run(const RunOptions *o, KopError *err)
         cx.feat[b] = kop_xmalloc((size_t)L * nf);
         features_select(mm, fs->kind, fs->frac, fs->num, fs->den, cx.feat[b]);
     }
-    for (int b = 0; b < r->n_blocks; b++) cx.want_tokens |= r->blocks[b].uses_t;
 
     if (o->out_dir) {
         out_dir = kop_xstrdup(o->out_dir);
@@ -564,7 +527,7 @@ int exec_run(const RunOptions *o, KopError *err)
         out_dir = kop_xmalloc(n);
         snprintf(out_dir, n, "results/%s/%s", r->experiment, model_name);
     }
-    if (make_dirs(out_dir, err) < 0) goto out;
+    if (kop_make_dirs(out_dir, err) < 0) goto out;
     rows_path = path_join(out_dir, "rows.csv");
     sum_path = path_join(out_dir, "summary.csv");
     man_path = path_join(out_dir, "manifest.yaml");
@@ -615,7 +578,7 @@ int exec_run(const RunOptions *o, KopError *err)
                 flops += j->flops;
                 write_rows(rows, &cx, r->experiment, model_name, base + q, j);
                 for (int k = 0; k < j->n_res; k++) stat_add(&acc_get(&acc, &nacc, &capacc, j->res[k].item, j->res[k].t)->s, j->res[k].value);
-                if (cx.want_tokens && tok && !t_labels) /* token-map rows: the first prompt's tokens */
+                if (r->uses_t && tok && !t_labels) /* token-map rows: the first prompt's tokens */
                     t_labels = token_texts(&cx, base + q, &n_t_labels);
             }
             job_free(j);

@@ -62,10 +62,6 @@ typedef struct RunStats {
  * reported as err (status 1).  0 on success. */
 int exec_run(const RunOptions *o, KopError *err);
 
-/* mkdir -p PATH (pipelines make their figure folders with it).  0, or -1
- * and err naming the folder. */
-int exec_make_dirs(const char *path, KopError *err);
-
 /* Write s as one CSV field (RFC 4180 quoting when needed). */
 void csv_field(FILE *f, const char *s);
 

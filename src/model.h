@@ -30,6 +30,7 @@
 typedef enum { ARCH_MAMBA1 = 1, ARCH_MAMBA2 = 2, ARCH_GPT2 = 3 } Arch;
 
 const char *arch_name(Arch a); /* "mamba1", "mamba2", "gpt2" */
+Arch arch_from_name(const char *s); /* 0 for anything else */
 
 typedef struct Config {
     Arch arch;

@@ -32,13 +32,6 @@ static KopLoc node_loc(Rd *r, const yaml_node_t *n)
     return (KopLoc){a.start, b.start > a.start ? b.start : a.start};
 }
 
-static int line_of(Rd *r, KopLoc loc)
-{
-    int line, col;
-    diag_line_col(r->p->diag, loc.start, &line, &col);
-    return line;
-}
-
 static yaml_node_t *node(Rd *r, int id) { return yaml_document_get_node(r->doc, id); }
 
 /* Items of a list; -1 for anything else. */
@@ -320,7 +313,8 @@ static int fields(Rd *r, const yaml_node_t *map, const char *what, const char *c
             snprintf(where, sizeof where, " in %s", what);
             pipelinep_unknown(r->p->diag, node_loc(r, k), "key", name, where, keys, n_keys);
         } else if (vals[i]) {
-            diag_error(r->p->diag, node_loc(r, k), "'%s' is given twice (first on line %d)", name, line_of(r, seen[i]));
+            diag_error(r->p->diag, node_loc(r, k), "'%s' is given twice (first on line %d)", name,
+                       diag_line(r->p->diag, seen[i]));
         } else {
             vals[i] = v;
             seen[i] = node_loc(r, k);
@@ -355,16 +349,9 @@ static const yaml_node_t *req_list(Rd *r, const yaml_node_t *root, const yaml_no
     return NULL;
 }
 
-static Arch arch_of(const char *s)
-{
-    for (Arch a = ARCH_MAMBA1; a <= ARCH_GPT2; a++)
-        if (!strcmp(s, arch_name(a))) return a;
-    return 0;
-}
-
 static Arch arch_value(Rd *r, const char *s, KopLoc loc)
 {
-    Arch a = arch_of(s);
+    Arch a = arch_from_name(s);
     if (!a) {
         static const char *const names[] = {"mamba1", "mamba2", "gpt2"};
         pipelinep_unknown(r->p->diag, loc, "architecture", s, "", names, 3);
@@ -377,11 +364,9 @@ static Arch arch_value(Rd *r, const char *s, KopLoc loc)
 /* The last component of a folder path, for a model given by its folder. */
 static const char *base_name(KopArena *ar, const char *path)
 {
-    size_t n = strlen(path);
-    while (n > 1 && path[n - 1] == '/') n--;
-    size_t b = n;
-    while (b > 0 && path[b - 1] != '/') b--;
-    return arena_strndup(ar, path + b, n - b);
+    size_t n;
+    const char *b = kop_path_base(path, &n);
+    return arena_strndup(ar, b, n);
 }
 
 static void read_model(Rd *r, const yaml_node_t *n, PipeModel *m)
@@ -465,7 +450,7 @@ static const char *figure_path(Rd *r, const yaml_node_t *n)
     return s;
 }
 
-static int model_index(const Pipeline *p, const char *name)
+int pipelinep_model_index(const Pipeline *p, const char *name)
 {
     for (int i = 0; i < p->n_models; i++)
         if (p->models[i].name && !strcmp(p->models[i].name, name)) return i;
@@ -485,7 +470,7 @@ static void read_figure(Rd *r, const yaml_node_t *n, PipeFigure *f)
     for (int i = 0; i < f->statements.n; i++) f->statements.v[i] = collapse_blanks(r->p->ar, f->statements.v[i]);
     list(r, v[2], "a model name", &f->models);
     for (int i = 0; i < f->models.n; i++)
-        if (model_index(r->p, f->models.v[i]) < 0) {
+        if (pipelinep_model_index(r->p, f->models.v[i]) < 0) {
             const char **names = kop_xmalloc(sizeof *names * (size_t)(r->p->n_models + 1));
             int nn = 0;
             for (int j = 0; j < r->p->n_models; j++)
@@ -504,7 +489,7 @@ static void read_figure(Rd *r, const yaml_node_t *n, PipeFigure *f)
 static void check_unique(Rd *r, const char *what, const char *a, KopLoc la, const char *b, KopLoc lb)
 {
     if (a && b && !strcmp(a, b))
-        diag_error(r->p->diag, lb, "two %s are both '%s' (the first on line %d)", what, b, line_of(r, la));
+        diag_error(r->p->diag, lb, "two %s are both '%s' (the first on line %d)", what, b, diag_line(r->p->diag, la));
 }
 
 static void read_root(Rd *r, const yaml_node_t *root)

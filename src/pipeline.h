@@ -152,6 +152,9 @@ typedef struct PipeBuf {
 } PipeBuf;
 void pipelinep_add(PipeBuf *b, const char *s, size_t n);
 
+/* The index of the model named NAME, or -1. */
+int pipelinep_model_index(const Pipeline *p, const char *name);
+
 /* Report "unknown WHAT 'NAME'WHERE" at loc, with the closest of names as a
  * hint, or the list of them when none is close. */
 void pipelinep_unknown(Diag *d, KopLoc loc, const char *what, const char *name, const char *where,

@@ -44,13 +44,6 @@ static int runs_on(const PipeRecipe *r, Arch a)
     return !r->archs || !a || (r->archs & (1u << a));
 }
 
-static int line_of(const Pipeline *p, KopLoc loc)
-{
-    int line, col;
-    diag_line_col(p->diag, loc.start, &line, &col);
-    return line;
-}
-
 // ---- recipes ------------------------------------------------------------------------
 
 /* Compile the recipe text for one model (arch and n_layers may be 0); its
@@ -95,7 +88,7 @@ static void check_recipe(Ctx *c, int i)
             if (c->rc[j].ok && !strcmp(c->rc[j].experiment, c->rc[i].experiment)) {
                 diag_error(p->diag, pr->loc,
                            "this recipe's experiment is '%s', like the recipe on line %d: their results would share a folder",
-                           c->rc[i].experiment, line_of(p, p->recipes[j].loc));
+                           c->rc[i].experiment, diag_line(p->diag, p->recipes[j].loc));
                 break;
             }
         for (int m = 0; c->rc[i].ok && m < p->n_models; m++) {
@@ -124,13 +117,6 @@ static int recipe_by_experiment(const Ctx *c, const char *name)
 {
     for (int i = 0; i < c->p->n_recipes; i++)
         if (c->rc[i].ok && !strcmp(c->rc[i].experiment, name)) return i;
-    return -1;
-}
-
-static int model_by_name(const Pipeline *p, const char *name)
-{
-    for (int i = 0; i < p->n_models; i++)
-        if (!strcmp(p->models[i].name, name)) return i;
     return -1;
 }
 
@@ -194,7 +180,7 @@ static void check_figure(const Ctx *c, int fi)
     int any = 0;
     for (int m = 0; m < p->n_models; m++) any |= model_in_figure(c, f, m);
     for (int i = 0; i < f->models.n; i++) {
-        int m = model_by_name(p, f->models.v[i]);
+        int m = pipelinep_model_index(p, f->models.v[i]);
         if (m >= 0 && !model_in_figure(c, f, m))
             diag_error(p->diag, f->models.loc[i], "model '%s' (%s) runs none of this figure's recipes (see their 'archs')",
                        f->models.v[i], arch_name(c->arch[m]));
@@ -207,7 +193,7 @@ static void check_figure(const Ctx *c, int fi)
         for (int a = 0; a < 4; a++)
             if (mine[a / 2] && theirs[a % 2] && !strcmp(mine[a / 2], theirs[a % 2])) {
                 diag_error(p->diag, f->loc, "this figure writes '%s', as the figure on line %d does", mine[a / 2],
-                           line_of(p, g->loc));
+                           diag_line(p->diag, g->loc));
                 break;
             }
     }
@@ -310,26 +296,6 @@ int pipeline_check(Pipeline *p, FILE *out, KopError *err)
 
 // ---- running --------------------------------------------------------------------------
 
-/* Write len bytes under a temporary name, then rename: a file under its
- * final name is always whole. */
-static int write_atomic(const char *path, const char *buf, size_t len, KopError *err)
-{
-    char *tmp = renderp_strf("%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    int rc = -1;
-    if (!f) {
-        kop_fail_errno(err, "%s: cannot write", tmp);
-    } else {
-        int bad = fwrite(buf, 1, len, f) != len;
-        if (fclose(f) != 0 || bad) kop_fail_errno(err, "%s: write failed", tmp);
-        else if (rename(tmp, path) < 0) kop_fail_errno(err, "%s: cannot rename %s", path, tmp);
-        else rc = 0;
-        if (rc < 0) remove(tmp);
-    }
-    free(tmp);
-    return rc;
-}
-
 /* Append a CSV file to t, without its header line when t has one already. */
 static int append_csv(PipeBuf *t, const char *path, KopError *err)
 {
@@ -367,7 +333,7 @@ static int draw_figure(const Ctx *c, const PipeFigure *f, const char *out, FILE 
             return -1;
         }
     }
-    char *name = renderp_strf("%s (figure on line %d)", c->p->path, line_of(c->p, f->loc));
+    char *name = renderp_strf("%s (figure on line %d)", c->p->path, diag_line(c->p->diag, f->loc));
     Summary s;
     int status = summary_parse(t.s, t.n, name, &s, err);
     free(t.s);
@@ -391,10 +357,7 @@ static int draw_figure(const Ctx *c, const PipeFigure *f, const char *out, FILE 
         const char *file = k ? f->heatmap : f->lines;
         if (!file) continue;
         char *path = renderp_strf("%s/%s", out, file);
-        char *slash = strrchr(path, '/');
-        *slash = '\0';
-        status = exec_make_dirs(path, err);
-        *slash = '/';
+        status = kop_make_parent_dirs(path, err);
         if (status == 0) status = k ? render_heatmap(path, &sp.d, err) : render_lines(path, &sp.d, err);
         if (status == 0 && log) fprintf(log, "figure %s\n", path);
         free(path);
@@ -425,7 +388,7 @@ static int write_record(const Pipeline *p, const char *out, KopError *err)
     }
     pipelinep_add(&t, p->text, p->len);
     char *path = renderp_strf("%s/pipeline.yaml", out);
-    int rc = write_atomic(path, t.s, t.n, err);
+    int rc = kop_write_file(path, t.s, t.n, err);
     free(path);
     free(t.s);
     return rc;
@@ -464,7 +427,7 @@ int pipeline_run(Pipeline *p, const PipelineRunOptions *o, KopError *err)
     char *out = o->out_dir ? kop_xstrdup(o->out_dir)
                 : p->output ? kop_xstrdup(p->output) : renderp_strf("results/%s", p->name);
     unsigned char *ran = kop_xcalloc((size_t)(p->n_recipes * p->n_models) + 1, 1);
-    int status = exec_make_dirs(out, err);
+    int status = kop_make_dirs(out, err);
     for (int m = 0; m < p->n_models && status == 0; m++) status = run_model(&c, m, out, o, ran, err);
     /* every model's summary of an experiment in one file, for `kop render` */
     for (int i = 0; i < p->n_recipes && status == 0; i++) {
@@ -476,7 +439,7 @@ int pipeline_run(Pipeline *p, const PipelineRunOptions *o, KopError *err)
             free(path);
         }
         char *path = renderp_strf("%s/%s/summary.csv", out, c.rc[i].experiment);
-        if (status == 0 && t.n) status = write_atomic(path, t.s, t.n, err);
+        if (status == 0 && t.n) status = kop_write_file(path, t.s, t.n, err);
         free(path);
         free(t.s);
     }

@@ -47,13 +47,8 @@ static const char *const feature_names[] = {
     [FEAT_ALL_EXCEPT_SLOW] = "all except slow", [FEAT_ALL_EXCEPT_FAST] = "all except fast",
 };
 
-const char *plan_group_name(GroupKind g) { return plan_group_names[g]; }
 const char *plan_metric_name(Metric m) { return plan_metric_names[m]; }
-const char *plan_output_name(OutputKind o) { return plan_output_names[o]; }
 int plan_output_is_png(OutputKind o) { return output_png[o]; }
-const char *plan_feature_name(FeatKind f) { return feature_names[f]; }
-const char *plan_prompts_name(PromptKind p) { return plan_prompts_names[p]; }
-const char *plan_target_name(TargetMode t) { return plan_target_names[t]; }
 
 // ---- expressions ---------------------------------------------------------------
 
@@ -279,16 +274,14 @@ static int build_k_sweep(Recipe *r, Diag *d)
         }
     }
     long n = clip_grid(&first, &last, stride, 0, L - 1);
-    int uses_k = 0;
-    for (int i = 0; i < r->n_blocks; i++) uses_k |= r->blocks[i].uses_k;
-    if (uses_k && n == 0) {
+    if (r->uses_k && n == 0) {
         diag_error(d, r->k_loc, "the sweep of k is empty for a model of %ld layers (0..%ld)", L, L - 1);
         return -1;
     }
     r->k_first = (int)first;
     r->k_last = (int)last;
     r->k_stride = (int)stride;
-    r->n_k = uses_k ? (int)n : 0;
+    r->n_k = r->uses_k ? (int)n : 0;
     return 0;
 }
 
@@ -302,7 +295,6 @@ static int build_block(Recipe *r, const Block *b, PlanItem *items, Diag *d)
         long k = b->uses_k ? r->k_first + (long)i * r->k_stride : -1, lo = 0, hi = L - 1;
         it->block = b;
         it->k = (int)k;
-        it->t_swept = b->uses_t;
         if (b->lo && (eval_or_report(b->lo, k, L, d, &lo) < 0 || eval_or_report(b->hi, k, L, d, &hi) < 0))
             return -1;
         if (lo < 0) lo = 0;
@@ -330,11 +322,10 @@ static int build_block(Recipe *r, const Block *b, PlanItem *items, Diag *d)
     return 0;
 }
 
-int plan_build(Recipe *r, int n_layers, Arch arch, Diag *d, KopArena *ar)
+int plan_build(Recipe *r, int n_layers, Diag *d, KopArena *ar)
 {
     KOP_ASSERT(n_layers >= 1);
     r->n_layers = n_layers;
-    r->arch = arch;
     if (build_k_sweep(r, d) < 0) return -1;
     long n = 0;
     for (int i = 0; i < r->n_blocks; i++) n += r->blocks[i].uses_k ? r->n_k : 1;
@@ -367,7 +358,7 @@ void plan_passes_per_prompt(const Recipe *r, long *fixed, long *per_t)
 {
     *fixed = *per_t = 0;
     for (int i = 0; i < r->n_items; i++)
-        if (!item_empty(&r->items[i])) ++*(r->items[i].t_swept ? per_t : fixed);
+        if (!item_empty(&r->items[i])) ++*(r->items[i].block->uses_t ? per_t : fixed);
 }
 
 long long plan_forward_passes(const Recipe *r, long n_prompts, int prompt_len)
@@ -406,13 +397,6 @@ static void print_prompt_source(FILE *f, const PromptSource *p)
     }
 }
 
-static int recipe_uses_t(const Recipe *r)
-{
-    for (int i = 0; i < r->n_blocks; i++)
-        if (r->blocks[i].uses_t) return 1;
-    return 0;
-}
-
 void plan_dump(FILE *f, const Recipe *r)
 {
     fputs("experiment ", f);
@@ -434,7 +418,7 @@ void plan_dump(FILE *f, const Recipe *r)
             r->n_layers, r->n_layers == 1 ? "" : "s");
     if (r->n_k)
         fprintf(f, "sweep k %d..%d step %d (%d values)\n", r->k_first, r->k_last, r->k_stride, r->n_k);
-    if (recipe_uses_t(r)) fprintf(f, "sweep t %ld..%ld step %ld\n", r->t_lo, r->t_hi, r->t_step);
+    if (r->uses_t) fprintf(f, "sweep t %ld..%ld step %ld\n", r->t_lo, r->t_hi, r->t_step);
     const Block *prev = NULL;
     for (int i = 0; i < r->n_items; i++) {
         const PlanItem *it = &r->items[i];
@@ -447,7 +431,7 @@ void plan_dump(FILE *f, const Recipe *r)
         }
         fprintf(f, "  item %d:", i + 1);
         if (it->k >= 0) fprintf(f, " k=%d", it->k);
-        if (it->t_swept) fputs(" t=*", f);
+        if (b->uses_t) fputs(" t=*", f);
         fputc(' ', f);
         plan_group_print(f, b->src);
         fputs(" -> ", f);

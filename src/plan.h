@@ -13,8 +13,8 @@
  * is resolved per prompt by the executor:
  *  - token groups: plan_eval_group() turns a GroupExpr into a set of
  *    positions given the prompt's length and subject span (and t);
- *  - the token sweep: an item with t_swept runs once per value of t in
- *    plan_t_range() for that prompt's length;
+ *  - the token sweep: an item whose block uses t runs once per value of t
+ *    in plan_t_range() for that prompt's length;
  *  - feature selections: features_select() (src/featsel.h) picks the
  *    channels (Mamba-1) or heads (Mamba-2) from their decay scores.
  * Each (prompt, item[, t]) is one knocked forward pass; each prompt also has
@@ -82,12 +82,7 @@ extern const char *const plan_output_names[OUTPUT_N];
 extern const char *const plan_prompts_names[PROMPTS_N];
 extern const char *const plan_target_names[TARGET_N];
 
-const char *plan_group_name(GroupKind g);
 const char *plan_metric_name(Metric m);
-const char *plan_output_name(OutputKind o);
-const char *plan_feature_name(FeatKind f);
-const char *plan_prompts_name(PromptKind p);
-const char *plan_target_name(TargetMode t);
 int plan_output_is_png(OutputKind o);
 
 // ---- expressions and groups ---------------------------------------------------
@@ -169,7 +164,6 @@ typedef struct Output {
 typedef struct Block {
     int index;                   /* 1-based, among the blocks, as written */
     const char *label;           /* its source text, for outputs */
-    KopLoc loc;
     const GroupExpr *src, *dst;
     const PlanExpr *lo, *hi;     /* layers lo..hi; both NULL: every layer */
     KopLoc layers_loc;
@@ -181,7 +175,6 @@ typedef struct Block {
 typedef struct PlanItem {
     const Block *block;
     int k;                       /* the layer-sweep value, or -1 when not swept */
-    int t_swept;                 /* the executor runs it for each t of plan_t_range() */
     int layer_lo, layer_hi;      /* inclusive, within [0, L-1]; lo > hi: empty */
 } PlanItem;
 
@@ -198,24 +191,25 @@ typedef struct Recipe {
     int n_outputs;
     Block *blocks;
     int n_blocks;
+    int uses_k, uses_t;          /* some block's layers use k, some block's tokens t */
     /* `sweep k in lo..hi step step` (NULL: 0..L-1 step 1) */
     const PlanExpr *k_lo, *k_hi, *k_step;
     KopLoc k_loc;
     /* `sweep t in lo..hi step step`: positions, negative from the end */
     long t_lo, t_hi, t_step;
+    Arch arch;                   /* CheckOptions.arch: 0 when unknown */
     /* filled by plan_build() */
     int n_layers;                /* 0 until built */
-    Arch arch;                   /* 0 when unknown */
     int k_first, k_last, k_stride, n_k; /* the k values (n_k 0 if no block uses k) */
     PlanItem *items;
     int n_items;
 } Recipe;
 
-/* Evaluate the recipe's layers for a model of n_layers layers (arch may be
- * 0 when unknown).  Reports through D: errors (an empty k sweep, division by
- * zero) and, once per block, a warning when its layers are empty after
- * clipping.  Returns 0, or -1 after errors. */
-int plan_build(Recipe *r, int n_layers, Arch arch, Diag *d, KopArena *ar);
+/* Evaluate the recipe's layers for a model of n_layers layers.  Reports
+ * through D: errors (an empty k sweep, division by zero) and, once per
+ * block, a warning when its layers are empty after clipping.  Returns 0, or
+ * -1 after errors. */
+int plan_build(Recipe *r, int n_layers, Diag *d, KopArena *ar);
 
 /* The values of t for a prompt of n_tokens tokens: *first, then every
  * *stride up to *last; returns their count (0: none). */

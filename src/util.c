@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -138,19 +139,60 @@ FILE *kop_open_tmp(const char *path, char **tmp, KopError *err)
 
 int kop_commit_tmp(FILE *f, char *tmp, const char *path, KopError *err)
 {
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        kop_fail_errno(err, "%s: write failed", path);
-        remove(tmp);
-        free(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) < 0) {
-        kop_fail_errno(err, "%s: cannot rename %s", path, tmp);
-        remove(tmp);
-        free(tmp);
-        return -1;
-    }
+    int bad = ferror(f), rc = 0;
+    if (fclose(f) != 0 || bad) rc = kop_fail_errno(err, "%s: write failed", path);
+    else if (rename(tmp, path) < 0) rc = kop_fail_errno(err, "%s: cannot rename %s", path, tmp);
+    if (rc < 0) remove(tmp);
     free(tmp);
+    return rc;
+}
+
+int kop_write_file(const char *path, const char *buf, size_t len, KopError *err)
+{
+    char *tmp;
+    FILE *f = kop_open_tmp(path, &tmp, err);
+    if (!f) return -1;
+    fwrite(buf, 1, len, f);
+    return kop_commit_tmp(f, tmp, path, err);
+}
+
+/* mkdir -p the first n bytes of path. */
+static int make_dirs(const char *path, size_t n, KopError *err)
+{
+    char *p = kop_xmalloc(n + 1);
+    memcpy(p, path, n);
+    p[n] = '\0';
+    for (char *s = p + (n > 0);; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+                kop_fail_errno(err, "%s: cannot create folder", p);
+                free(p);
+                return -1;
+            }
+            *s = c;
+            if (!c) break;
+        }
+    }
+    free(p);
     return 0;
+}
+
+int kop_make_dirs(const char *path, KopError *err) { return make_dirs(path, strlen(path), err); }
+
+int kop_make_parent_dirs(const char *path, KopError *err)
+{
+    const char *slash = strrchr(path, '/');
+    return slash && slash != path ? make_dirs(path, (size_t)(slash - path), err) : 0;
+}
+
+const char *kop_path_base(const char *path, size_t *len)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/') n--;
+    size_t b = n;
+    while (b > 0 && path[b - 1] != '/') b--;
+    *len = n - b;
+    return path + b;
 }

@@ -61,6 +61,17 @@ char *kop_read_file(const char *path, size_t *len, KopError *err);
  * is freed. */
 FILE *kop_open_tmp(const char *path, char **tmp, KopError *err);
 int kop_commit_tmp(FILE *f, char *tmp, const char *path, KopError *err);
+/* The two in one: LEN bytes of BUF as the whole of PATH.  0, or -1 and err. */
+int kop_write_file(const char *path, const char *buf, size_t len, KopError *err);
+
+/* mkdir -p PATH; kop_make_parent_dirs: mkdir -p the folder PATH is in (none
+ * when PATH has no folder part).  0, or -1 and err naming the folder. */
+int kop_make_dirs(const char *path, KopError *err);
+int kop_make_parent_dirs(const char *path, KopError *err);
+
+/* The last component of PATH, trailing slashes ignored: where it starts,
+ * and its length in *len (not NUL-terminated; 0 for "/" and ""). */
+const char *kop_path_base(const char *path, size_t *len);
 
 /* Keep freed blocks in the heap instead of returning each large one to the
  * kernel: the executor allocates and frees per-layer work buffers of a few
