@@ -10,6 +10,9 @@
 #endif
 
 #include "kernels.h"
+#include "model_gpt2.h"
+#include "model_mamba1.h"
+#include "model_mamba2.h"
 
 typedef struct { float **blocks; int n, cap; unsigned long long s; } Alloc;
 
@@ -72,9 +75,10 @@ int random_model(Model *m, const char *shape, unsigned seed)
     m->norm_f = cst(a, C, 1.0f);
     if (c->arch == ARCH_MAMBA1) {
         int di = c->d_inner, N = c->d_state, R = c->dt_rank;
-        m->mamba1 = kop_xcalloc((size_t)L, sizeof *m->mamba1);
+        Mamba1Layer *ls = kop_xcalloc((size_t)L, sizeof *ls);
+        m->layers = ls;
         for (int l = 0; l < L; l++) {
-            Mamba1Layer *w = &m->mamba1[l];
+            Mamba1Layer *w = &ls[l];
             w->norm = cst(a, C, 1.0f);
             w->in_proj = rnd(a, (size_t)2 * di * C, 0.02f);
             w->conv_w = rnd(a, (size_t)di * c->d_conv, 0.3f);
@@ -94,9 +98,10 @@ int random_model(Model *m, const char *shape, unsigned seed)
         }
     } else if (c->arch == ARCH_MAMBA2) {
         int di = c->d_inner, N = c->d_state, G = c->n_groups, H = c->n_heads, conv = di + 2 * G * N;
-        m->mamba2 = kop_xcalloc((size_t)L, sizeof *m->mamba2);
+        Mamba2Layer *ls = kop_xcalloc((size_t)L, sizeof *ls);
+        m->layers = ls;
         for (int l = 0; l < L; l++) {
-            Mamba2Layer *w = &m->mamba2[l];
+            Mamba2Layer *w = &ls[l];
             w->norm = cst(a, C, 1.0f);
             w->in_proj = rnd(a, (size_t)(2 * di + 2 * G * N + H) * C, 0.02f);
             w->conv_w = rnd(a, (size_t)conv * c->d_conv, 0.3f);
@@ -117,9 +122,10 @@ int random_model(Model *m, const char *shape, unsigned seed)
         int I = c->n_inner;
         m->pos_embed = rnd(a, (size_t)c->n_ctx * C, 0.01f);
         m->norm_f_b = cst(a, C, 0.0f);
-        m->gpt2 = kop_xcalloc((size_t)L, sizeof *m->gpt2);
+        Gpt2Layer *ls = kop_xcalloc((size_t)L, sizeof *ls);
+        m->layers = ls;
         for (int l = 0; l < L; l++) {
-            Gpt2Layer *w = &m->gpt2[l];
+            Gpt2Layer *w = &ls[l];
             w->ln1_w = w->ln2_w = cst(a, C, 1.0f);
             w->ln1_b = w->ln2_b = cst(a, C, 0.0f);
             w->attn_w = rnd(a, (size_t)C * 3 * C, 0.02f);

@@ -61,7 +61,6 @@ static float add_bias(float *out, int ldo, const float *b, int T, int N)
 void kern_transpose(float *out, const float *a, int rows, int cols)
 {
     enum { B = 32 }; /* tiles, so that both sides are read and written a cache line at a time */
-    #pragma omp parallel for schedule(static)
     for (int r0 = 0; r0 < rows; r0 += B)
         for (int c0 = 0; c0 < cols; c0 += B)
             for (int r = r0; r < rows && r < r0 + B; r++)

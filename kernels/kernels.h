@@ -119,18 +119,33 @@ void kern_mamba1_scan_ref(float *y, int ldy, const float *u, int ldu, const floa
                           const KernKnock *ko, int T, int N, int e0, int e1);
 
 /* Continue a Mamba-1 scan over `rows` recomputed positions t0.. of one
- * knocked run (src/knock.c), channels [e0, e1).  Layouts are transposed,
- * state index first, so the loops run over contiguous channels: At (N, ldA)
- * holds -exp(A_log) transposed; h0 (the clean state at t0-1) and hs0 (the
- * sources-only state at t0-1) are (N, ldh), NULL = zero.  On a knocked layer
- * (knocked != 0) the rows with dst[i] set, on selected channels (chan NULL =
- * all), drop the sources' contribution: y = C.(h - hs) + D u.  Row q of u,
- * dt, B, C, y is position t0 + q; y is multiplied by silu(z). */
-void kern_mamba1_scan_rows(float *y, int ldy, const float *z, int ldz, const float *u, int ldu,
-                           const float *dt, int lddt, const float *At, int ldA, const float *B, const float *C,
-                           int ldbc, const float *D, const float *h0, const float *hs0, int ldh, int knocked,
-                           const unsigned char *src, const unsigned char *dst, const unsigned char *chan,
-                           int t0, int rows, int N, int e0, int e1);
+ * knocked run (src/knock.c), or scan a whole prompt (t0 = 0, no initial
+ * state), channels [e0, e1).  Layouts are transposed, state index first, so
+ * the loops run over contiguous channels: At (N, ldA) holds -exp(A_log)
+ * transposed; h0 (the clean state at t0-1) and hs0 (the sources-only state
+ * at t0-1) are (N, ldh), NULL = zero.  On a knocked layer (knocked != 0) the
+ * rows with dst[i] set, on selected channels (chan NULL = all), drop the
+ * sources' contribution: y = C.(h - hs) + D u.  Row q of u, dt, B, C, y is
+ * position t0 + q; y is multiplied by silu(z).  N <= KERN_MAX_STATE (the
+ * loader refuses larger states). */
+enum { KERN_MAX_STATE = 512 };
+typedef struct KernScan1 {
+    float *y; int ldy;                 /* (rows, ldy) output */
+    const float *z; int ldz;           /* (rows, ldz) gate input */
+    const float *u; int ldu;           /* (rows, ldu) SSM input */
+    const float *dt; int lddt;         /* (rows, lddt) step sizes after softplus */
+    const float *At; int ldA;          /* (N, ldA) */
+    const float *B, *C; int ldbc;      /* (rows, ldbc) each */
+    const float *D;                    /* (d_inner) */
+    const float *h0, *hs0; int ldh;    /* (N, ldh) or NULL */
+    int knocked;
+    const unsigned char *src, *dst;    /* (t0 + rows) positions */
+    const unsigned char *chan;         /* (d_inner) or NULL = all */
+    int t0, rows, N;
+} KernScan1;
+/* work: kern_mamba1_scan_work(N) floats of the calling thread's own */
+size_t kern_mamba1_scan_work(int N);
+void kern_mamba1_scan_rows(const KernScan1 *a, float *work, int e0, int e1);
 
 /* n states h[i] (N, ldh) transposed, channels [e0, e1), each after scanning
  * positions 0..t_end[i] with inputs only where take[i][t] is set (NULL:
@@ -181,7 +196,8 @@ void kern_attention_head(float *out, int ldo, const float *q, int ldq,
                          const float *k0, const float *v0, int ld0,
                          const float *k1, const float *v1, int ld1, int split,
                          const KernKnock *ko, float *att, int i0, int T, int HS);
-/* Reference: all rows, one key/value matrix (T, ld). */
+/* Reference: all rows, one key/value matrix (T, ld); T <= KERN_ATTN_REF_MAX. */
+enum { KERN_ATTN_REF_MAX = 4096 };
 void kern_attention_head_ref(float *out, int ldo, const float *q, const float *k, const float *v, int ld,
                              const KernKnock *ko, int T, int HS);
 

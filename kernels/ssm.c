@@ -8,7 +8,9 @@
 #include <math.h>
 #include <string.h>
 
-#define KERN_MAX_STATE KERN_FASTEXP_MAX
+#include <assert.h>
+
+_Static_assert(KERN_MAX_STATE <= KERN_FASTEXP_MAX, "the scans exponentiate a state row at once");
 
 static int channel_knocked(const KernKnock *ko, int e)
 {
@@ -58,14 +60,14 @@ scan_step(const float *restrict hin, size_t ldin, const float *restrict hsin, si
 /* One block of ne <= KERN_EB channels starting at eb.  Always inlined, and
  * called with the constant KERN_EB for full blocks, so the compiler sees
  * fixed trip counts and keeps every loop in vector registers.  h and hs:
- * two (KERN_MAX_STATE, KERN_EB) buffers each. */
+ * two (N, KERN_EB) buffers each. */
 static inline __attribute__((always_inline)) void
 scan_rows_block(float *y, int ldy, const float *z, int ldz, const float *u, int ldu, const float *dt, int lddt,
                 const float *At, int ldA, const float *B, const float *C, int ldbc, const float *D, const float *h0,
                 const float *hs0, int ldh, int knocked, const unsigned char *src, const unsigned char *dst,
                 const unsigned char *chan, int t0, int rows, int N, int eb, int ne, float *h, float *hs)
 {
-    size_t buf = (size_t)KERN_MAX_STATE * KERN_EB;
+    size_t buf = (size_t)N * KERN_EB;
     float kmask[KERN_EB];
     for (int j = 0; j < ne; j++) kmask[j] = knocked && (!chan || chan[eb + j]) ? 1.0f : 0.0f;
     /* a missing state (t0 == 0, or no source before t0) reads as zeros from
@@ -104,22 +106,26 @@ scan_rows_block(float *y, int ldy, const float *z, int ldz, const float *u, int 
     }
 }
 
-KERN_CLONES
-void kern_mamba1_scan_rows(float *y, int ldy, const float *z, int ldz, const float *u, int ldu,
-                           const float *dt, int lddt, const float *At, int ldA, const float *B, const float *C,
-                           int ldbc, const float *D, const float *h0, const float *hs0, int ldh, int knocked,
-                           const unsigned char *src, const unsigned char *dst, const unsigned char *chan,
-                           int t0, int rows, int N, int e0, int e1)
+size_t kern_mamba1_scan_work(int N)
 {
-    static _Thread_local float h[2][KERN_MAX_STATE][KERN_EB], hs[2][KERN_MAX_STATE][KERN_EB];
-    if (N > KERN_MAX_STATE) return;
+    return (size_t)4 * N * KERN_EB;
+}
+
+KERN_CLONES
+void kern_mamba1_scan_rows(const KernScan1 *a, float *work, int e0, int e1)
+{
+    int N = a->N;
+    assert(N > 0 && N <= KERN_MAX_STATE);
+    float *h = work, *hs = work + (size_t)2 * N * KERN_EB;
     for (int eb = e0; eb < e1; eb += KERN_EB) {
         if (e1 - eb >= KERN_EB)
-            scan_rows_block(y, ldy, z, ldz, u, ldu, dt, lddt, At, ldA, B, C, ldbc, D, h0, hs0, ldh, knocked, src, dst,
-                            chan, t0, rows, N, eb, KERN_EB, &h[0][0][0], &hs[0][0][0]);
+            scan_rows_block(a->y, a->ldy, a->z, a->ldz, a->u, a->ldu, a->dt, a->lddt, a->At, a->ldA, a->B, a->C,
+                            a->ldbc, a->D, a->h0, a->hs0, a->ldh, a->knocked, a->src, a->dst, a->chan, a->t0, a->rows,
+                            N, eb, KERN_EB, h, hs);
         else
-            scan_rows_block(y, ldy, z, ldz, u, ldu, dt, lddt, At, ldA, B, C, ldbc, D, h0, hs0, ldh, knocked, src, dst,
-                            chan, t0, rows, N, eb, e1 - eb, &h[0][0][0], &hs[0][0][0]);
+            scan_rows_block(a->y, a->ldy, a->z, a->ldz, a->u, a->ldu, a->dt, a->lddt, a->At, a->ldA, a->B, a->C,
+                            a->ldbc, a->D, a->h0, a->hs0, a->ldh, a->knocked, a->src, a->dst, a->chan, a->t0, a->rows,
+                            N, eb, e1 - eb, h, hs);
     }
 }
 
@@ -224,7 +230,7 @@ void kern_mamba2_scan_rows(float *y, int ldy, const float *x, int ldx, const flo
     /* the state (P, N) eight rows of P at a time, on the stack, so that B_t
      * and C_t are read once per step for all of them */
     float hbuf[KERN_MAX_STATE * 8], hsbuf[KERN_MAX_STATE * 8];
-    if (N > KERN_MAX_STATE) return;
+    assert(N > 0 && N <= KERN_MAX_STATE);
     for (int p0 = 0; p0 < P; p0 += 8) {
         int np = P - p0 < 8 ? P - p0 : 8;
         for (int i = 0; i < np * N; i++) {

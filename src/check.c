@@ -1,6 +1,8 @@
 /* check.c: see check.h.  Resolves the syntax tree into a Recipe. */
 #include "check.h"
 
+#include "arch.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -192,10 +194,11 @@ static FeatureSel lower_features(Ck *c, const Ast *n)
 {
     FeatureSel f = {.kind = FEAT_ALL, .frac = 1.0, .num = 1, .den = 1};
     if (!n) return f;
-    if (c->opt->arch == ARCH_GPT2) {
+    const ArchOps *ops = arch_ops(c->opt->arch);
+    if (ops && !ops->n_features) {
         const char *model = c->opt->model_name;
-        diag_error(c->d, n->loc, "'features' selects SSM channels, but %s%s is a transformer (gpt2)",
-                   model ? "" : "the model", model ? model : "");
+        diag_error(c->d, n->loc, "'features' selects SSM channels, but %s%s is a transformer (%s)",
+                   model ? "" : "the model", model ? model : "", ops->name);
         return f;
     }
     int head = resolve(c, n->a, feature_words, FW_N, "feature selection");

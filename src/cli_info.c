@@ -3,7 +3,7 @@
  * stable (tests and scripts grep them); the ones that belong to one
  * architecture appear only for it. */
 #include "cli.h"
-#include "model.h"
+#include "arch.h"
 
 #include <string.h>
 
@@ -15,23 +15,7 @@ static void print_model(const Model *m)
     printf("d_model: %d\n", c->d_model);
     printf("n_layer: %d\n", c->n_layer);
     printf("vocab_size: %d\n", c->vocab_size);
-    switch (c->arch) {
-    case ARCH_MAMBA1:
-        printf("d_inner: %d\nd_state: %d\nd_conv: %d\ndt_rank: %d\n", c->d_inner, c->d_state, c->d_conv,
-               c->dt_rank);
-        break;
-    case ARCH_MAMBA2:
-        printf("d_inner: %d\nd_state: %d\nd_conv: %d\nn_heads: %d\nhead_dim: %d\nn_groups: %d\nchunk_size: %d\n",
-               c->d_inner, c->d_state, c->d_conv, c->n_heads, c->head_dim, c->n_groups, c->chunk_size);
-        printf("dt_limit: %g %g\n", c->dt_limit_lo, c->dt_limit_hi);
-        break;
-    case ARCH_GPT2:
-        printf("n_head: %d\nhead_dim: %d\nn_ctx: %d\nn_inner: %d\n", c->n_head, c->d_model / c->n_head, c->n_ctx,
-               c->n_inner);
-        break;
-    }
-    if (c->arch != ARCH_GPT2)
-        printf("conv_bias: %s\nproj_bias: %s\n", c->conv_bias ? "yes" : "no", c->proj_bias ? "yes" : "no");
+    arch_ops(c->arch)->print_config(c, stdout);
     printf("norm_eps: %g\n", c->norm_eps);
     printf("lm_head: %s\n", m->lm_head == m->embed ? "tied" : "separate");
     printf("params: %zu\n", m->n_params);

@@ -22,23 +22,6 @@
 #define DIM_MAX (1 << 24)
 #define REQUIRED INT_MIN
 
-const char *arch_name(Arch a)
-{
-    switch (a) {
-    case ARCH_MAMBA1: return "mamba1";
-    case ARCH_MAMBA2: return "mamba2";
-    case ARCH_GPT2: return "gpt2";
-    }
-    return "unknown";
-}
-
-Arch arch_from_name(const char *s)
-{
-    for (Arch a = ARCH_MAMBA1; a <= ARCH_GPT2; a++)
-        if (!strcmp(s, arch_name(a))) return a;
-    return 0;
-}
-
 /* Read and parse the JSON file PATH (shared with model_load.c, which reads
  * model.safetensors.index.json).  A missing file is a bad model (status 1);
  * other I/O failures are status 2.  Returns a new reference or NULL. */

@@ -19,6 +19,7 @@
 #include "render.h"
 #include "stats.h"
 #include "summary_csv.h"
+#include "threads.h"
 #include "tokenizer.h"
 
 /* Prompts share one clean forward in groups of GROUP; a parallel chunk
@@ -96,6 +97,15 @@ typedef struct RunCtx {
     int naive;
     int want_flops;        /* RunOptions.stats asked for them (they cost a second planning of the runs) */
 } RunCtx;
+
+static int thread_index(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
 
 static int argmax(const float *x, int n)
 {
@@ -242,7 +252,7 @@ done:
  * forward for those that tokenize, then each measured.  The groups are
  * fixed by the prompts' places in the list, never by the thread count, so
  * results stay bit-identical for any number of threads. */
-static void run_group(const RunCtx *cx, int first, int cnt, Job *jobs)
+static void run_group(const RunCtx *cx, int first, int cnt, Job *jobs, Scratch *scratch)
 {
     int *ids[GROUP], sf[GROUP], sl[GROUP], T[GROUP], which[GROUP], nv = 0;
     const int *vids[GROUP];
@@ -255,12 +265,13 @@ static void run_group(const RunCtx *cx, int first, int cnt, Job *jobs)
         T[nv++] = n;
     }
     KopError err = {0};
-    if (nv && prompt_runs_new(cx->m, nv, vids, T, NULL, pr, &err) < 0) {
+    if (nv && prompt_runs_new(cx->m, nv, vids, T, NULL, pr, scratch, &err) < 0) {
         /* one at a time, so that each prompt gets its own reason */
         for (int k = 0; k < nv; k++) {
             err = (KopError){0};
-            pr[k] = prompt_run_new(cx->m, vids[k], T[k], NULL, &err);
-            if (!pr[k]) job_skip(&jobs[which[k]], "%s", err.msg);
+            pr[k] = NULL;
+            if (prompt_runs_new(cx->m, 1, &vids[k], &T[k], NULL, &pr[k], scratch, &err) < 0)
+                job_skip(&jobs[which[k]], "%s", err.msg);
         }
     }
     for (int k = 0; k < nv; k++) {
@@ -399,18 +410,6 @@ static int render_outputs(const RunCtx *cx, const char *out_dir, const char *sum
     return status;
 }
 
-static int set_threads(int n)
-{
-#ifdef _OPENMP
-    if (n > 0) omp_set_num_threads(n);
-    omp_set_max_active_levels(1);
-    return omp_get_max_threads();
-#else
-    (void)n;
-    return 1;
-#endif
-}
-
 static void prompt_list_free(PromptList *l)
 {
     for (int i = 0; i < l->n_sets; i++) prompts_free(l->sets[i]);
@@ -531,7 +530,7 @@ int exec_run(const RunOptions *o, KopError *err)
     rows_path = path_join(out_dir, "rows.csv");
     sum_path = path_join(out_dir, "summary.csv");
     man_path = path_join(out_dir, "manifest.yaml");
-    int threads = set_threads(o->threads);
+    int threads = threads_set(o->threads);
     manifest_init(&man, o->recipe_path, text, o->model_dir, model_name, mm, threads);
     man.experiment = r->experiment;
     if (manifest_write(man_path, &man, err) < 0) goto out;
@@ -555,7 +554,9 @@ int exec_run(const RunOptions *o, KopError *err)
     progress_start(&prog, "prompts", ps->n, o->quiet);
     double t_loop = kop_now(), flops = 0;
     long n_runs = 0;
-    if (parallel) kern_set_blas_threads(1);
+    /* each thread's working memory, kept from prompt to prompt */
+    Scratch *scratch = kop_xcalloc((size_t)threads, sizeof *scratch);
+    if (parallel) threads_prompts(1);
     for (int base = 0, cnt; base < ps->n && used < limit; base += cnt) {
         int chunk = max_chunk;
         if (limit - used < chunk) chunk = (int)((limit - used + GROUP - 1) / GROUP * GROUP);
@@ -563,7 +564,8 @@ int exec_run(const RunOptions *o, KopError *err)
         int groups = (cnt + GROUP - 1) / GROUP;
         #pragma omp parallel for schedule(dynamic, 1) if (parallel)
         for (int g = 0; g < groups; g++)
-            run_group(&cx, base + g * GROUP, cnt - g * GROUP < GROUP ? cnt - g * GROUP : GROUP, &jobs[g * GROUP]);
+            run_group(&cx, base + g * GROUP, cnt - g * GROUP < GROUP ? cnt - g * GROUP : GROUP, &jobs[g * GROUP],
+                      &scratch[thread_index()]);
         for (int q = 0; q < cnt; q++) {
             Job *j = &jobs[q];
             if (used >= limit) {
@@ -588,6 +590,9 @@ int exec_run(const RunOptions *o, KopError *err)
         progress_update(&prog, done);
     }
     progress_end(&prog);
+    if (parallel) threads_prompts(0);
+    for (int i = 0; i < threads; i++) scratch_release(&scratch[i]);
+    free(scratch);
     if (o->stats) *o->stats = (RunStats){.prompts = used, .runs = n_runs, .seconds = kop_now() - t_loop, .knock_flops = flops};
     if (ferror(rows) || fclose(rows) != 0) {
         rows = NULL;

@@ -4,21 +4,12 @@
 #include <math.h>
 #include <string.h>
 
-#include "knock.h"
+#include "arch.h"
 
 void features_scores(const Model *m, int l, double *scores)
 {
-    const Config *c = &m->cfg;
-    if (c->arch == ARCH_MAMBA1) {
-        const float *A_log = m->mamba1[l].A_log;
-        for (int e = 0; e < c->d_inner; e++) {
-            double s = 0;
-            for (int n = 0; n < c->d_state; n++) s += exp(-exp((double)A_log[(size_t)e * c->d_state + n]));
-            scores[e] = s;
-        }
-    } else if (c->arch == ARCH_MAMBA2) {
-        for (int h = 0; h < c->n_heads; h++) scores[h] = exp(-exp((double)m->mamba2[l].A_log[h]));
-    }
+    const ArchOps *ops = arch_ops(m->cfg.arch);
+    if (ops->feature_scores) ops->feature_scores(m, l, scores);
 }
 
 /* order[] = feature indices sorted by score, descending (slow first) or

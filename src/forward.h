@@ -13,14 +13,13 @@
  * (one GEMV against the vocabulary instead of T of them).
  *
  * Threads: the work inside each layer is split over rows, channels or heads
- * with OpenMP, and the projections go through BLIS with the same thread count;
- * every output element is produced by one thread in a fixed order, so results
- * are bit-identical for any OMP_NUM_THREADS. */
+ * with OpenMP, and the projections go through BLIS (threads.h sets both
+ * counts); every output element is produced by one thread in a fixed order,
+ * so results are bit-identical for any thread count. */
 #ifndef KOP_FORWARD_H
 #define KOP_FORWARD_H
 
-#include "kernels.h"
-#include "model.h"
+#include "arch.h"
 
 typedef struct ForwardReq {
     const int *ids;               /* (T) token ids, each < vocab_size */
@@ -39,6 +38,8 @@ typedef struct ForwardReq {
     struct LayerRec *rec;         /* optional (n_layer): per-layer records for the executor */
     int all_positions;            /* logits for every position (T, V) instead of the last (V) */
     float *logits;                /* output */
+    int threads;                  /* the team size of the layers' parallel loops here; 0: threads_team() */
+    Scratch *scratch;             /* the caller's working memory, reused across calls; NULL: own */
 } ForwardReq;
 
 /* Returns 0, or -1 with err set for a request the model cannot serve (token
@@ -48,39 +49,5 @@ int model_forward(const Model *m, const ForwardReq *req, KopError *err);
 /* Number of floating point operations of a clean forward over T tokens with
  * logits for `logit_rows` positions (multiply-add = 2), for benchmarks. */
 double model_forward_flops(const Config *c, int T, int logit_rows);
-
-/* --- per-architecture layers (src/model_*.c), used by model_forward -------- */
-
-/* What a clean layer records for the executor's row recomputation (knock.h):
- * buffers allocated by the caller, filled by the layer when rec != NULL. */
-typedef struct LayerRec {
-    float *xpre;  /* Mamba-1 (T, d_inner) conv input; Mamba-2 (T, conv_dim) */
-    float *u;     /* Mamba-1 (T, d_inner) conv+silu;  Mamba-2 (T, conv_dim) [x | B | C] */
-    float *dt;    /* Mamba-1 (T, d_inner);            Mamba-2 (T, n_heads) */
-    float *bc;    /* Mamba-1 (T, dt_rank + 2 d_state) [dt | B | C] */
-    float *qkv;   /* GPT-2 (T, 3C) */
-} LayerRec;
-
-/* The prompts of a forward: prompt i at rows [start[i], start[i + 1]). */
-typedef struct Seqs {
-    int n;
-    const int *start; /* (n + 1) */
-} Seqs;
-
-typedef struct Scratch Scratch;
-void mamba1_layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec);
-/* fills mem (n_layer * d_inner * d_state floats) with the layers' A_t */
-void mamba1_derive(Model *m, float *mem);
-void mamba2_layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec);
-void gpt2_layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec);
-
-/* Scratch buffers for one forward: a few (T, width) blocks sized from Config. */
-struct Scratch {
-    float *a, *b, *c, *d;  /* each (T, scratch_width(cfg)) */
-    float *att;            /* GPT-2: (threads, T) attention rows */
-    int T, width;
-};
-Scratch *scratch_new(const Config *c, int T);
-void scratch_free(Scratch *s);
 
 #endif

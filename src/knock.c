@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "threads.h"
+
 /* An SSM state at t0 - 1 per layer, with inputs from every position (full
  * state) or from the sources before t0 only. */
 typedef struct StateEntry {
@@ -31,44 +33,22 @@ struct PromptRun {
     const float *clean_logits; /* (V) in shared->logits */
     StateEntry *states;
     int nstates, capstates;
+    Scratch *scratch;     /* the caller's (borrowed), or own */
+    Scratch own;
 };
-
-int model_n_features(const Config *c)
-{
-    return c->arch == ARCH_MAMBA1 ? c->d_inner : c->arch == ARCH_MAMBA2 ? c->n_heads : 0;
-}
 
 static size_t state_size(const Config *c)
 {
-    if (c->arch == ARCH_MAMBA1) return (size_t)c->d_inner * c->d_state;
-    if (c->arch == ARCH_MAMBA2) return (size_t)c->n_heads * c->head_dim * c->d_state;
-    return 0;
-}
-
-/* The widths of the LayerRec fields an architecture records, in the order
- * they are laid out (Mamba-1: xpre, u, dt, bc; Mamba-2: xpre, u, dt; GPT-2:
- * qkv); returns how many. */
-static int record_fields(const Config *c, size_t w[4])
-{
-    if (c->arch == ARCH_MAMBA1) {
-        w[0] = w[1] = w[2] = (size_t)c->d_inner;
-        w[3] = (size_t)c->dt_rank + 2 * (size_t)c->d_state;
-        return 4;
-    }
-    if (c->arch == ARCH_MAMBA2) {
-        w[0] = w[1] = (size_t)c->d_inner + 2 * (size_t)c->n_groups * c->d_state;
-        w[2] = (size_t)c->n_heads;
-        return 3;
-    }
-    w[0] = 3 * (size_t)c->d_model;
-    return 1;
+    const ArchOps *ops = arch_ops(c->arch);
+    return ops->state_floats ? ops->state_floats(c) : 0;
 }
 
 /* Floats recorded per position and layer. */
 static size_t record_width(const Config *c)
 {
-    size_t w[4], sum = 0;
-    for (int i = 0, n = record_fields(c, w); i < n; i++) sum += w[i];
+    RecField f[REC_MAX_FIELDS];
+    size_t sum = 0;
+    for (int i = 0, n = arch_ops(c->arch)->record_fields(c, f); i < n; i++) sum += f[i].width;
     return sum;
 }
 
@@ -76,15 +56,14 @@ static size_t record_width(const Config *c)
  * rows per layer: each field is a (rows, width) block, one after another. */
 static void layer_views(const Config *c, float *mem, int rows, int l, int r0, LayerRec *r)
 {
-    size_t w[4];
-    int n = record_fields(c, w);
-    float *q = mem + record_width(c) * rows * l, *f[4];
+    RecField f[REC_MAX_FIELDS];
+    int n = arch_ops(c->arch)->record_fields(c, f);
+    float *q = mem + record_width(c) * rows * l;
+    memset(r, 0, sizeof *r);
     for (int i = 0; i < n; i++) {
-        f[i] = q + w[i] * r0;
-        q += w[i] * rows;
+        *(float **)((char *)r + f[i].offset) = q + f[i].width * r0;
+        q += f[i].width * rows;
     }
-    *r = c->arch == ARCH_GPT2 ? (LayerRec){.qkv = f[0]}
-                              : (LayerRec){.xpre = f[0], .u = f[1], .dt = f[2], .bc = n > 3 ? f[3] : NULL};
 }
 
 static void records_release(Records *r)
@@ -98,7 +77,7 @@ static void records_release(Records *r)
 }
 
 int prompt_runs_new(const Model *m, int n, const int *const *ids, const int *T, float *clean_logits, PromptRun **out,
-                    KopError *err)
+                    Scratch *scratch, KopError *err)
 {
     const Config *c = &m->cfg;
     int L = c->n_layer, C = c->d_model, V = c->vocab_size, rows = 0;
@@ -116,7 +95,7 @@ int prompt_runs_new(const Model *m, int n, const int *const *ids, const int *T, 
     int *all = kop_xmalloc(sizeof(int) * (size_t)rows);
     for (int q = 0, r = 0; q < n; r += T[q++]) memcpy(all + r, ids[q], sizeof(int) * (size_t)T[q]);
     ForwardReq req = {.ids = all, .T = rows, .n_seq = n, .seq_len = T, .resid_out = sh->resid, .rec = rec,
-                      .logits = sh->logits};
+                      .logits = sh->logits, .scratch = scratch};
     int status = model_forward(m, &req, err);
     free(all);
     free(rec);
@@ -138,6 +117,7 @@ int prompt_runs_new(const Model *m, int n, const int *const *ids, const int *T, 
         p->rec = kop_xmalloc(sizeof *p->rec * (size_t)L);
         for (int l = 0; l < L; l++) layer_views(c, sh->mem, rows, l, r0, &p->rec[l]);
         p->clean_logits = sh->logits + (size_t)q * V;
+        p->scratch = scratch ? scratch : &p->own;
     }
     if (clean_logits) memcpy(clean_logits, sh->logits, sizeof(float) * (size_t)n * V);
     return 0;
@@ -151,7 +131,7 @@ const float *prompt_run_clean_logits(const PromptRun *p)
 PromptRun *prompt_run_new(const Model *m, const int *ids, int T, float *clean_logits, KopError *err)
 {
     PromptRun *p;
-    return prompt_runs_new(m, 1, &ids, &T, clean_logits, &p, err) < 0 ? NULL : p;
+    return prompt_runs_new(m, 1, &ids, &T, clean_logits, &p, NULL, err) < 0 ? NULL : p;
 }
 
 void prompt_run_free(PromptRun *p)
@@ -163,6 +143,7 @@ void prompt_run_free(PromptRun *p)
         free(p->states[i].take);
     }
     free(p->states);
+    scratch_release(&p->own);
     records_release(p->shared);
     free(p->ids); free(p->rec);
     free(p);
@@ -200,15 +181,11 @@ static void states_at(PromptRun *p, int l, const int *want, int n)
         StateEntry *e = &p->states[want[i]];
         if (e->h[l]) continue;
         e->h[l] = kop_xmalloc(sizeof(float) * state_size(&p->m->cfg));
-        if (p->m->cfg.arch == ARCH_MAMBA2) {
-            mamba2_state(p->m, l, &p->rec[l], e->t0 - 1, e->take, e->h[l]);
-            continue;
-        }
         t_end[k] = e->t0 - 1;
         take[k] = e->take;
         h[k++] = e->h[l];
     }
-    if (k) mamba1_states(p->m, l, &p->rec[l], k, t_end, take, h);
+    if (k) arch_ops(p->m->cfg.arch)->states(p->m, l, &p->rec[l], k, t_end, take, h);
     free(t_end); free(take); free(h);
 }
 
@@ -294,8 +271,9 @@ int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, K
 {
     const Model *m = p->m;
     const Config *c = &m->cfg;
+    const ArchOps *ops = arch_ops(c->arch);
     int T = p->T, L = c->n_layer, C = c->d_model, V = c->vocab_size, nf = model_n_features(c);
-    int ssm = c->arch != ARCH_GPT2;
+    int ssm = ops->states != NULL;
     Active *act = kop_xmalloc(sizeof *act * (size_t)(n ? n : 1));
     int rows, na = plan_runs(c, T, runs, n, act, &rows);
     unsigned char *active = kop_xcalloc((size_t)(n ? n : 1), 1);
@@ -339,11 +317,8 @@ int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, K
                 rr[a].hs0 = act[a].src >= 0 && rr[a].knocked ? p->states[act[a].src].h[l] : NULL;
             }
         int R = nact < na ? act[nact].row0 : rows;
-        switch (c->arch) {
-        case ARCH_MAMBA1: mamba1_rows(m, l, X, R, rr, nact, &p->rec[l], T); break;
-        case ARCH_MAMBA2: mamba2_rows(m, l, X, R, rr, nact, &p->rec[l], T); break;
-        case ARCH_GPT2: gpt2_rows(m, l, X, R, rr, nact, &p->rec[l], T); break;
-        }
+        scratch_reserve(p->scratch, c, R, threads_team(), T);
+        ops->rows(m, l, X, R, rr, nact, &p->rec[l], T, p->scratch);
     }
     /* the last position of every run that computed rows: final norm, then one
      * GEMM against the vocabulary; duplicates copy their rep's logits */
@@ -354,8 +329,7 @@ int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, K
         #pragma omp parallel for schedule(static)
         for (int a = 0; a < nlog; a++) {
             const float *x = X + (size_t)(act[a].row0 + T - 1 - act[a].t0) * C;
-            if (c->arch == ARCH_GPT2) kern_layernorm(h + (size_t)a * C, x, m->norm_f, m->norm_f_b, C, c->norm_eps);
-            else kern_rmsnorm(h + (size_t)a * C, x, m->norm_f, C, c->norm_eps);
+            ops->final_norm(m, h + (size_t)a * C, x);
         }
         kern_linear_kn(out, V, h, C, m->lm_head_t, NULL, nlog, C, V);
         for (int a = 0; a < na; a++) {
@@ -384,7 +358,8 @@ int prompt_run_knock_naive(PromptRun *p, const KnockRun *runs, int n, float *log
             ko[l] = (KernKnock){runs[k].src, runs[k].dst, runs[k].chan ? runs[k].chan + (size_t)l * nf : NULL};
             per[l] = &ko[l];
         }
-        ForwardReq req = {.ids = p->ids, .T = p->T, .knock = per, .logits = logits + (size_t)k * c->vocab_size};
+        ForwardReq req = {.ids = p->ids, .T = p->T, .knock = per, .logits = logits + (size_t)k * c->vocab_size,
+                          .scratch = p->scratch};
         status = model_forward(p->m, &req, err);
     }
     free(ko);

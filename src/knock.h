@@ -44,9 +44,11 @@ PromptRun *prompt_run_new(const Model *m, const int *ids, int T, float *clean_lo
  * short prompt alone multiplies every weight matrix by a few rows, so
  * batching them is what keeps the clean passes efficient.  out[q] (free each
  * with prompt_run_free, in any order); clean_logits (n, vocab) or NULL.
+ * scratch: the calling thread's working memory, borrowed by the runs and
+ * reused from prompt to prompt (NULL: each run its own).
  * Returns 0, or -1 with err set and every out[q] NULL. */
 int prompt_runs_new(const Model *m, int n, const int *const *ids, const int *T, float *clean_logits, PromptRun **out,
-                    KopError *err);
+                    Scratch *scratch, KopError *err);
 void prompt_run_free(PromptRun *p);
 
 /* (vocab) the prompt's clean last-position logits, valid until the free. */
@@ -64,35 +66,5 @@ int prompt_run_knock_naive(PromptRun *p, const KnockRun *runs, int n, float *log
  * multiply-add), for benchmarks. */
 double knock_flops(const Config *c, int T, const KnockRun *runs, int n);
 
-/* Number of features of one layer: Mamba-1 d_inner channels, Mamba-2 heads, 0 for GPT-2. */
-int model_n_features(const Config *c);
-
-/* ---- internal: per-architecture row recomputation (src/model_*.c) ------- */
-
-/* One run's rows inside a layer step. */
-typedef struct RowRun {
-    int t0, row0;               /* first position recomputed; its row in the batch */
-    int knocked;                /* layer is in [lo, hi] */
-    const unsigned char *src, *dst, *chan; /* chan: this layer's features or NULL */
-    const float *h0;            /* SSM state at t0-1 (NULL when t0 == 0) */
-    const float *hs0;           /* sources-only state at t0-1 (NULL: zero) */
-} RowRun;
-
-/* Recompute rows X (R, C) in place through layer l for the runs given. */
-void mamba1_rows(const Model *m, int l, float *X, int R, const RowRun *runs, int nruns,
-                 const LayerRec *rec, int T);
-void mamba2_rows(const Model *m, int l, float *X, int R, const RowRun *runs, int nruns,
-                 const LayerRec *rec, int T);
-void gpt2_rows(const Model *m, int l, float *X, int R, const RowRun *runs, int nruns,
-               const LayerRec *rec, int T);
-
-/* SSM state at position t_end after scanning the clean records of layer l
- * from position 0, taking inputs only at positions with take[j] set (NULL:
- * all).  Mamba-1: (d_state, d_inner), transposed so the row recompute runs
- * over contiguous channels, n states in one pass; Mamba-2: (n_heads,
- * head_dim, d_state). */
-void mamba1_states(const Model *m, int l, const LayerRec *rec, int n, const int *t_end,
-                   const unsigned char *const *take, float *const *h);
-void mamba2_state(const Model *m, int l, const LayerRec *rec, int t_end, const unsigned char *take, float *h);
 
 #endif

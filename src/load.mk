@@ -1,6 +1,6 @@
 ## src/load.mk: checkpoint loading (safetensors + config.json), `kop info`,
 ## and their tests.
-libkop_a_SOURCES += src/safetensors.c src/safetensors.h src/config.c src/model_load.c src/model.h
+libkop_a_SOURCES += src/safetensors.c src/safetensors.h src/config.c src/model_load.c src/model_load.h src/model.h
 kop_SOURCES += src/cli_info.c
 
 check_PROGRAMS += tests/unit/test_safetensors tests/unit/test_model_load

@@ -29,8 +29,9 @@
 
 typedef enum { ARCH_MAMBA1 = 1, ARCH_MAMBA2 = 2, ARCH_GPT2 = 3 } Arch;
 
-const char *arch_name(Arch a); /* "mamba1", "mamba2", "gpt2" */
-Arch arch_from_name(const char *s); /* 0 for anything else */
+/* The family's name ("mamba1", ...; arch.h) and back (0 for anything else). */
+const char *arch_name(Arch a);
+Arch arch_from_name(const char *s);
 
 typedef struct Config {
     Arch arch;
@@ -55,48 +56,6 @@ typedef struct Config {
     int n_inner;        /* MLP width (n_inner or 4 * n_embd) */
 } Config;
 
-/* Mamba-1 block (HF names under backbone.layers.N.) */
-typedef struct Mamba1Layer {
-    const float *norm;       /* (d_model)                  norm.weight */
-    const float *in_proj;    /* (2*d_inner, d_model)       mixer.in_proj.weight: rows [x | z] */
-    const float *in_proj_b;  /* (2*d_inner) or NULL */
-    const float *conv_w;     /* (d_inner, d_conv)          mixer.conv1d.weight (d_inner,1,d_conv) */
-    const float *conv_b;     /* (d_inner) or NULL */
-    const float *x_proj;     /* (dt_rank+2*d_state, d_inner) rows [dt | B | C] */
-    const float *dt_proj_w;  /* (d_inner, dt_rank) */
-    const float *dt_proj_b;  /* (d_inner) */
-    const float *A_log;      /* (d_inner, d_state) */
-    const float *A_t;        /* (d_state, d_inner) -exp(A_log) transposed, the scans' layout (model_derive) */
-    const float *D;          /* (d_inner) */
-    const float *out_proj;   /* (d_model, d_inner) */
-    const float *out_proj_b; /* (d_model) or NULL */
-} Mamba1Layer;
-
-/* Mamba-2 block */
-typedef struct Mamba2Layer {
-    const float *norm;       /* (d_model) */
-    const float *in_proj;    /* (2*d_inner + 2*n_groups*d_state + n_heads, d_model): rows [z | xBC | dt] */
-    const float *in_proj_b;  /* or NULL */
-    const float *conv_w;     /* (conv_dim, d_conv), conv_dim = d_inner + 2*n_groups*d_state */
-    const float *conv_b;     /* (conv_dim) or NULL */
-    const float *dt_bias;    /* (n_heads) */
-    const float *A_log;      /* (n_heads) */
-    const float *D;          /* (n_heads) */
-    const float *gnorm;      /* (d_inner) gated RMSNorm weight, mixer.norm.weight */
-    const float *out_proj;   /* (d_model, d_inner) */
-    const float *out_proj_b; /* or NULL */
-} Mamba2Layer;
-
-/* GPT-2 block (h.N.); Conv1D weights are stored [in, out] */
-typedef struct Gpt2Layer {
-    const float *ln1_w, *ln1_b;           /* (C) */
-    const float *attn_w, *attn_b;         /* (C, 3C), (3C)  c_attn */
-    const float *attn_proj_w, *attn_proj_b; /* (C, C), (C)  attn.c_proj */
-    const float *ln2_w, *ln2_b;           /* (C) */
-    const float *fc_w, *fc_b;             /* (C, n_inner), (n_inner)  mlp.c_fc */
-    const float *fc_proj_w, *fc_proj_b;   /* (n_inner, C), (C)  mlp.c_proj */
-} Gpt2Layer;
-
 typedef struct Model {
     Config cfg;
     char *dir;               /* the model directory as given */
@@ -107,9 +66,7 @@ typedef struct Model {
     const float *lm_head;    /* (vocab_size, d_model); == embed when tied */
     const float *lm_head_t;  /* (d_model, vocab_size) lm_head transposed (model_derive): BLIS packs
                               * this layout faster for the wide vocabulary product */
-    Mamba1Layer *mamba1;     /* (n_layer) when arch == ARCH_MAMBA1, else NULL */
-    Mamba2Layer *mamba2;     /* (n_layer) when arch == ARCH_MAMBA2 */
-    Gpt2Layer *gpt2;         /* (n_layer) when arch == ARCH_GPT2 */
+    void *layers;            /* (n_layer) the family's layer table (Mamba1Layer, ... in model_*.h) */
     char weight_dtype[8];    /* dtype of the stored weights: "F32", "F16", "BF16" (or "mixed") */
     size_t n_params;         /* parameters stored (a tied head counted once) */
     void *priv;              /* loader-owned storage (mappings, converted buffers) */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "model_load.h"
 #include "safetensors.h"
 
 /* Defined in config.c: read a JSON file, errors naming it. */
@@ -29,14 +30,15 @@ typedef struct LoadPriv {
 } LoadPriv;
 
 /* State of one model_load call. */
-typedef struct Loader {
+struct ModelLoader {
     Model *m;
     LoadPriv *p;
     json_object *weight_map; /* from the shard index, or NULL for one file */
     char *index_path;
     KopError *err;
     int failed;              /* sticky: the first error is the one reported */
-} Loader;
+};
+typedef struct ModelLoader Loader;
 
 static char *join(const char *dir, const char *name)
 {
@@ -112,8 +114,7 @@ static int open_files(Loader *L)
 // ---------------------------------------------------------------------------
 // Looking tensors up
 
-static void lfail(Loader *L, const char *fmt, ...) KOP_PRINTF(2, 3);
-static void lfail(Loader *L, const char *fmt, ...)
+void loadp_fail(Loader *L, const char *fmt, ...)
 {
     if (!L->failed && L->err) {
         va_list ap;
@@ -141,7 +142,7 @@ static const StTensor *lookup(Loader *L, const char *name, const StFile **file)
         if (!strcmp(p->file_names[i], shard)) {
             *file = &p->files[i];
             const StTensor *t = st_find(*file, name);
-            if (!t) lfail(L, "%s: tensor '%s' is not in %s, where the index places it", p->files[i].path, name,
+            if (!t) loadp_fail(L, "%s: tensor '%s' is not in %s, where the index places it", p->files[i].path, name,
                           L->index_path);
             return t;
         }
@@ -149,7 +150,7 @@ static const StTensor *lookup(Loader *L, const char *name, const StFile **file)
     return NULL;
 }
 
-static const char *where(const Loader *L)
+const char *loadp_where(const Loader *L)
 {
     return L->weight_map ? L->index_path : L->p->files[0].path;
 }
@@ -162,10 +163,7 @@ static void format_shape(char *buf, size_t n, int ndim, const int64_t *shape)
     if (k < n) snprintf(buf + k, n - k, "]");
 }
 
-/* The tensor named by FMT..., which must exist with exactly the shape
- * (ndim, shape); returns its fp32 data, or NULL after recording an error. */
-static const float *get(Loader *L, int ndim, const int64_t *shape, const char *fmt, ...) KOP_PRINTF(4, 5);
-static const float *get(Loader *L, int ndim, const int64_t *shape, const char *fmt, ...)
+const float *loadp_get(Loader *L, int ndim, const int64_t *shape, const char *fmt, ...)
 {
     if (L->failed) return NULL;
     char name[512];
@@ -177,7 +175,7 @@ static const float *get(Loader *L, int ndim, const int64_t *shape, const char *f
     const StFile *f = NULL;
     const StTensor *t = lookup(L, name, &f);
     if (!t) {
-        lfail(L, "%s: no tensor '%s'", where(L), name);
+        loadp_fail(L, "%s: no tensor '%s'", loadp_where(L), name);
         return NULL;
     }
     int same = t->ndim == ndim;
@@ -186,7 +184,7 @@ static const float *get(Loader *L, int ndim, const int64_t *shape, const char *f
         char got[256], want[256];
         format_shape(got, sizeof got, t->ndim, t->shape);
         format_shape(want, sizeof want, ndim, shape);
-        lfail(L, "%s: tensor '%s' has shape %s but config.json implies %s", f->path, name, got, want);
+        loadp_fail(L, "%s: tensor '%s' has shape %s but config.json implies %s", f->path, name, got, want);
         return NULL;
     }
     float *owned;
@@ -209,108 +207,27 @@ static const float *get(Loader *L, int ndim, const int64_t *shape, const char *f
     return data;
 }
 
-/* Shapes as arguments of get(): get(L, S2(rows, cols), "name") */
-#define S1(a) 1, (const int64_t[]){(a)}
-#define S2(a, b) 2, (const int64_t[]){(a), (b)}
-#define S3(a, b, c) 3, (const int64_t[]){(a), (b), (c)}
-
-/* Whether the tensor exists (without using it). */
-static int present(Loader *L, const char *name)
+int loadp_present(Loader *L, const char *fmt, ...)
 {
+    char name[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
     const StFile *f;
     return !L->failed && lookup(L, name, &f) != NULL;
 }
 
 // ---------------------------------------------------------------------------
-// The architectures
+// What the families share
 
-/* The embedding decides the Mamba naming: HF "embeddings", mamba_ssm "embedding". */
-static void mamba_common(Loader *L)
+void loadp_mamba_common(Loader *L, Model *m)
 {
-    const Config *c = &L->m->cfg;
-    const char *emb = present(L, "backbone.embedding.weight") && !present(L, "backbone.embeddings.weight")
+    const Config *c = &m->cfg;
+    const char *emb = loadp_present(L, "backbone.embedding.weight") && !loadp_present(L, "backbone.embeddings.weight")
                           ? "backbone.embedding.weight" : "backbone.embeddings.weight";
-    L->m->embed = get(L, S2(c->vocab_size, c->d_model), "%s", emb);
-    L->m->norm_f = get(L, S1(c->d_model), "backbone.norm_f.weight");
-}
-
-static void load_mamba1(Loader *L)
-{
-    const Config *c = &L->m->cfg;
-    int64_t dm = c->d_model, di = c->d_inner, ds = c->d_state, dr = c->dt_rank;
-    Mamba1Layer *ls = L->m->mamba1 = kop_xcalloc((size_t)c->n_layer, sizeof *ls);
-    mamba_common(L);
-    for (int i = 0; i < c->n_layer; i++) {
-        Mamba1Layer *l = &ls[i];
-        l->norm = get(L, S1(dm), "backbone.layers.%d.norm.weight", i);
-        l->in_proj = get(L, S2(2 * di, dm), "backbone.layers.%d.mixer.in_proj.weight", i);
-        if (c->proj_bias) l->in_proj_b = get(L, S1(2 * di), "backbone.layers.%d.mixer.in_proj.bias", i);
-        l->conv_w = get(L, S3(di, 1, c->d_conv), "backbone.layers.%d.mixer.conv1d.weight", i);
-        if (c->conv_bias) l->conv_b = get(L, S1(di), "backbone.layers.%d.mixer.conv1d.bias", i);
-        l->x_proj = get(L, S2(dr + 2 * ds, di), "backbone.layers.%d.mixer.x_proj.weight", i);
-        l->dt_proj_w = get(L, S2(di, dr), "backbone.layers.%d.mixer.dt_proj.weight", i);
-        l->dt_proj_b = get(L, S1(di), "backbone.layers.%d.mixer.dt_proj.bias", i);
-        l->A_log = get(L, S2(di, ds), "backbone.layers.%d.mixer.A_log", i);
-        l->D = get(L, S1(di), "backbone.layers.%d.mixer.D", i);
-        l->out_proj = get(L, S2(dm, di), "backbone.layers.%d.mixer.out_proj.weight", i);
-        if (c->proj_bias) l->out_proj_b = get(L, S1(dm), "backbone.layers.%d.mixer.out_proj.bias", i);
-    }
-}
-
-static void load_mamba2(Loader *L)
-{
-    const Config *c = &L->m->cfg;
-    int64_t dm = c->d_model, di = c->d_inner, nh = c->n_heads;
-    int64_t conv_dim = di + 2 * (int64_t)c->n_groups * c->d_state, in_rows = di + conv_dim + nh;
-    Mamba2Layer *ls = L->m->mamba2 = kop_xcalloc((size_t)c->n_layer, sizeof *ls);
-    mamba_common(L);
-    for (int i = 0; i < c->n_layer; i++) {
-        Mamba2Layer *l = &ls[i];
-        l->norm = get(L, S1(dm), "backbone.layers.%d.norm.weight", i);
-        l->in_proj = get(L, S2(in_rows, dm), "backbone.layers.%d.mixer.in_proj.weight", i);
-        if (c->proj_bias) l->in_proj_b = get(L, S1(in_rows), "backbone.layers.%d.mixer.in_proj.bias", i);
-        l->conv_w = get(L, S3(conv_dim, 1, c->d_conv), "backbone.layers.%d.mixer.conv1d.weight", i);
-        if (c->conv_bias) l->conv_b = get(L, S1(conv_dim), "backbone.layers.%d.mixer.conv1d.bias", i);
-        l->dt_bias = get(L, S1(nh), "backbone.layers.%d.mixer.dt_bias", i);
-        l->A_log = get(L, S1(nh), "backbone.layers.%d.mixer.A_log", i);
-        l->D = get(L, S1(nh), "backbone.layers.%d.mixer.D", i);
-        l->gnorm = get(L, S1(di), "backbone.layers.%d.mixer.norm.weight", i);
-        l->out_proj = get(L, S2(dm, di), "backbone.layers.%d.mixer.out_proj.weight", i);
-        if (c->proj_bias) l->out_proj_b = get(L, S1(dm), "backbone.layers.%d.mixer.out_proj.bias", i);
-    }
-}
-
-/* GPT2LMHeadModel saves "transformer.wte.weight"; GPT2Model saves "wte.weight". */
-static const char *gpt2_prefix(Loader *L)
-{
-    return present(L, "transformer.wte.weight") ? "transformer." : "";
-}
-
-static void load_gpt2(Loader *L)
-{
-    const Config *c = &L->m->cfg;
-    int64_t C = c->d_model, ni = c->n_inner;
-    const char *pre = gpt2_prefix(L);
-    Gpt2Layer *ls = L->m->gpt2 = kop_xcalloc((size_t)c->n_layer, sizeof *ls);
-    L->m->embed = get(L, S2(c->vocab_size, C), "%swte.weight", pre);
-    L->m->pos_embed = get(L, S2(c->n_ctx, C), "%swpe.weight", pre);
-    for (int i = 0; i < c->n_layer; i++) {
-        Gpt2Layer *l = &ls[i];
-        l->ln1_w = get(L, S1(C), "%sh.%d.ln_1.weight", pre, i);
-        l->ln1_b = get(L, S1(C), "%sh.%d.ln_1.bias", pre, i);
-        l->attn_w = get(L, S2(C, 3 * C), "%sh.%d.attn.c_attn.weight", pre, i);
-        l->attn_b = get(L, S1(3 * C), "%sh.%d.attn.c_attn.bias", pre, i);
-        l->attn_proj_w = get(L, S2(C, C), "%sh.%d.attn.c_proj.weight", pre, i);
-        l->attn_proj_b = get(L, S1(C), "%sh.%d.attn.c_proj.bias", pre, i);
-        l->ln2_w = get(L, S1(C), "%sh.%d.ln_2.weight", pre, i);
-        l->ln2_b = get(L, S1(C), "%sh.%d.ln_2.bias", pre, i);
-        l->fc_w = get(L, S2(C, ni), "%sh.%d.mlp.c_fc.weight", pre, i);
-        l->fc_b = get(L, S1(ni), "%sh.%d.mlp.c_fc.bias", pre, i);
-        l->fc_proj_w = get(L, S2(ni, C), "%sh.%d.mlp.c_proj.weight", pre, i);
-        l->fc_proj_b = get(L, S1(C), "%sh.%d.mlp.c_proj.bias", pre, i);
-    }
-    L->m->norm_f = get(L, S1(C), "%sln_f.weight", pre);
-    L->m->norm_f_b = get(L, S1(C), "%sln_f.bias", pre);
+    m->embed = loadp_get(L, S2(c->vocab_size, c->d_model), "%s", emb);
+    m->norm_f = loadp_get(L, S1(c->d_model), "backbone.norm_f.weight");
 }
 
 /* A stored lm_head is used even when the config says tied; an absent one is
@@ -318,12 +235,12 @@ static void load_gpt2(Loader *L)
 static void load_head(Loader *L)
 {
     Model *m = L->m;
-    if (present(L, "lm_head.weight"))
-        m->lm_head = get(L, S2(m->cfg.vocab_size, m->cfg.d_model), "lm_head.weight");
+    if (loadp_present(L, "lm_head.weight"))
+        m->lm_head = loadp_get(L, S2(m->cfg.vocab_size, m->cfg.d_model), "lm_head.weight");
     else if (m->cfg.tie_embeddings)
         m->lm_head = m->embed;
     else if (!L->failed)
-        lfail(L, "%s: no tensor 'lm_head.weight' (config.json says it is not tied to the embedding)", where(L));
+        loadp_fail(L, "%s: no tensor 'lm_head.weight' (config.json says it is not tied to the embedding)", loadp_where(L));
 }
 
 /* A stored layer the config does not have means config and weights disagree
@@ -331,18 +248,19 @@ static void load_head(Loader *L)
 static void check_extra_layers(Loader *L)
 {
     const Config *c = &L->m->cfg;
-    const char *pre = c->arch == ARCH_GPT2 ? "h." : "backbone.layers.";
+    const ArchOps *ops = arch_ops(c->arch);
+    const char *pre = ops->layer_prefix, *root = ops->optional_root;
     size_t n = strlen(pre);
     for (int f = 0; f < L->p->n_files && !L->failed; f++) {
         const StFile *sf = &L->p->files[f];
         for (int i = 0; i < sf->n_tensors && !L->failed; i++) {
             const char *name = sf->tensors[i].name;
-            if (c->arch == ARCH_GPT2 && !strncmp(name, "transformer.", 12)) name += 12;
+            if (root && !strncmp(name, root, strlen(root))) name += strlen(root);
             if (strncmp(name, pre, n) || name[n] < '0' || name[n] > '9') continue;
             char *end;
             long layer = strtol(name + n, &end, 10);
             if (*end == '.' && layer >= c->n_layer)
-                lfail(L, "%s: tensor '%s' belongs to layer %ld but config.json has %d layers", sf->path,
+                loadp_fail(L, "%s: tensor '%s' belongs to layer %ld but config.json has %d layers", sf->path,
                       sf->tensors[i].name, layer, c->n_layer);
         }
     }
@@ -360,11 +278,7 @@ int model_load(Model *m, const char *dir, KopError *err)
     if (config_load(&m->cfg, dir, err) < 0 || open_files(&L) < 0) L.failed = 1;
     if (!L.failed) check_extra_layers(&L);
     if (!L.failed) {
-        switch (m->cfg.arch) {
-        case ARCH_MAMBA1: load_mamba1(&L); break;
-        case ARCH_MAMBA2: load_mamba2(&L); break;
-        case ARCH_GPT2: load_gpt2(&L); break;
-        }
+        arch_ops(m->cfg.arch)->bind(&L, m);
         load_head(&L);
     }
     json_object_put(L.weight_map);
@@ -394,11 +308,22 @@ void model_free(Model *m)
     model_release(m);
 }
 
+void model_derive(Model *m)
+{
+    const Config *c = &m->cfg;
+    const ArchOps *ops = arch_ops(c->arch);
+    size_t head = (size_t)c->vocab_size * c->d_model;
+    size_t own = ops->derived_floats ? ops->derived_floats(c) : 0;
+    free(m->derived);
+    m->derived = kop_xmalloc(sizeof(float) * (head + own));
+    kern_transpose(m->derived, m->lm_head, c->vocab_size, c->d_model);
+    m->lm_head_t = m->derived;
+    if (own) ops->derive(m, m->derived + head);
+}
+
 void model_release(Model *m)
 {
-    free(m->mamba1);
-    free(m->mamba2);
-    free(m->gpt2);
+    free(m->layers);
     free(m->dir);
     free(m->derived);
     memset(m, 0, sizeof *m);

@@ -1,25 +1,70 @@
 /* model_mamba1.c: the Mamba-1 block (MambaForCausalLM), following
  * transformers' MambaMixer.slow_forward and mamba.c: the whole-prompt layer,
  * the executor's row recomputation, and the SSM state rebuilt from records. */
-#include "knock.h"
-#include "fastexp.h"
+#include "model_mamba1.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
-void mamba1_derive(Model *m, float *mem)
+#include "arch.h"
+#include "model_load.h"
+
+static const Mamba1Layer *layer_w(const Model *m, int l)
+{
+    return &((const Mamba1Layer *)m->layers)[l];
+}
+
+// ---------------------------------------------------------------------------
+// Loading
+
+static void bind(ModelLoader *L, Model *m)
+{
+    const Config *c = &m->cfg;
+    int64_t dm = c->d_model, di = c->d_inner, ds = c->d_state, dr = c->dt_rank;
+    Mamba1Layer *ls = kop_xcalloc((size_t)c->n_layer, sizeof *ls);
+    m->layers = ls;
+    loadp_mamba_common(L, m);
+    for (int i = 0; i < c->n_layer; i++) {
+        Mamba1Layer *l = &ls[i];
+        l->norm = loadp_get(L, S1(dm), "backbone.layers.%d.norm.weight", i);
+        l->in_proj = loadp_get(L, S2(2 * di, dm), "backbone.layers.%d.mixer.in_proj.weight", i);
+        if (c->proj_bias) l->in_proj_b = loadp_get(L, S1(2 * di), "backbone.layers.%d.mixer.in_proj.bias", i);
+        l->conv_w = loadp_get(L, S3(di, 1, c->d_conv), "backbone.layers.%d.mixer.conv1d.weight", i);
+        if (c->conv_bias) l->conv_b = loadp_get(L, S1(di), "backbone.layers.%d.mixer.conv1d.bias", i);
+        l->x_proj = loadp_get(L, S2(dr + 2 * ds, di), "backbone.layers.%d.mixer.x_proj.weight", i);
+        l->dt_proj_w = loadp_get(L, S2(di, dr), "backbone.layers.%d.mixer.dt_proj.weight", i);
+        l->dt_proj_b = loadp_get(L, S1(di), "backbone.layers.%d.mixer.dt_proj.bias", i);
+        l->A_log = loadp_get(L, S2(di, ds), "backbone.layers.%d.mixer.A_log", i);
+        l->D = loadp_get(L, S1(di), "backbone.layers.%d.mixer.D", i);
+        l->out_proj = loadp_get(L, S2(dm, di), "backbone.layers.%d.mixer.out_proj.weight", i);
+        if (c->proj_bias) l->out_proj_b = loadp_get(L, S1(dm), "backbone.layers.%d.mixer.out_proj.bias", i);
+    }
+}
+
+static size_t derived_floats(const Config *c)
+{
+    return (size_t)c->n_layer * c->d_inner * c->d_state;
+}
+
+/* A_t (d_state, d_inner) = -exp(A_log) transposed, the scans' layout */
+static void derive(Model *m, float *mem)
 {
     const Config *c = &m->cfg;
     int di = c->d_inner, N = c->d_state;
     size_t per = (size_t)di * N;
+    Mamba1Layer *ls = m->layers;
     for (int l = 0; l < c->n_layer; l++) {
         float *At = mem + per * l;
-        const float *A_log = m->mamba1[l].A_log;
+        const float *A_log = ls[l].A_log;
         for (int e = 0; e < di; e++)
             for (int n = 0; n < N; n++) At[(size_t)n * di + e] = -expf(A_log[(size_t)e * N + n]);
-        m->mamba1[l].A_t = At;
+        ls[l].A_t = At;
     }
 }
+
+// ---------------------------------------------------------------------------
+// The forward pass
 
 static void rmsnorm_rows(float *out, const float *x, const float *w, int R, int C, float eps)
 {
@@ -33,10 +78,38 @@ static void add_rows(float *x, const float *d, size_t n)
     for (size_t i = 0; i < n; i++) x[i] += d[i];
 }
 
-void mamba1_layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec)
+static int scratch_width(const Config *c)
+{
+    int w = c->d_model;
+    if (2 * c->d_inner > w) w = 2 * c->d_inner;
+    if (c->dt_rank + 2 * c->d_state > w) w = c->dt_rank + 2 * c->d_state;
+    return w;
+}
+
+static size_t thread_floats(const Config *c, int T)
+{
+    (void)T;
+    return kern_mamba1_scan_work(c->d_state);
+}
+
+/* The scan of rows [t0, t0 + rows) of one prompt or run, channels [e0, e1),
+ * over the buffers of a layer step: xz (rows, 2 di) [x | z] (y goes over x),
+ * u and dt (rows, di), dbc (rows, R + 2N). */
+static void scan(const Config *c, const Mamba1Layer *w, float *xz, const float *u, const float *dt, const float *dbc,
+                 const RowRun *r, int rows, float *work, int e0, int e1)
+{
+    int di = c->d_inner, N = c->d_state, R = c->dt_rank, nbc = R + 2 * N;
+    KernScan1 a = {.y = xz, .ldy = 2 * di, .z = xz + di, .ldz = 2 * di, .u = u, .ldu = di, .dt = dt, .lddt = di,
+                   .At = w->A_t, .ldA = di, .B = dbc + R, .C = dbc + R + N, .ldbc = nbc, .D = w->D,
+                   .h0 = r->h0, .hs0 = r->hs0, .ldh = di, .knocked = r->knocked, .src = r->src, .dst = r->dst,
+                   .chan = r->chan, .t0 = r->t0, .rows = rows, .N = N};
+    kern_mamba1_scan_rows(&a, work, e0, e1);
+}
+
+static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec)
 {
     const Config *c = &m->cfg;
-    const Mamba1Layer *w = &m->mamba1[l];
+    const Mamba1Layer *w = layer_w(m, l);
     int C = c->d_model, di = c->d_inner, N = c->d_state, R = c->dt_rank, T = sq->start[sq->n];
     int nbc = R + 2 * N;
     float *xn = s->a;   /* (T, C) normed input */
@@ -77,12 +150,13 @@ void mamba1_layer(const Model *m, int l, float *x, const Seqs *sq, const KernKno
     #pragma omp parallel for schedule(static)
     for (int e0 = 0; e0 < di; e0 += 16) {
         int e1 = e0 + 16 < di ? e0 + 16 : di;
+        float *work = scratch_thread(s);
         for (int q = 0; q < sq->n; q++) {
             size_t t0 = (size_t)sq->start[q];
-            kern_mamba1_scan_rows(y + t0 * 2 * di, 2 * di, xz + t0 * 2 * di + di, 2 * di, u + t0 * di, di,
-                                  dt + t0 * di, di, w->A_t, di, dbc + t0 * nbc + R, dbc + t0 * nbc + R + N, nbc, w->D,
-                                  NULL, NULL, di, ko != NULL, ko ? ko->src : NULL, ko ? ko->dst : NULL,
-                                  ko ? ko->chan : NULL, 0, sq->start[q + 1] - sq->start[q], N, e0, e1);
+            RowRun r = {.knocked = ko != NULL, .src = ko ? ko->src : NULL, .dst = ko ? ko->dst : NULL,
+                        .chan = ko ? ko->chan : NULL};
+            scan(c, w, y + t0 * 2 * di, u + t0 * di, dt + t0 * di, dbc + t0 * nbc, &r,
+                 sq->start[q + 1] - sq->start[q], work, e0, e1);
         }
     }
     // hidden_states = residual + out_proj(y)
@@ -90,30 +164,62 @@ void mamba1_layer(const Model *m, int l, float *x, const Seqs *sq, const KernKno
     add_rows(x, u, (size_t)T * C);
 }
 
-void mamba1_states(const Model *m, int l, const LayerRec *rec, int n, const int *t_end,
+static void final_norm(const Model *m, float *out, const float *x)
+{
+    kern_rmsnorm(out, x, m->norm_f, m->cfg.d_model, m->cfg.norm_eps);
+}
+
+static double layer_flops(const Config *c, int T)
+{
+    double C = c->d_model, di = c->d_inner, N = c->d_state, R = c->dt_rank, t = T;
+    return 2 * t * (C * 2 * di + di * (R + 2 * N) + R * di + di * C) /* projections */
+           + t * di * (2 * c->d_conv + 6 * N);                       /* conv + scan */
+}
+
+// ---------------------------------------------------------------------------
+// The executor's recomputation
+
+static int record_fields(const Config *c, RecField f[REC_MAX_FIELDS])
+{
+    size_t di = (size_t)c->d_inner;
+    f[0] = (RecField){di, offsetof(LayerRec, xpre)};
+    f[1] = (RecField){di, offsetof(LayerRec, u)};
+    f[2] = (RecField){di, offsetof(LayerRec, dt)};
+    f[3] = (RecField){(size_t)c->dt_rank + 2 * (size_t)c->d_state, offsetof(LayerRec, bc)};
+    return 4;
+}
+
+static size_t state_floats(const Config *c)
+{
+    return (size_t)c->d_inner * c->d_state;
+}
+
+/* (d_state, d_inner), transposed so the row recompute runs over contiguous
+ * channels; all n states in one pass that shares the decays */
+static void states(const Model *m, int l, const LayerRec *rec, int n, const int *t_end,
                    const unsigned char *const *take, float *const *h)
 {
     const Config *c = &m->cfg;
     int di = c->d_inner, N = c->d_state, R = c->dt_rank, nbc = R + 2 * N;
-    const float *At = m->mamba1[l].A_t;
+    const float *At = layer_w(m, l)->A_t;
     #pragma omp parallel for schedule(static)
     for (int e0 = 0; e0 < di; e0 += 64)
         kern_mamba1_states(h, t_end, take, n, di, rec->u, di, rec->dt, di, At, di, rec->bc + R, nbc, N, e0,
                            e0 + 64 < di ? e0 + 64 : di);
 }
 
-void mamba1_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, int nruns,
-                 const LayerRec *rec, int T)
+static void rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, int nruns, const LayerRec *rec, int T,
+                 Scratch *s)
 {
     const Config *c = &m->cfg;
-    const Mamba1Layer *w = &m->mamba1[l];
+    const Mamba1Layer *w = layer_w(m, l);
     int C = c->d_model, di = c->d_inner, N = c->d_state, R = c->dt_rank, K = c->d_conv, nbc = R + 2 * N;
-    float *xn = kop_xmalloc(sizeof(float) * (size_t)Rw * C);
-    float *xz = kop_xmalloc(sizeof(float) * (size_t)Rw * 2 * di);
-    float *u = kop_xmalloc(sizeof(float) * (size_t)Rw * di);
-    float *dbc = kop_xmalloc(sizeof(float) * (size_t)Rw * nbc);
-    float *dt = kop_xmalloc(sizeof(float) * (size_t)Rw * di);
-    const float *At = w->A_t;
+    (void)T;
+    float *xn = s->a;   /* (Rw, C) */
+    float *xz = s->b;   /* (Rw, 2 di) */
+    float *u = s->c;    /* (Rw, di) */
+    float *dbc = s->d;  /* (Rw, R + 2N) */
+    float *dt = s->a;   /* (Rw, di): xn is dead by then */
 
     rmsnorm_rows(xn, X, w->norm, Rw, C, c->norm_eps);
     kern_linear(xz, 2 * di, xn, C, w->in_proj, w->in_proj_b, Rw, C, 2 * di);
@@ -121,9 +227,9 @@ void mamba1_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
     #pragma omp parallel for schedule(static)
     for (int k = 0; k < nruns; k++) {
         const RowRun *r = &runs[k];
-        int rows = (k + 1 < nruns ? runs[k + 1].row0 : Rw) - r->row0;
+        int n = (k + 1 < nruns ? runs[k + 1].row0 : Rw) - r->row0;
         kern_conv1d_silu_rows(u + (size_t)r->row0 * di, di, rec->xpre, di, xz + (size_t)r->row0 * 2 * di, 2 * di, r->t0,
-                              w->conv_w, w->conv_b, r->t0, rows, K, di);
+                              w->conv_w, w->conv_b, r->t0, n, K, di);
     }
     kern_linear(dbc, nbc, u, di, w->x_proj, NULL, Rw, di, nbc);
     kern_linear(dt, di, dbc, nbc, w->dt_proj_w, w->dt_proj_b, Rw, R, di);
@@ -131,20 +237,65 @@ void mamba1_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
     for (int t = 0; t < Rw; t++) kern_softplus_vec(dt + (size_t)t * di, di);
 
     /* scan from the clean state at t0-1; y over the x half of xz */
-    float *y = xz;
     #pragma omp parallel for schedule(static)
     for (int e0 = 0; e0 < di; e0 += 16) {
         int e1 = e0 + 16 < di ? e0 + 16 : di;
+        float *work = scratch_thread(s);
         for (int k = 0; k < nruns; k++) {
             const RowRun *r = &runs[k];
-            int rows = (k + 1 < nruns ? runs[k + 1].row0 : Rw) - r->row0;
             size_t o = (size_t)r->row0;
-            kern_mamba1_scan_rows(y + o * 2 * di, 2 * di, xz + o * 2 * di + di, 2 * di, u + o * di, di, dt + o * di, di,
-                                  At, di, dbc + o * nbc + R, dbc + o * nbc + R + N, nbc, w->D, r->h0, r->hs0, di,
-                                  r->knocked, r->src, r->dst, r->chan, r->t0, rows, N, e0, e1);
+            scan(c, w, xz + o * 2 * di, u + o * di, dt + o * di, dbc + o * nbc, r,
+                 (k + 1 < nruns ? runs[k + 1].row0 : Rw) - r->row0, work, e0, e1);
         }
     }
-    kern_linear(u, C, y, 2 * di, w->out_proj, w->out_proj_b, Rw, di, C);
+    kern_linear(u, C, xz, 2 * di, w->out_proj, w->out_proj_b, Rw, di, C);
     add_rows(X, u, (size_t)Rw * C);
-    free(xn); free(xz); free(u); free(dbc); free(dt);
 }
+
+// ---------------------------------------------------------------------------
+// Features and `kop info`
+
+static int n_features(const Config *c)
+{
+    return c->d_inner;
+}
+
+/* sum_n exp(-exp(A_log[e,n])) per channel (featsel.h) */
+static void feature_scores(const Model *m, int l, double *scores)
+{
+    const Config *c = &m->cfg;
+    const float *A_log = layer_w(m, l)->A_log;
+    for (int e = 0; e < c->d_inner; e++) {
+        double s = 0;
+        for (int n = 0; n < c->d_state; n++) s += exp(-exp((double)A_log[(size_t)e * c->d_state + n]));
+        scores[e] = s;
+    }
+}
+
+static void print_config(const Config *c, FILE *f)
+{
+    fprintf(f, "d_inner: %d\nd_state: %d\nd_conv: %d\ndt_rank: %d\n", c->d_inner, c->d_state, c->d_conv, c->dt_rank);
+    fprintf(f, "conv_bias: %s\nproj_bias: %s\n", c->conv_bias ? "yes" : "no", c->proj_bias ? "yes" : "no");
+}
+
+const ArchOps arch_mamba1 = {
+    .arch = ARCH_MAMBA1,
+    .name = "mamba1",
+    .description = "Mamba-1",
+    .layer_prefix = "backbone.layers.",
+    .bind = bind,
+    .derived_floats = derived_floats,
+    .derive = derive,
+    .scratch_width = scratch_width,
+    .thread_floats = thread_floats,
+    .layer = layer,
+    .final_norm = final_norm,
+    .layer_flops = layer_flops,
+    .record_fields = record_fields,
+    .rows = rows,
+    .state_floats = state_floats,
+    .states = states,
+    .n_features = n_features,
+    .feature_scores = feature_scores,
+    .print_config = print_config,
+};

@@ -3,11 +3,20 @@
  * after the gate, grouped over d_inner / n_groups channels): the
  * whole-prompt layer, the executor's row recomputation, and the SSM state
  * rebuilt from records. */
-#include "knock.h"
-#include "fastexp.h"
+#include "model_mamba2.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
+
+#include "arch.h"
+#include "fastexp.h"
+#include "model_load.h"
+
+static const Mamba2Layer *layer_w(const Model *m, int l)
+{
+    return &((const Mamba2Layer *)m->layers)[l];
+}
 
 typedef struct Dims { int C, di, N, G, H, P, conv_dim, d_in_proj; } Dims;
 
@@ -17,6 +26,42 @@ static Dims dims(const Config *c)
     d.conv_dim = d.di + 2 * d.G * d.N;
     d.d_in_proj = 2 * d.di + 2 * d.G * d.N + d.H;
     return d;
+}
+
+// ---------------------------------------------------------------------------
+// Loading
+
+static void bind(ModelLoader *L, Model *m)
+{
+    const Config *c = &m->cfg;
+    int64_t dm = c->d_model, di = c->d_inner, nh = c->n_heads;
+    int64_t conv_dim = di + 2 * (int64_t)c->n_groups * c->d_state, in_rows = di + conv_dim + nh;
+    Mamba2Layer *ls = kop_xcalloc((size_t)c->n_layer, sizeof *ls);
+    m->layers = ls;
+    loadp_mamba_common(L, m);
+    for (int i = 0; i < c->n_layer; i++) {
+        Mamba2Layer *l = &ls[i];
+        l->norm = loadp_get(L, S1(dm), "backbone.layers.%d.norm.weight", i);
+        l->in_proj = loadp_get(L, S2(in_rows, dm), "backbone.layers.%d.mixer.in_proj.weight", i);
+        if (c->proj_bias) l->in_proj_b = loadp_get(L, S1(in_rows), "backbone.layers.%d.mixer.in_proj.bias", i);
+        l->conv_w = loadp_get(L, S3(conv_dim, 1, c->d_conv), "backbone.layers.%d.mixer.conv1d.weight", i);
+        if (c->conv_bias) l->conv_b = loadp_get(L, S1(conv_dim), "backbone.layers.%d.mixer.conv1d.bias", i);
+        l->dt_bias = loadp_get(L, S1(nh), "backbone.layers.%d.mixer.dt_bias", i);
+        l->A_log = loadp_get(L, S1(nh), "backbone.layers.%d.mixer.A_log", i);
+        l->D = loadp_get(L, S1(nh), "backbone.layers.%d.mixer.D", i);
+        l->gnorm = loadp_get(L, S1(di), "backbone.layers.%d.mixer.norm.weight", i);
+        l->out_proj = loadp_get(L, S2(dm, di), "backbone.layers.%d.mixer.out_proj.weight", i);
+        if (c->proj_bias) l->out_proj_b = loadp_get(L, S1(dm), "backbone.layers.%d.mixer.out_proj.bias", i);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The forward pass
+
+static int scratch_width(const Config *c)
+{
+    int w = c->d_model, in_proj = 2 * c->d_inner + 2 * c->n_groups * c->d_state + c->n_heads;
+    return in_proj > w ? in_proj : w;
 }
 
 static void rmsnorm_rows(float *out, const float *x, const float *w, int R, int C, float eps)
@@ -54,10 +99,10 @@ static void gate_out(const Config *c, const Mamba2Layer *w, Dims d, float *X, fl
     for (size_t i = 0; i < (size_t)R * d.C; i++) X[i] += tmp[i];
 }
 
-void mamba2_layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec)
+static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec)
 {
     const Config *c = &m->cfg;
-    const Mamba2Layer *w = &m->mamba2[l];
+    const Mamba2Layer *w = layer_w(m, l);
     Dims d = dims(c);
     int T = sq->start[sq->n];
     float *xn = s->a;    /* (T, C) */
@@ -108,10 +153,40 @@ void mamba2_layer(const Model *m, int l, float *x, const Seqs *sq, const KernKno
     gate_out(c, w, d, x, y, zx, xbc, T);
 }
 
-void mamba2_state(const Model *m, int l, const LayerRec *rec, int t_end, const unsigned char *take, float *hout)
+static void final_norm(const Model *m, float *out, const float *x)
+{
+    kern_rmsnorm(out, x, m->norm_f, m->cfg.d_model, m->cfg.norm_eps);
+}
+
+static double layer_flops(const Config *c, int T)
+{
+    double C = c->d_model, di = c->d_inner, N = c->d_state, G = c->n_groups, t = T;
+    double in_proj = 2 * di + 2 * G * N + c->n_heads, conv = di + 2 * G * N;
+    return 2 * t * (C * in_proj + di * C) + t * conv * 2 * c->d_conv + t * di * 4 * N;
+}
+
+// ---------------------------------------------------------------------------
+// The executor's recomputation
+
+static int record_fields(const Config *c, RecField f[REC_MAX_FIELDS])
+{
+    size_t conv_dim = (size_t)c->d_inner + 2 * (size_t)c->n_groups * c->d_state;
+    f[0] = (RecField){conv_dim, offsetof(LayerRec, xpre)};
+    f[1] = (RecField){conv_dim, offsetof(LayerRec, u)};
+    f[2] = (RecField){(size_t)c->n_heads, offsetof(LayerRec, dt)};
+    return 3;
+}
+
+static size_t state_floats(const Config *c)
+{
+    return (size_t)c->n_heads * c->head_dim * c->d_state;
+}
+
+/* One state (n_heads, head_dim, d_state) after positions 0..t_end. */
+static void state(const Model *m, int l, const LayerRec *rec, int t_end, const unsigned char *take, float *hout)
 {
     const Config *c = &m->cfg;
-    const Mamba2Layer *w = &m->mamba2[l];
+    const Mamba2Layer *w = layer_w(m, l);
     Dims d = dims(c);
     int t_start = 0;
     if (take)
@@ -141,18 +216,25 @@ void mamba2_state(const Model *m, int l, const LayerRec *rec, int t_end, const u
     }
 }
 
-void mamba2_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, int nruns,
-                 const LayerRec *rec, int T)
+static void states(const Model *m, int l, const LayerRec *rec, int n, const int *t_end,
+                   const unsigned char *const *take, float *const *h)
+{
+    for (int i = 0; i < n; i++) state(m, l, rec, t_end[i], take[i], h[i]);
+}
+
+static void rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, int nruns, const LayerRec *rec, int T,
+                 Scratch *s)
 {
     const Config *c = &m->cfg;
-    const Mamba2Layer *w = &m->mamba2[l];
+    const Mamba2Layer *w = layer_w(m, l);
     Dims d = dims(c);
     int K = c->d_conv;
-    float *xn = kop_xmalloc(sizeof(float) * (size_t)Rw * d.C);
-    float *zx = kop_xmalloc(sizeof(float) * (size_t)Rw * d.d_in_proj);
-    float *xbc = kop_xmalloc(sizeof(float) * (size_t)Rw * d.conv_dim);
-    float *dt = kop_xmalloc(sizeof(float) * (size_t)Rw * d.H);
-    float *y = kop_xmalloc(sizeof(float) * (size_t)Rw * d.di);
+    (void)T;
+    float *xn = s->a;   /* (Rw, C) */
+    float *zx = s->b;   /* (Rw, d_in_proj) */
+    float *xbc = s->c;  /* (Rw, conv_dim) */
+    float *y = s->d;    /* (Rw, di) */
+    float *dt = s->a;   /* (Rw, H): xn is dead by then */
 
     rmsnorm_rows(xn, X, w->norm, Rw, d.C, c->norm_eps);
     kern_linear(zx, d.d_in_proj, xn, d.C, w->in_proj, w->in_proj_b, Rw, d.C, d.d_in_proj);
@@ -183,5 +265,46 @@ void mamba2_rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
         }
     }
     gate_out(c, w, d, X, y, zx, xbc, Rw);
-    free(xn); free(zx); free(xbc); free(dt); free(y);
 }
+
+// ---------------------------------------------------------------------------
+// Features and `kop info`
+
+static int n_features(const Config *c)
+{
+    return c->n_heads;
+}
+
+/* exp(-exp(A_log[h])) per head (featsel.h) */
+static void feature_scores(const Model *m, int l, double *scores)
+{
+    const float *A_log = layer_w(m, l)->A_log;
+    for (int h = 0; h < m->cfg.n_heads; h++) scores[h] = exp(-exp((double)A_log[h]));
+}
+
+static void print_config(const Config *c, FILE *f)
+{
+    fprintf(f, "d_inner: %d\nd_state: %d\nd_conv: %d\nn_heads: %d\nhead_dim: %d\nn_groups: %d\nchunk_size: %d\n",
+            c->d_inner, c->d_state, c->d_conv, c->n_heads, c->head_dim, c->n_groups, c->chunk_size);
+    fprintf(f, "dt_limit: %g %g\n", c->dt_limit_lo, c->dt_limit_hi);
+    fprintf(f, "conv_bias: %s\nproj_bias: %s\n", c->conv_bias ? "yes" : "no", c->proj_bias ? "yes" : "no");
+}
+
+const ArchOps arch_mamba2 = {
+    .arch = ARCH_MAMBA2,
+    .name = "mamba2",
+    .description = "Mamba-2",
+    .layer_prefix = "backbone.layers.",
+    .bind = bind,
+    .scratch_width = scratch_width,
+    .layer = layer,
+    .final_norm = final_norm,
+    .layer_flops = layer_flops,
+    .record_fields = record_fields,
+    .rows = rows,
+    .state_floats = state_floats,
+    .states = states,
+    .n_features = n_features,
+    .feature_scores = feature_scores,
+    .print_config = print_config,
+};

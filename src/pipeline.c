@@ -4,6 +4,8 @@
  * at its mark. */
 #include "pipeline.h"
 
+#include "arch.h"
+
 #include <stdint.h>
 #include <string.h>
 #include <yaml.h>
@@ -353,8 +355,9 @@ static Arch arch_value(Rd *r, const char *s, KopLoc loc)
 {
     Arch a = arch_from_name(s);
     if (!a) {
-        static const char *const names[] = {"mamba1", "mamba2", "gpt2"};
-        pipelinep_unknown(r->p->diag, loc, "architecture", s, "", names, 3);
+        const char *const *names;
+        int n = arch_names(&names);
+        pipelinep_unknown(r->p->diag, loc, "architecture", s, "", names, n);
     }
     return a;
 }

@@ -1,5 +1,6 @@
 /* test_kernels.c: every optimised kernel against its plain reference on
  * random inputs, including odd shapes, strided views and knockout masks. */
+#include <assert.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -201,6 +202,20 @@ static void mamba1_state(float *h, const float *u, const float *delta, const flo
     kern_mamba1_states(&h, &t_end, &take, 1, E, u, ld, delta, ld, At, E, B, ldbc, N, 0, E);
 }
 
+/* kern_mamba1_scan_rows through its argument struct, positional as the
+ * kernel once was, with a work area of this test's own */
+static void scan1(float *y, int ldy, const float *z, int ldz, const float *u, int ldu, const float *dt, int lddt,
+                  const float *At, int ldA, const float *B, const float *C, int ldbc, const float *D, const float *h0,
+                  const float *hs0, int ldh, int knocked, const unsigned char *src, const unsigned char *dst,
+                  const unsigned char *chan, int t0, int rows, int N, int e0, int e1)
+{
+    static float work[4 * KERN_MAX_STATE * 16];
+    assert(kern_mamba1_scan_work(N) <= sizeof work / sizeof *work);
+    KernScan1 a = {y, ldy, z, ldz, u, ldu, dt, lddt, At, ldA, B, C, ldbc, D, h0, hs0, ldh, knocked, src, dst, chan,
+                   t0, rows, N};
+    kern_mamba1_scan_rows(&a, work, e0, e1);
+}
+
 static void test_mamba1_scan(void)
 {
     enum { T = 13, E = 21, N = 6, LD = 24, LDBC = 15 };
@@ -212,7 +227,7 @@ static void test_mamba1_scan(void)
     float y1[T * LD], y2[T * LD];
     unsigned char src[T], dst[T], chan[E];
     /* the whole sequence from a zero state, clean (E = 21: a full block of 16 and a tail) */
-    kern_mamba1_scan_rows(y1, LD, z, LD, u, LD, delta, LD, At, E, B, C + 2, LDBC, D, NULL, NULL, E, 0, NULL, NULL,
+    scan1(y1, LD, z, LD, u, LD, delta, LD, At, E, B, C + 2, LDBC, D, NULL, NULL, E, 0, NULL, NULL,
                           NULL, 0, T, N, 0, E);
     kern_mamba1_scan_ref(y2, LD, u, LD, delta, LD, A, B, C + 2, LDBC, D, NULL, T, N, 0, E);
     gate(y2, LD, z, LD, T, E);
@@ -221,7 +236,7 @@ static void test_mamba1_scan(void)
     for (int trial = 0; trial < 3; trial++) {
         random_masks(src, dst, chan, T, E);
         KernKnock ko = {src, dst, trial == 0 ? NULL : chan};
-        kern_mamba1_scan_rows(y1, LD, z, LD, u, LD, delta, LD, At, E, B, C, LDBC, D, NULL, NULL, E, 1, src, dst,
+        scan1(y1, LD, z, LD, u, LD, delta, LD, At, E, B, C, LDBC, D, NULL, NULL, E, 1, src, dst,
                               ko.chan, 0, T, N, 0, E);
         kern_mamba1_scan_ref(y2, LD, u, LD, delta, LD, A, B, C, LDBC, D, &ko, T, N, 0, E);
         gate(y2, LD, z, LD, T, E);
@@ -232,7 +247,7 @@ static void test_mamba1_scan(void)
         enum { T0 = 6 };
         mamba1_state(h0, u, delta, At, B, NULL, T0 - 1, LD, LDBC, N, E);
         mamba1_state(hs0, u, delta, At, B, src, T0 - 1, LD, LDBC, N, E);
-        kern_mamba1_scan_rows(y1, LD, z + T0 * LD, LD, u + T0 * LD, LD, delta + T0 * LD, LD, At, E, B + T0 * LDBC,
+        scan1(y1, LD, z + T0 * LD, LD, u + T0 * LD, LD, delta + T0 * LD, LD, At, E, B + T0 * LDBC,
                               C + T0 * LDBC, LDBC, D, h0, hs0, E, 1, src, dst, ko.chan, T0, T - T0, N, 0, E);
         d = max_abs_diff(y1, y2 + T0 * LD, T - T0, E, LD);
         ok(d < 1e-4, "mamba1 scan continued at t0 from rebuilt states (trial %d) = definitional (max diff %.2g)",
@@ -255,7 +270,7 @@ static void test_mamba1_scan(void)
     }
     /* a knockout must actually change the blocked rows */
     memset(src, 1, T); memset(dst, 0, T); dst[T - 1] = 1;
-    kern_mamba1_scan_rows(y1, LD, z, LD, u, LD, delta, LD, At, E, B, C, LDBC, D, NULL, NULL, E, 1, src, dst, NULL,
+    scan1(y1, LD, z, LD, u, LD, delta, LD, At, E, B, C, LDBC, D, NULL, NULL, E, 1, src, dst, NULL,
                           0, T, N, 0, E);
     is_float(y1[(T - 1) * LD + 3], D[3] * u[(T - 1) * LD + 3] * kern_silu(z[(T - 1) * LD + 3]), 1e-6,
              "blocking every source leaves only the D skip term");

@@ -221,7 +221,7 @@ static void batched_prompts(const char *name, const Model *m)
     PromptRun *batch[P];
     float *clean_b = malloc(sizeof(float) * V * P), *clean_1 = malloc(sizeof(float) * V);
     float *kb = malloc(sizeof(float) * V * N), *k1 = malloc(sizeof(float) * V * N);
-    if (!ok(prompt_runs_new(m, P, idp, T, clean_b, batch, &err) == 0, "%s: %d prompts in one clean forward", name, P))
+    if (!ok(prompt_runs_new(m, P, idp, T, clean_b, batch, NULL, &err) == 0, "%s: %d prompts in one clean forward", name, P))
         return;
     double dc = 0, dk = 0, moved = 0;
     for (int q = P - 1; q >= 0; q--) { /* freed out of order: the records are shared */
@@ -252,7 +252,7 @@ static void batched_prompts(const char *name, const Model *m)
         const int *lp[2] = {ids[0], big};
         PromptRun *out[2] = {batch[0], batch[0]};
         err = (KopError){0};
-        ok(prompt_runs_new(m, 2, lp, longT, NULL, out, &err) < 0 && !out[0] && !out[1] && strstr(err.msg, "n_positions"),
+        ok(prompt_runs_new(m, 2, lp, longT, NULL, out, NULL, &err) < 0 && !out[0] && !out[1] && strstr(err.msg, "n_positions"),
            "%s: a batch with a prompt longer than the context fails as a whole, naming the limit", name);
         free(big);
     }

@@ -9,7 +9,15 @@
 #include <sys/stat.h>
 
 #include "model.h"
+#include "model_gpt2.h"
+#include "model_mamba1.h"
+#include "model_mamba2.h"
 #include "tap.h"
+
+/* a loaded model's layer table, as its family lays it out */
+#define M1(m) ((Mamba1Layer *)(m).layers)
+#define M2(m) ((Mamba2Layer *)(m).layers)
+#define G2(m) ((Gpt2Layer *)(m).layers)
 
 static const char *root;   /* the mkdtemp directory */
 
@@ -71,7 +79,7 @@ static void expect_load_error(const char *d, const char *file, const char *want,
     ok(rc == -1 && err.status == KOP_EXIT_DATA && strstr(err.msg, file) && strstr(err.msg, want), "rejects %s", what);
     if (rc == 0) model_free(&m);
     else if (!strstr(err.msg, want) || !strstr(err.msg, file)) diag("  message: %s", err.msg);
-    ok(m.priv == NULL && m.dir == NULL && m.mamba1 == NULL, "  and leaves the Model freed");
+    ok(m.priv == NULL && m.dir == NULL && M1(m) == NULL, "  and leaves the Model freed");
 }
 
 static void expect_config_error(const char *config, const char *want, const char *what)
@@ -145,13 +153,13 @@ static void test_ref_mamba1(void)
     ok(c->d_inner == 64 && c->d_state == 8 && c->d_conv == 4 && c->dt_rank == 4 && c->conv_bias && !c->proj_bias,
        "mamba1: d_inner 64, d_state 8, d_conv 4, dt_rank 4, conv bias only");
     is_float(c->norm_eps, 1e-5, 1e-12, "mamba1: eps 1e-5");
-    ok(m.lm_head == m.embed && m.mamba1[1].in_proj_b == NULL, "mamba1: head tied, no in_proj bias");
+    ok(m.lm_head == m.embed && M1(m)[1].in_proj_b == NULL, "mamba1: head tied, no in_proj bias");
     is_int((long)m.n_params, 28096, "mamba1: 28096 parameters");
     is_str(m.weight_dtype, "F32", "mamba1: F32");
     same_bytes(st, "backbone.embeddings.weight", m.embed, 33);
-    same_bytes(st, "backbone.layers.1.mixer.A_log", m.mamba1[1].A_log, 77);
-    same_bytes(st, "backbone.layers.2.mixer.conv1d.weight", m.mamba1[2].conv_w, 255);
-    same_bytes(st, "backbone.layers.0.mixer.x_proj.weight", m.mamba1[0].x_proj, 100);
+    same_bytes(st, "backbone.layers.1.mixer.A_log", M1(m)[1].A_log, 77);
+    same_bytes(st, "backbone.layers.2.mixer.conv1d.weight", M1(m)[2].conv_w, 255);
+    same_bytes(st, "backbone.layers.0.mixer.x_proj.weight", M1(m)[0].x_proj, 100);
     same_bytes(st, "backbone.norm_f.weight", m.norm_f, 31);
     model_free(&m);
 }
@@ -168,9 +176,9 @@ static void test_ref_mamba2(void)
     ok(c->dt_limit_lo == 0 && isinf(c->dt_limit_hi), "mamba2: time_step_limit [0, Infinity]");
     ok(m.lm_head != m.embed, "mamba2: separate lm_head");
     is_int((long)m.n_params, 28200, "mamba2: 28200 parameters");
-    same_bytes(st, "backbone.layers.0.mixer.in_proj.weight", m.mamba2[0].in_proj, 100);
-    same_bytes(st, "backbone.layers.2.mixer.D", m.mamba2[2].D, 7);
-    same_bytes(st, "backbone.layers.1.mixer.norm.weight", m.mamba2[1].gnorm, 63);
+    same_bytes(st, "backbone.layers.0.mixer.in_proj.weight", M2(m)[0].in_proj, 100);
+    same_bytes(st, "backbone.layers.2.mixer.D", M2(m)[2].D, 7);
+    same_bytes(st, "backbone.layers.1.mixer.norm.weight", M2(m)[1].gnorm, 63);
     same_bytes(st, "lm_head.weight", m.lm_head, 2047);
     model_free(&m);
 }
@@ -186,8 +194,8 @@ static void test_ref_gpt2(void)
     ok(m.lm_head == m.embed && m.pos_embed && m.norm_f_b, "gpt2: head tied, wpe and ln_f bias present");
     is_int((long)m.n_params, 42272, "gpt2: 42272 parameters");
     same_bytes(st, "wpe.weight", m.pos_embed, 40);
-    same_bytes(st, "h.1.attn.c_attn.weight", m.gpt2[1].attn_w, 1000);
-    same_bytes(st, "h.2.mlp.c_proj.bias", m.gpt2[2].fc_proj_b, 5);
+    same_bytes(st, "h.1.attn.c_attn.weight", G2(m)[1].attn_w, 1000);
+    same_bytes(st, "h.2.mlp.c_proj.bias", G2(m)[2].fc_proj_b, 5);
     same_bytes(st, "ln_f.bias", m.norm_f_b, 0);
     model_free(&m);
 }
@@ -244,7 +252,7 @@ static void test_mamba1_f16(SwList *l)
     int all = values_match(l, "backbone.embeddings.weight", m.embed)
               && values_match(l, "backbone.norm_f.weight", m.norm_f);
     for (int i = 0; i < 2; i++) {
-        const Mamba1Layer *y = &m.mamba1[i];
+        const Mamba1Layer *y = &M1(m)[i];
 #define V(p, what) all &= values_match(l, sw_path("backbone.layers.%d." what, i), p)
         V(y->norm, "norm.weight"); V(y->in_proj, "mixer.in_proj.weight"); V(y->in_proj_b, "mixer.in_proj.bias");
         V(y->conv_w, "mixer.conv1d.weight"); V(y->conv_b, "mixer.conv1d.bias"); V(y->x_proj, "mixer.x_proj.weight");
@@ -254,7 +262,7 @@ static void test_mamba1_f16(SwList *l)
     }
     ok(all, "  every F16 weight converts to the value written");
     model_free(&m);
-    ok(m.priv == NULL && m.mamba1 == NULL, "model_free leaves the Model zeroed");
+    ok(m.priv == NULL && M1(m) == NULL, "model_free leaves the Model zeroed");
     free(d);
 }
 
@@ -325,9 +333,9 @@ static void test_mamba2_sharded(SwList *l)
     is_str(m.weight_dtype, "BF16", "  weight dtype BF16");
     is_int((long)m.n_params, (long)list_params(l), "  parameter count");
     ok(m.lm_head == m.embed && values_match(l, "backbone.embedding.weight", m.embed), "  backbone.embedding (shard 1), tied head");
-    ok(values_match(l, "backbone.layers.1.mixer.in_proj.weight", m.mamba2[1].in_proj)
-           && values_match(l, "backbone.layers.1.mixer.norm.weight", m.mamba2[1].gnorm)
-           && values_match(l, "backbone.layers.0.mixer.dt_bias", m.mamba2[0].dt_bias)
+    ok(values_match(l, "backbone.layers.1.mixer.in_proj.weight", M2(m)[1].in_proj)
+           && values_match(l, "backbone.layers.1.mixer.norm.weight", M2(m)[1].gnorm)
+           && values_match(l, "backbone.layers.0.mixer.dt_bias", M2(m)[0].dt_bias)
            && values_match(l, "backbone.norm_f.weight", m.norm_f), "  BF16 values from both shards");
     model_free(&m);
     free(d);
@@ -396,7 +404,7 @@ static void test_gpt2_prefixed(SwList *l)
     ok(m.cfg.n_inner == 32 && m.cfg.n_ctx == 6 && m.cfg.n_head == 2, "  n_inner null = 4 * n_embd");
     is_int((long)m.n_params, (long)list_params(l), "  parameter count (buffers not counted)");
     ok(m.lm_head != m.embed && values_match(l, "lm_head.weight", m.lm_head), "  a stored lm_head is used though tied");
-    ok(values_match(l, "transformer.wpe.weight", m.pos_embed) && values_match(l, "transformer.h.1.mlp.c_fc.weight", m.gpt2[1].fc_w)
+    ok(values_match(l, "transformer.wpe.weight", m.pos_embed) && values_match(l, "transformer.h.1.mlp.c_fc.weight", G2(m)[1].fc_w)
            && values_match(l, "transformer.ln_f.bias", m.norm_f_b), "  F32 values in place");
     model_free(&m);
     free(d);
