@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "exec.h"
+#include "run.h"
 #include "pipeline.h"
 
 /* Every model x recipe of a pipeline, with the --set values. */
@@ -59,7 +59,7 @@ static int run(const RunOptions *o, const char *const *sets, int n_sets)
         return cli_usage("run", "usage: kop run FILE.kop --model DIR [--out DIR] [--name NAME] [--threads N] [--quiet]\n"
                                 "   or: kop run PIPELINE.yaml [--set NAME=VALUE]... [--out DIR] [--threads N] [--quiet]");
     KopError err = {0};
-    if (exec_run(o, &err) < 0) return cli_report(&err);
+    if (run_recipe(o, &err) < 0) return cli_report(&err);
     return 0;
 }
 
