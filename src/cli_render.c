@@ -97,7 +97,7 @@ int cli_render(int argc, char **argv)
 
     KopError err = {0};
     struct stat st;
-    char *path = stat(input, &st) == 0 && S_ISDIR(st.st_mode) ? renderp_strf("%s/summary.csv", input)
+    char *path = stat(input, &st) == 0 && S_ISDIR(st.st_mode) ? kop_path_join(input, "summary.csv")
                                                                : kop_xstrdup(input);
     char **labels = NULL;
     int n_labels = 0, status = KOP_EXIT_OK;

@@ -1,3 +1,7 @@
 ## src/local.mk: the core of libkop (errors, allocation, files) and the CLI.
 libkop_a_SOURCES += src/util.c src/util.h
 kop_SOURCES += src/commands.def
+
+check_PROGRAMS += tests/unit/test_util
+tests_unit_test_util_LDADD = $(KOP_LIBS)
+TESTS += tests/unit/test_util

@@ -297,7 +297,7 @@ int pipeline_check(Pipeline *p, FILE *out, KopError *err)
 // ---- running --------------------------------------------------------------------------
 
 /* Append a CSV file to t, without its header line when t has one already. */
-static int append_csv(PipeBuf *t, const char *path, KopError *err)
+static int append_csv(KopBuf *t, const char *path, KopError *err)
 {
     size_t len;
     char *s = kop_read_file(path, &len, err);
@@ -307,7 +307,7 @@ static int append_csv(PipeBuf *t, const char *path, KopError *err)
         const char *nl = memchr(s, '\n', len);
         from = nl ? (size_t)(nl - s) + 1 : len;
     }
-    pipelinep_add(t, s + from, len - from);
+    kop_buf_add(t, s + from, len - from);
     free(s);
     return 0;
 }
@@ -323,9 +323,9 @@ static int in_list(const PipeList *l, const char *s)
  * and models, drawn as render.h draws several models (one series each). */
 static int draw_figure(const Ctx *c, const PipeFigure *f, const char *out, FILE *log, KopError *err)
 {
-    PipeBuf t = {0};
+    KopBuf t = {0};
     for (int i = 0; i < f->recipes.n; i++) {
-        char *path = renderp_strf("%s/%s/summary.csv", out, f->recipes.v[i]);
+        char *path = kop_strf("%s/%s/summary.csv", out, f->recipes.v[i]);
         int rc = append_csv(&t, path, err);
         free(path);
         if (rc < 0) {
@@ -333,7 +333,7 @@ static int draw_figure(const Ctx *c, const PipeFigure *f, const char *out, FILE 
             return -1;
         }
     }
-    char *name = renderp_strf("%s (figure on line %d)", c->p->path, diag_line(c->p->diag, f->loc));
+    char *name = kop_strf("%s (figure on line %d)", c->p->path, diag_line(c->p->diag, f->loc));
     Summary s;
     int status = summary_parse(t.s, t.n, name, &s, err);
     free(t.s);
@@ -356,7 +356,7 @@ static int draw_figure(const Ctx *c, const PipeFigure *f, const char *out, FILE 
     for (int k = 0; status == 0 && k < 2; k++) {
         const char *file = k ? f->heatmap : f->lines;
         if (!file) continue;
-        char *path = renderp_strf("%s/%s", out, file);
+        char *path = kop_path_join(out, file);
         status = kop_make_parent_dirs(path, err);
         if (status == 0) status = k ? render_heatmap(path, &sp.d, err) : render_lines(path, &sp.d, err);
         if (status == 0 && log) fprintf(log, "figure %s\n", path);
@@ -373,21 +373,21 @@ static int draw_figure(const Ctx *c, const PipeFigure *f, const char *out, FILE 
  * values (each run's manifest.yaml records the rest). */
 static int write_record(const Pipeline *p, const char *out, KopError *err)
 {
-    PipeBuf t = {0};
+    KopBuf t = {0};
     char stamp[32];
     time_t now = time(NULL);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     for (int i = -1; i < p->n_sets; i++) {
-        char *line = i < 0 ? renderp_strf("# %s as run by kop %s on %s%s\n", p->path, PACKAGE_VERSION, stamp,
+        char *line = i < 0 ? kop_strf("# %s as run by kop %s on %s%s\n", p->path, PACKAGE_VERSION, stamp,
                                           p->n_sets ? " with:" : "")
-                           : renderp_strf("#   --set %s\n", p->sets[i]);
+                           : kop_strf("#   --set %s\n", p->sets[i]);
         for (char *q = line; q[1]; q++) /* one comment line each, whatever the value holds */
             if (*q == '\n' || *q == '\r') *q = ' ';
-        pipelinep_add(&t, line, strlen(line));
+        kop_buf_add(&t, line, strlen(line));
         free(line);
     }
-    pipelinep_add(&t, p->text, p->len);
-    char *path = renderp_strf("%s/pipeline.yaml", out);
+    kop_buf_add(&t, p->text, p->len);
+    char *path = kop_path_join(out, "pipeline.yaml");
     int rc = kop_write_file(path, t.s, t.n, err);
     free(path);
     free(t.s);
@@ -405,7 +405,7 @@ static int run_model(const Ctx *c, int m, const char *out, const PipelineRunOpti
     int status = 0;
     for (int i = 0; i < p->n_recipes && status == 0; i++) {
         if (!runs_on(&p->recipes[i], c->arch[m])) continue;
-        char *dir = renderp_strf("%s/%s/%s", out, c->rc[i].experiment, pm->name);
+        char *dir = kop_strf("%s/%s/%s", out, c->rc[i].experiment, pm->name);
         RunOptions ro = {.recipe_path = p->recipes[i].path, .model_dir = pm->dir, .model_label = pm->name,
                          .out_dir = dir, .threads = o->threads ? o->threads : p->threads, .quiet = o->quiet,
                          .log = o->log, .model = &model, .tokenizer = pm->tokenizer, .prompts = p->prompts,
@@ -425,20 +425,20 @@ int pipeline_run(Pipeline *p, const PipelineRunOptions *o, KopError *err)
     check_files(&c);
     if (validate(&c, err) < 0) return -1;
     char *out = o->out_dir ? kop_xstrdup(o->out_dir)
-                : p->output ? kop_xstrdup(p->output) : renderp_strf("results/%s", p->name);
+                : p->output ? kop_xstrdup(p->output) : kop_strf("results/%s", p->name);
     unsigned char *ran = kop_xcalloc((size_t)(p->n_recipes * p->n_models) + 1, 1);
     int status = kop_make_dirs(out, err);
     for (int m = 0; m < p->n_models && status == 0; m++) status = run_model(&c, m, out, o, ran, err);
     /* every model's summary of an experiment in one file, for `kop render` */
     for (int i = 0; i < p->n_recipes && status == 0; i++) {
-        PipeBuf t = {0};
+        KopBuf t = {0};
         for (int m = 0; m < p->n_models && status == 0; m++) {
             if (!ran[i * p->n_models + m]) continue;
-            char *path = renderp_strf("%s/%s/%s/summary.csv", out, c.rc[i].experiment, p->models[m].name);
+            char *path = kop_strf("%s/%s/%s/summary.csv", out, c.rc[i].experiment, p->models[m].name);
             status = append_csv(&t, path, err);
             free(path);
         }
-        char *path = renderp_strf("%s/%s/summary.csv", out, c.rc[i].experiment);
+        char *path = kop_strf("%s/%s/summary.csv", out, c.rc[i].experiment);
         if (status == 0 && t.n) status = kop_write_file(path, t.s, t.n, err);
         free(path);
         free(t.s);
