@@ -22,20 +22,27 @@ static void print_model(const Model *m)
     printf("dtype: %s\n", m->weight_dtype);
 }
 
-int cli_info(int argc, char **argv)
+static int info_main(const CliArg *args, int n)
 {
-    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: kop info DIR\n"
-               "Load the model in DIR (config.json + safetensors) and print its architecture,\n"
-               "dimensions, parameter count and weight dtype, one 'key: value' per line.\n");
-        return KOP_EXIT_OK;
-    }
-    if (argc != 2) return cli_usage("info", "expected one model directory, got %d arguments", argc - 1);
-    if (argv[1][0] == '-') return cli_usage("info", "unknown option '%s'", argv[1]);
+    if (n != 1) return cli_usage("info", "expected one model directory, got %d arguments", n);
     Model m;
     KopError err = {0};
-    if (model_load(&m, argv[1], &err) < 0) return cli_report(&err);
+    if (model_load(&m, args[0].value, &err) < 0) return cli_report(&err);
     print_model(&m);
     model_free(&m);
     return KOP_EXIT_OK;
 }
+
+static const CliOption options[] = {{0}};
+
+const CliCommand cli_info = {
+    .name = "info",
+    .synopsis = "DIR",
+    .summary = "a model's architecture, dimensions, parameter count and weight dtype",
+    .description =
+        "Load the model in DIR (config.json and safetensors, every check included) and\n"
+        "print its architecture, dimensions, parameter count and weight dtype, one\n"
+        "'key: value' per line.",
+    .options = options,
+    .run = info_main,
+};

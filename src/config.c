@@ -336,9 +336,7 @@ int config_load(Config *cfg, const char *dir, KopError *err)
     if (!S_ISDIR(st.st_mode))
         return kop_fail(err, KOP_EXIT_DATA, "%s: not a directory (a model is a directory holding config.json)", dir);
 
-    size_t n = strlen(dir) + sizeof "/config.json";
-    char *path = kop_xmalloc(n);
-    snprintf(path, n, "%s/config.json", dir);
+    char *path = kop_path_join(dir, "config.json");
     Reader r = {path, err, 0};
     json_object *root = loadp_read_json(path, err);
     if (!root) r.failed = 1;

@@ -21,9 +21,8 @@ void manifest_init(Manifest *man, const char *recipe_path, const char *recipe_te
     man->model_name = model_name;
     man->model = m;
     man->threads = threads;
-    size_t n = strlen(model_dir) + 16, len;
-    char *cfg = kop_xmalloc(n);
-    snprintf(cfg, n, "%s/config.json", model_dir);
+    size_t len;
+    char *cfg = kop_path_join(model_dir, "config.json");
     man->config_text = kop_read_file(cfg, &len, NULL);
     if (man->config_text) sha256_hex(man->config_text, len, man->config_sha256);
     free(cfg);

@@ -40,14 +40,6 @@ struct ModelLoader {
 };
 typedef struct ModelLoader Loader;
 
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *s = kop_xmalloc(n);
-    snprintf(s, n, "%s/%s", dir, name);
-    return s;
-}
-
 static int exists(const char *path)
 {
     struct stat st;
@@ -64,7 +56,7 @@ static int add_file(Loader *L, const char *name)
         if (!strcmp(p->file_names[i], name)) return 0;
     p->files = kop_xrealloc(p->files, sizeof *p->files * (size_t)(p->n_files + 1));
     p->file_names = kop_xrealloc(p->file_names, sizeof *p->file_names * (size_t)(p->n_files + 1));
-    char *path = join(L->m->dir, name);
+    char *path = kop_path_join(L->m->dir, name);
     int rc = st_open(&p->files[p->n_files], path, L->err);
     free(path);
     if (rc < 0) return -1;
@@ -100,11 +92,11 @@ static int open_index(Loader *L)
 
 static int open_files(Loader *L)
 {
-    char *single = join(L->m->dir, "model.safetensors");
+    char *single = kop_path_join(L->m->dir, "model.safetensors");
     int have_single = exists(single);
     free(single);
     if (have_single) return add_file(L, "model.safetensors");
-    L->index_path = join(L->m->dir, "model.safetensors.index.json");
+    L->index_path = kop_path_join(L->m->dir, "model.safetensors.index.json");
     if (exists(L->index_path)) return open_index(L);
     return kop_fail(L->err, KOP_EXIT_DATA,
                     "%s: no model.safetensors or model.safetensors.index.json (kop reads safetensors checkpoints only)",

@@ -311,7 +311,7 @@ static int in_list(const PipeList *l, const char *s)
 static int draw_figure(const Ctx *c, const PipeFigure *f, const Summary *joined, const char *out, FILE *log,
                        KopError *err)
 {
-    char *name = renderp_strf("%s (figure on line %d)", c->p->path, diag_line(c->p->diag, f->loc));
+    char *name = kop_strf("%s (figure on line %d)", c->p->path, diag_line(c->p->diag, f->loc));
     Summary keep = {.name = name};
     int cap = 0, status = 0;
     for (int i = 0; i < f->recipes.n; i++)
@@ -334,7 +334,7 @@ static int draw_figure(const Ctx *c, const PipeFigure *f, const Summary *joined,
     for (int k = 0; status == 0 && k < 2; k++) {
         const char *file = k ? f->heatmap : f->lines;
         if (!file) continue;
-        char *path = renderp_strf("%s/%s", out, file);
+        char *path = kop_strf("%s/%s", out, file);
         status = kop_make_parent_dirs(path, err);
         if (status == 0) status = k ? render_heatmap(path, &sp.d, err) : render_lines(path, &sp.d, err);
         if (status == 0 && log) fprintf(log, "figure %s\n", path);
@@ -350,21 +350,21 @@ static int draw_figure(const Ctx *c, const PipeFigure *f, const Summary *joined,
  * values (each run's manifest.yaml records the rest). */
 static int write_record(const Pipeline *p, const char *out, KopError *err)
 {
-    PipeBuf t = {0};
+    KopBuf t = {0};
     char stamp[32];
     time_t now = time(NULL);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     for (int i = -1; i < p->n_sets; i++) {
-        char *line = i < 0 ? renderp_strf("# %s as run by kop %s on %s%s\n", p->path, PACKAGE_VERSION, stamp,
+        char *line = i < 0 ? kop_strf("# %s as run by kop %s on %s%s\n", p->path, PACKAGE_VERSION, stamp,
                                           p->n_sets ? " with:" : "")
-                           : renderp_strf("#   --set %s\n", p->sets[i]);
+                           : kop_strf("#   --set %s\n", p->sets[i]);
         for (char *q = line; q[1]; q++) /* one comment line each, whatever the value holds */
             if (*q == '\n' || *q == '\r') *q = ' ';
-        pipelinep_add(&t, line, strlen(line));
+        kop_buf_add(&t, line, strlen(line));
         free(line);
     }
-    pipelinep_add(&t, p->text, p->len);
-    char *path = renderp_strf("%s/pipeline.yaml", out);
+    kop_buf_add(&t, p->text, p->len);
+    char *path = kop_path_join(out, "pipeline.yaml");
     int rc = kop_write_file(path, t.s, t.n, err);
     free(path);
     free(t.s);
@@ -398,7 +398,7 @@ static int run_model(const Ctx *c, int m, const char *out, const PipelineRunOpti
             status = kop_fail(err, KOP_EXIT_DATA, "%s: %d error%s", p->recipes[i].path, diag_errors(d),
                               diag_errors(d) == 1 ? "" : "s");
         } else {
-            char *dir = renderp_strf("%s/%s/%s", out, c->rc[i].experiment, pm->name);
+            char *dir = kop_strf("%s/%s/%s", out, c->rc[i].experiment, pm->name);
             RunOptions ro = {.recipe_path = p->recipes[i].path, .recipe = r, .model_dir = pm->dir,
                              .model_label = pm->name, .out_dir = dir, .threads = o->threads ? o->threads : p->threads,
                              .quiet = o->quiet, .log = o->log, .model = &model, .tokenizer = pm->tokenizer,
@@ -433,7 +433,7 @@ int pipeline_run(Pipeline *p, const PipelineRunOptions *o, KopError *err)
     check_files(&c);
     if (validate(&c, err) < 0) return -1;
     char *out = o->out_dir ? kop_xstrdup(o->out_dir)
-                : p->output ? kop_xstrdup(p->output) : renderp_strf("results/%s", p->name);
+                : p->output ? kop_xstrdup(p->output) : kop_strf("results/%s", p->name);
     int cells = p->n_recipes * p->n_models;
     Summary *sums = kop_xcalloc((size_t)(cells ? cells : 1), sizeof *sums);
     int status = kop_make_dirs(out, err);
@@ -446,7 +446,7 @@ int pipeline_run(Pipeline *p, const PipelineRunOptions *o, KopError *err)
         int n = 0;
         for (int m = 0; m < p->n_models; m++)
             if (sums[i * p->n_models + m].n_rows) v[n++] = &sums[i * p->n_models + m];
-        char *path = renderp_strf("%s/%s/summary.csv", out, c.rc[i].experiment);
+        char *path = kop_strf("%s/%s/summary.csv", out, c.rc[i].experiment);
         join(v, n, path, &joined[i]);
         if (joined[i].n_rows) status = summary_write(path, &joined[i], err);
         free(path);

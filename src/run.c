@@ -13,14 +13,6 @@
 #include "results.h"
 #include "threads.h"
 
-static char *path_join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *s = kop_xmalloc(n);
-    snprintf(s, n, "%s/%s", dir, name);
-    return s;
-}
-
 static char *base_name(const char *path)
 {
     size_t n;
@@ -38,7 +30,7 @@ static int render_outputs(const Recipe *r, const Results *res, const char *out_d
     SummaryPlot sp = {0};
     int have = 0, status = 0;
     for (int i = 0; i < r->n_outputs && status == 0; i++) {
-        char *path = path_join(out_dir, r->outputs[i].path);
+        char *path = kop_path_join(out_dir, r->outputs[i].path);
         status = kop_make_parent_dirs(path, err); /* outputs may name subfolders */
         if (status == 0 && r->outputs[i].kind == OUTPUT_CSV) {
             status = summary_write(path, s, err);
@@ -180,9 +172,9 @@ int run_recipe(const RunOptions *o, KopError *err)
         snprintf(out_dir, n, "results/%s/%s", r->experiment, model_name);
     }
     if (kop_make_dirs(out_dir, err) < 0) goto out;
-    rows_path = path_join(out_dir, "rows.csv");
-    sum_path = path_join(out_dir, "summary.csv");
-    man_path = path_join(out_dir, "manifest.yaml");
+    rows_path = kop_path_join(out_dir, "rows.csv");
+    sum_path = kop_path_join(out_dir, "summary.csv");
+    man_path = kop_path_join(out_dir, "manifest.yaml");
     int threads = threads_set(o->threads);
     manifest_init(&man, o->recipe_path, text, o->model_dir, model_name, mm, threads);
     man.experiment = r->experiment;

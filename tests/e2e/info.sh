@@ -13,7 +13,7 @@ grep -q "expected one model directory" "$TMP/err" || fail "no usage message"
 expect_status 2 "$KOP" info a b
 expect_status 2 "$KOP" info --frobnicate
 expect_status 0 "$KOP" info --help
-grep -q "usage: kop info DIR" "$TMP/out" || fail "no help text"
+grep -q "^Usage: kop info DIR" "$TMP/out" || fail "no help text"
 
 # Bad models exit 1 with the file named.
 expect_status 1 "$KOP" info "$TMP/nowhere"
