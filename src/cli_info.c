@@ -15,6 +15,7 @@ static void print_model(const Model *m)
     printf("d_model: %d\n", c->d_model);
     printf("n_layer: %d\n", c->n_layer);
     printf("vocab_size: %d\n", c->vocab_size);
+    printf("vocab_padding: %d\n", c->vocab_padding);
     switch (c->arch) {
     case ARCH_MAMBA1:
         printf("d_inner: %d\nd_state: %d\nd_conv: %d\ndt_rank: %d\n", c->d_inner, c->d_state, c->d_conv,
@@ -42,8 +43,10 @@ int cli_info(int argc, char **argv)
 {
     if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         printf("usage: kop info DIR\n"
-               "Load the model in DIR (config.json + safetensors) and print its architecture,\n"
-               "dimensions, parameter count and weight dtype, one 'key: value' per line.\n");
+               "Load the model in DIR (config.json + safetensors or pytorch_model.bin) and print\n"
+               "its architecture, dimensions, parameter count and weight dtype, one 'key: value'\n"
+               "per line.  vocab_size counts every embedding row; vocab_padding says how many of\n"
+               "them only pad the vocabulary (mamba_ssm's pad_vocab_size_multiple).\n");
         return KOP_EXIT_OK;
     }
     if (argc != 2) return cli_usage("info", "expected one model directory, got %d arguments", argc - 1);

@@ -1,6 +1,7 @@
-## src/load.mk: checkpoint loading (safetensors + config.json), `kop info`,
+## src/load.mk: checkpoint loading (safetensors, pytorch_model.bin + config.json), `kop info`,
 ## and their tests.
-libkop_a_SOURCES += src/safetensors.c src/safetensors.h src/config.c src/model_load.c src/model.h
+libkop_a_SOURCES += src/safetensors.c src/safetensors.h src/config.c src/model_load.c src/model.h \
+	src/zipread.c src/zipread.h src/pickle.c src/pickle.h src/torchbin.c src/torchbin.h
 kop_SOURCES += src/cli_info.c
 
 check_PROGRAMS += tests/unit/test_safetensors tests/unit/test_model_load
