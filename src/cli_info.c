@@ -15,6 +15,7 @@ static void print_model(const Model *m)
     printf("d_model: %d\n", c->d_model);
     printf("n_layer: %d\n", c->n_layer);
     printf("vocab_size: %d\n", c->vocab_size);
+    printf("vocab_padding: %d\n", c->vocab_padding);
     arch_ops(c->arch)->print_config(c, stdout);
     printf("norm_eps: %g\n", c->norm_eps);
     printf("lm_head: %s\n", m->lm_head == m->embed ? "tied" : "separate");
@@ -40,9 +41,11 @@ const CliCommand cli_info = {
     .synopsis = "DIR",
     .summary = "a model's architecture, dimensions, parameter count and weight dtype",
     .description =
-        "Load the model in DIR (config.json and safetensors, every check included) and\n"
-        "print its architecture, dimensions, parameter count and weight dtype, one\n"
-        "'key: value' per line.",
+        "Load the model in DIR (config.json and safetensors or pytorch_model.bin, every\n"
+        "check included) and print its architecture, dimensions, parameter count and\n"
+        "weight dtype, one 'key: value' per line.  vocab_size counts every embedding\n"
+        "row; vocab_padding says how many of them only pad the vocabulary (mamba_ssm's\n"
+        "pad_vocab_size_multiple).",
     .options = options,
     .run = info_main,
 };

@@ -121,5 +121,8 @@ int main(void)
     check_model("mamba1-tiny");
     check_model("mamba2-tiny");
     check_model("gpt2-tiny");
+    /* mamba_ssm releases: pytorch_model.bin, padded vocabulary */
+    check_model("mamba1-ssm-tiny");
+    check_model("mamba2-ssm-tiny");
     return done_testing();
 }
