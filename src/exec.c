@@ -14,7 +14,7 @@
 
 /* Prompts share one clean forward in groups of GROUP; a parallel chunk
  * holds GROUPS_PER_THREAD groups per thread (see the prompt loop). */
-enum { GROUP = 4, GROUPS_PER_THREAD = 2 };
+enum { GROUP = EXEC_GROUP, GROUPS_PER_THREAD = 2 };
 
 // ---------------------------------------------------------------------------
 // one prompt
@@ -97,7 +97,8 @@ static int prompt_prepare(const RunCtx *cx, int pi, PromptResult *j, int **ids, 
 }
 
 /* Everything after the clean forward: the target, `keep correct`, every
- * knocked run and its metric.  Frees pr. */
+ * knocked run and its metric; for another shard's prompt (j->mine == 0)
+ * only whether it would be measured.  Frees pr. */
 static void prompt_finish(const RunCtx *cx, int pi, PromptResult *j, PromptRun *pr, int T, int sf, int sl)
 {
     const Recipe *r = cx->r;
@@ -157,6 +158,12 @@ static void prompt_finish(const RunCtx *cx, int pi, PromptResult *j, PromptRun *
             n++;
         }
     }
+    if (!j->mine) { /* it would be measured: that is all another shard's prompt needs */
+        j->used = 1;
+        free(runs); free(masks); free(j->m);
+        j->m = NULL;
+        goto done;
+    }
     float *out = kop_xmalloc(sizeof(float) * (size_t)V * (n ? n : 1));
     double *pclean = NULL; /* the clean distribution, once per prompt, for kl */
     if (r->metric == METRIC_KL) {
@@ -185,13 +192,14 @@ done:
  * forward for those that tokenize, then each measured.  The groups are
  * fixed by the prompts' places in the list, never by the thread count, so
  * results stay bit-identical for any number of threads. */
-static void run_group(const RunCtx *cx, int first, int cnt, PromptResult *jobs, Scratch *scratch)
+static void run_group(const RunCtx *cx, int first, int cnt, PromptResult *jobs, Scratch *scratch, int mine)
 {
     int *ids[GROUP], sf[GROUP], sl[GROUP], T[GROUP], which[GROUP], nv = 0;
     const int *vids[GROUP];
     PromptRun *pr[GROUP];
     for (int q = 0; q < cnt; q++) {
         int n = prompt_prepare(cx, first + q, &jobs[q], &ids[q], &sf[q], &sl[q]);
+        jobs[q].mine = mine;
         if (n < 0) continue;
         which[nv] = q;
         vids[nv] = ids[q];
@@ -273,23 +281,31 @@ int exec_recipe(const ExecInput *in, const ExecOptions *o, Results *res, KopErro
     /* each thread's working memory, kept from prompt to prompt */
     Scratch *scratch = kop_xcalloc((size_t)threads, sizeof *scratch);
     if (parallel) threads_prompts(1);
-    for (int base = 0, cnt; base < ps->n && res->n_used < limit; base += cnt) {
+    int n_shards = o->n_shards > 1 ? o->n_shards : 1;
+    if (r->uses_t && in->tok && !res->t_labels) /* resumed: the first measured prompt may be behind us */
+        for (int i = 0; i < res->n_prompts; i++)
+            if (res->prompts[i].used) {
+                res->t_labels = token_texts(&cx, res->prompts[i].index, &res->n_t_labels);
+                break;
+            }
+    for (int base = o->start, cnt; base < ps->n && res->n_counted < limit; base += cnt) {
         int chunk = max_chunk;
-        if (limit - res->n_used < chunk) chunk = (int)((limit - res->n_used + GROUP - 1) / GROUP * GROUP);
+        if (limit - res->n_counted < chunk) chunk = (int)((limit - res->n_counted + GROUP - 1) / GROUP * GROUP);
         cnt = ps->n - base < chunk ? ps->n - base : chunk;
         int groups = (cnt + GROUP - 1) / GROUP;
         #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (parallel)
         for (int g = 0; g < groups; g++)
             run_group(&cx, base + g * GROUP, cnt - g * GROUP < GROUP ? cnt - g * GROUP : GROUP, &jobs[g * GROUP],
-                      &scratch[thread_index()]);
+                      &scratch[thread_index()], (base / GROUP + g) % n_shards == o->shard);
         int first = res->n_prompts;
         for (int q = 0; q < cnt; q++) {
             PromptResult *j = &jobs[q];
-            if (res->n_used >= limit) {
+            if (res->n_counted >= limit) {
                 job_free(j);
                 continue;
             }
-            if (j->used && r->uses_t && in->tok && !res->t_labels) /* token-map rows: the first prompt's tokens */
+            /* token-map rows are labelled with the first measured prompt's tokens, whichever shard measures it */
+            if (j->used && r->uses_t && in->tok && !res->t_labels)
                 res->t_labels = token_texts(&cx, base + q, &res->n_t_labels);
             results_add(res, j);
             done = base + q + 1;

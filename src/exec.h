@@ -45,11 +45,22 @@ typedef struct ExecOptions {
     int want_flops;        /* count the knocked runs' FLOPs (costs a second planning of the runs) */
     long limit;            /* > 0: at most this many prompts (and at most the recipe's own limit) */
     int quiet;             /* no progress on stderr */
+    int start;             /* first prompt to run (a multiple of EXEC_GROUP): res holds the ones before */
+    /* Shards: the prompts run in groups of EXEC_GROUP list positions, and
+     * group g is measured by shard g % n_shards; the others' prompts are
+     * only decided (tokenized, clean forward, target, keep), so that every
+     * shard cuts `limit` at the same prompt.  n_shards 0 or 1: all. */
+    int shard, n_shards;
     /* Called after each chunk of prompts with the new PromptResults
      * [from, to) of res, in list order (the driver appends them to rows.csv). */
     void (*on_prompts)(void *ctx, const Results *res, int from, int to);
     void *ctx;
 } ExecOptions;
+
+/* Prompts that share one batched clean forward; resumes and shards start at
+ * multiples of it, so every prompt is computed in the same batch as in a
+ * run from the start. */
+enum { EXEC_GROUP = 4 };
 
 /* Run; res must have been results_init'ed.  0, or -1 with err. */
 int exec_recipe(const ExecInput *in, const ExecOptions *o, Results *res, KopError *err);

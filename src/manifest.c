@@ -132,6 +132,7 @@ int manifest_write(const char *path, const Manifest *man, KopError *err)
     kv(&o, "started", man->started);
     if (man->complete) kvf(&o, "wall_seconds", "%.3f", man->wall_seconds);
     kvf(&o, "threads", "%d", man->threads);
+    if (man->n_shards > 1) kvf(&o, "shard", "%d of %d", man->shard, man->n_shards);
 
     scalar(&o, "kop");
     map_start(&o);
@@ -171,6 +172,7 @@ int manifest_write(const char *path, const Manifest *man, KopError *err)
     kvf(&o, "measured", "%d", man->n_used);
     kvf(&o, "seen", "%d", man->n_seen);
     kvf(&o, "skipped", "%d", man->n_skipped);
+    kvf(&o, "resumed", "%d", man->n_resumed);
     scalar(&o, "skipped_records");
     yaml_sequence_start_event_initialize(&event, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
     ev(&o, &event);

@@ -32,6 +32,8 @@ void results_add(Results *r, PromptResult *p)
     *q = *p;
     memset(p, 0, sizeof *p);
     if (!q->used) return;
+    r->n_counted++;
+    if (!q->mine) return;
     r->n_used++;
     r->n_runs += q->n_m;
     r->flops += q->flops;

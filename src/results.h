@@ -29,6 +29,8 @@ typedef struct Measure {   /* one knocked run of a prompt */
 
 typedef struct PromptResult {
     int index;             /* in the run's joined prompt list */
+    int mine;              /* measured here; 0: another shard's prompt, only decided (whether it
+                              counts toward `limit`), never written */
     int used;              /* 0: skipped, reason says why */
     char reason[1100];
     int T, target;
@@ -50,7 +52,8 @@ typedef struct Results {
     int n_prompts, cap_prompts;
     Acc *acc;              /* (n_acc) */
     int n_acc, cap_acc;
-    int n_used;
+    int n_used;            /* measured here */
+    int n_counted;         /* measured by any shard: what `limit` counts */
     long n_runs;
     double flops, seconds; /* of the prompt loop */
     char **t_labels;       /* token texts of the first measured prompt, for tokens[t] rows; may be NULL */
@@ -59,7 +62,7 @@ typedef struct Results {
 
 void results_init(Results *r, const Recipe *recipe, const char *experiment, const char *model);
 /* Take a finished prompt (its Measure array moves into r); a measured one
- * adds to the accumulators. */
+ * of this shard adds to the accumulators. */
 void results_add(Results *r, PromptResult *p);
 /* Sort the accumulators (item, then t): the summary's row order. */
 void results_finish(Results *r);

@@ -24,6 +24,7 @@
 
 #include "model.h"
 #include "plan.h"
+#include "results.h"
 #include "summary_csv.h"
 #include "util.h"
 
@@ -45,6 +46,8 @@ typedef struct RunOptions {
                                   own `limit` says so (pipelines: `limit:`); 0: none */
     struct RunStats *stats;    /* filled when not NULL */
     Summary *summary;          /* when not NULL, receives the run's summary rows (pipelines' figures) */
+    int restart;               /* start over even if the output folder holds this run, whole or in part */
+    int shard, n_shards;       /* compute shard `shard` of n_shards (exec.h); n_shards 0 or 1: all */
 } RunOptions;
 
 typedef struct RunStats {
@@ -55,7 +58,19 @@ typedef struct RunStats {
 } RunStats;
 
 /* Runs the recipe; recipe errors are printed (file:line:col) on stderr and
- * reported as err (status 1).  0 on success. */
+ * reported as err (status 1).  0 on success.
+ *
+ * Resuming: OUT/journal.txt (journal.h) records every finished prompt
+ * exactly.  Started again with the same command (same recipe text, model,
+ * prompts, limit and shard: the journal's key), a run that was killed cuts
+ * rows.csv and the journal back to its last whole group of prompts and
+ * computes only the rest; its outputs are then byte-identical to a run
+ * never interrupted.  A complete one has nothing to do and says so.
+ * restart, or a different command, starts over. */
 int run_recipe(const RunOptions *o, KopError *err);
+
+/* summary.csv and the recipe's outputs (figures drawn from the summary in
+ * memory) of finished Results, into out_dir.  0 or -1 with err. */
+int run_outputs(const Recipe *r, const Results *res, const char *out_dir, KopError *err);
 
 #endif
