@@ -2,7 +2,8 @@
  *
  * Everything that differs between model families sits behind one ArchOps,
  * defined in the family's model file (src/model_mamba1.c, model_mamba2.c,
- * model_gpt2.c) and listed once in src/arch.c.  The loader, the forward pass,
+ * model_gpt2.c; Falcon-Mamba is a second entry in model_mamba1.c) and listed
+ * once in src/arch.c.  The loader, the forward pass,
  * the executor (knock.c), feature selection and `kop info` ask the table and
  * never switch on the architecture; the model files depend on this header,
  * not on the executor.  Adding a family is one model file plus one line in
@@ -141,6 +142,6 @@ int arch_names(const char *const **names);
 int model_n_features(const Config *c);
 
 /* The families, defined in their model files. */
-extern const ArchOps arch_mamba1, arch_mamba2, arch_gpt2;
+extern const ArchOps arch_mamba1, arch_falcon_mamba, arch_mamba2, arch_gpt2;
 
 #endif
