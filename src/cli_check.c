@@ -17,7 +17,7 @@ static const char usage[] =
     "                          [--dump-ast | --dump-plan]\n"
     "   or: kop check PIPELINE.yaml [--set NAME=VALUE]...\n"
     "Check a recipe and print a summary of its plan.  The plan needs the model's\n"
-    "layer count: from DIR/config.json, or --layers N (ARCH: mamba1, mamba2, gpt2).\n"
+    "layer count: from DIR/config.json, or --layers N (ARCH: mamba1, falcon_mamba, mamba2, gpt2).\n"
     "  --no-files   do not check that prompt files exist\n"
     "  --dump-ast   parse only and print the syntax tree\n"
     "  --dump-plan  print the whole plan instead of the summary\n";
@@ -47,7 +47,7 @@ static int parse_args(int argc, char **argv, CheckArgs *a)
             a->layers = (int)n;
         } else if (!strcmp(s, "--arch") && has_value) {
             if (!(a->arch = arch_from_name(argv[++i])))
-                return cli_usage("check", "--arch: expected mamba1, mamba2 or gpt2, got '%s'", argv[i]);
+                return cli_usage("check", "--arch: expected mamba1, falcon_mamba, mamba2 or gpt2, got '%s'", argv[i]);
         } else if (s[0] == '-' && s[1])
             return cli_usage("check", "unknown option or missing value: '%s'", s);
         else if (a->file)
