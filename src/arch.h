@@ -3,11 +3,11 @@
  * Everything that differs between model families sits behind one ArchOps,
  * defined in the family's model file (src/model_mamba1.c, model_mamba2.c,
  * model_gpt2.c; Falcon-Mamba is a second entry in model_mamba1.c) and listed
- * once in src/arch.c.  The loader, the forward pass,
- * the executor (knock.c), feature selection and `kop info` ask the table and
- * never switch on the architecture; the model files depend on this header,
- * not on the executor.  Adding a family is one model file plus one line in
- * arch.c (and its config.json reader in config.c).
+ * once in src/arch.c.  The loader, the forward pass, the executor (knock.c),
+ * feature selection and `kop info` ask the table and never switch on the
+ * architecture; the model files depend on this header, not on the executor.
+ * Adding a family is one model file plus one line in arch.c (and its
+ * config.json reader in config.c).
  *
  * What a family provides:
  *  - loading: bind() looks up every tensor it needs through the loader

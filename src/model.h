@@ -51,7 +51,7 @@ typedef struct Config {
     int proj_bias;      /* use_bias (in_proj and out_proj) */
     int dt_rank;        /* Mamba-1 only */
     int bcdt_norm;      /* Falcon-Mamba: dt, B and C each through a weightless RMSNorm after x_proj */
-    float mixer_rms_eps;/* its eps (mixer_rms_eps) */
+    float mixer_rms_eps; /* its eps */
     /* Mamba-2 only */
     int n_heads, head_dim, n_groups, chunk_size;
     float dt_limit_lo, dt_limit_hi; /* time_step_limit; hi may be +INFINITY */
