@@ -5,6 +5,7 @@
  * golden tests compare.  Exit 0 (warnings allowed), 1 for a bad recipe or
  * model, 2 for usage and I/O errors. */
 #include "cli.h"
+#include "arch.h"
 #include "check.h"
 #include "pipeline.h"
 
@@ -16,7 +17,7 @@ enum { OPT_MODEL, OPT_LAYERS, OPT_ARCH, OPT_NO_FILES, OPT_DUMP_AST, OPT_DUMP_PLA
 static const CliOption options[] = {
     [OPT_MODEL] = {"model", 0, "DIR", "take the layer count and architecture from DIR/config.json"},
     [OPT_LAYERS] = {"layers", 0, "N", "lay out the plan for a model of N layers (no model needed)"},
-    [OPT_ARCH] = {"arch", 0, "ARCH", "with --layers: mamba1, mamba2 or gpt2"},
+    [OPT_ARCH] = {"arch", 0, "ARCH", "with --layers: the architecture (mamba1, falcon_mamba, mamba2, gpt2, ...)"},
     [OPT_NO_FILES] = {"no-files", 0, NULL, "do not check that prompt files exist"},
     [OPT_DUMP_AST] = {"dump-ast", 0, NULL, "parse only and print the syntax tree"},
     [OPT_DUMP_PLAN] = {"dump-plan", 0, NULL, "print the whole plan instead of the summary"},
@@ -50,7 +51,7 @@ static int parse_args(const CliArg *args, int n, CheckArgs *a)
         }
         case OPT_ARCH:
             if (!(a->arch = arch_from_name(v)))
-                return cli_usage("check", "--arch: expected mamba1, mamba2 or gpt2, got '%s'", v);
+                return cli_usage("check", "--arch: expected %s, got '%s'", arch_list(), v);
             break;
         case OPT_SET: return cli_usage("check", "--set is for pipelines (PIPELINE.yaml), not recipes");
         default:
