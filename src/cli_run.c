@@ -28,7 +28,7 @@ static const CliOption options[] = {
     [OPT_NAME] = {"name", 0, "NAME", "the model's name in the results (default: DIR's last part)"},
     [OPT_THREADS] = {"threads", 0, "N", "use N threads (default: OMP_NUM_THREADS, else every core)"},
     [OPT_SET] = {"set", 0, "VAR=VALUE", "give a pipeline's ${VAR} a value (beats the environment)"},
-    [OPT_QUIET] = {"quiet", 'q', NULL, "no progress bar and no log lines"},
+    [OPT_QUIET] = {"quiet", 'q', NULL, "no progress on stderr (the closing report still goes to stdout)"},
     {0},
 };
 
