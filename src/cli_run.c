@@ -25,10 +25,10 @@ enum { OPT_MODEL, OPT_OUT, OPT_NAME, OPT_THREADS, OPT_SET, OPT_QUIET };
 static const CliOption options[] = {
     [OPT_MODEL] = {"model", 0, "DIR", "the model folder (Hugging Face layout); for a .kop recipe"},
     [OPT_OUT] = {"out", 0, "DIR", "write the results in DIR (default: see below)"},
-    [OPT_NAME] = {"name", 0, "NAME", "the model's name in the results (default: DIR's last part)"},
+    [OPT_NAME] = {"name", 0, "NAME", "the model's name in the results (default: DIR's name)"},
     [OPT_THREADS] = {"threads", 0, "N", "use N threads (default: OMP_NUM_THREADS, else every core)"},
     [OPT_SET] = {"set", 0, "VAR=VALUE", "give a pipeline's ${VAR} a value (beats the environment)"},
-    [OPT_QUIET] = {"quiet", 'q', NULL, "no progress on stderr (the closing report still goes to stdout)"},
+    [OPT_QUIET] = {"quiet", 'q', NULL, "no progress on stderr (results still reported on stdout)"},
     {0},
 };
 
