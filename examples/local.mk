@@ -1,14 +1,20 @@
 ## examples/local.mk: the demo models and their facts (made by
 ## tools/train-demo/train_demo.py and committed; the build never runs it),
 ## and the test that kop reads them as the training script's PyTorch did.
-EXTRA_DIST += \
+## The models and facts are installed under $(pkgdatadir)/examples/ (the
+## recipes beside them, src/pipeline.mk); reference_logits.json, the training
+## script's logits, serve only the tests.
+nobase_dist_pkgdata_DATA += \
 	examples/models/mamba1-facts/config.json examples/models/mamba1-facts/model.safetensors \
-	examples/models/mamba1-facts/tokenizer.json examples/models/mamba1-facts/reference_logits.json \
+	examples/models/mamba1-facts/tokenizer.json \
 	examples/models/mamba2-facts/config.json examples/models/mamba2-facts/model.safetensors \
-	examples/models/mamba2-facts/tokenizer.json examples/models/mamba2-facts/reference_logits.json \
+	examples/models/mamba2-facts/tokenizer.json \
 	examples/models/gpt2-facts/config.json examples/models/gpt2-facts/model.safetensors \
-	examples/models/gpt2-facts/tokenizer.json examples/models/gpt2-facts/reference_logits.json \
-	examples/data/facts.json examples/data/facts-ids.jsonl \
+	examples/models/gpt2-facts/tokenizer.json \
+	examples/data/facts.json examples/data/facts-ids.jsonl
+EXTRA_DIST += \
+	examples/models/mamba1-facts/reference_logits.json examples/models/mamba2-facts/reference_logits.json \
+	examples/models/gpt2-facts/reference_logits.json \
 	tools/train-demo/README.md tools/train-demo/train_demo.py tools/train-demo/facts.py \
 	tools/train-demo/bpe.py tools/train-demo/models.py tools/train-demo/safetensors_io.py \
 	tools/train-demo/check_reference.py

@@ -20,7 +20,7 @@ libkop_a_LIBADD = grammar/libkopgrammar_a-kop.$(OBJEXT) grammar/libkopgrammar_a-
 
 BUILT_SOURCES += grammar/kop.c grammar/kop.h grammar/kop-lex.c
 MAINTAINERCLEANFILES = grammar/kop.c grammar/kop.h grammar/kop-lex.c
-EXTRA_DIST += grammar/kop.y grammar/kop.l grammar/GRAMMAR.md
+EXTRA_DIST += grammar/kop.y grammar/kop.l
 
 ## Bison without the POSIX-yacc mode AC_PROG_YACC asks for with -y.
 KOP_BISON = $(YACC:-y=)

@@ -15,9 +15,9 @@
 
 enum { OPT_MODEL, OPT_LAYERS, OPT_ARCH, OPT_NO_FILES, OPT_DUMP_AST, OPT_DUMP_PLAN, OPT_SET };
 static const CliOption options[] = {
-    [OPT_MODEL] = {"model", 0, "DIR", "take the layer count and architecture from DIR/config.json"},
-    [OPT_LAYERS] = {"layers", 0, "N", "lay out the plan for a model of N layers (no model needed)"},
-    [OPT_ARCH] = {"arch", 0, "ARCH", "with --layers: the architecture (mamba1, falcon_mamba, mamba2, gpt2, ...)"},
+    [OPT_MODEL] = {"model", 0, "DIR", "the layer count and architecture of the model in DIR"},
+    [OPT_LAYERS] = {"layers", 0, "N", "lay out the plan for N layers, without a model"},
+    [OPT_ARCH] = {"arch", 0, "ARCH", "with --layers: mamba1, mamba2, gpt2, ..."},
     [OPT_NO_FILES] = {"no-files", 0, NULL, "do not check that prompt files exist"},
     [OPT_DUMP_AST] = {"dump-ast", 0, NULL, "parse only and print the syntax tree"},
     [OPT_DUMP_PLAN] = {"dump-plan", 0, NULL, "print the whole plan instead of the summary"},

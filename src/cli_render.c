@@ -64,7 +64,7 @@ enum { OPT_HEATMAP, OPT_LINES, OPT_METRIC, OPT_LABELS };
 static const CliOption options[] = {
     [OPT_HEATMAP] = {"heatmap", 0, "F.png", "draw a heatmap (statement or token x layer) into F.png"},
     [OPT_LINES] = {"lines", 0, "F.png", "draw a line plot (effect against layer) into F.png"},
-    [OPT_METRIC] = {"metric", 0, "NAME", "the metric, when the summary has no metric column or mixes"},
+    [OPT_METRIC] = {"metric", 0, "NAME", "the metric to draw (when the summary has none or several)"},
     [OPT_LABELS] = {"labels", 0, "FILE", "token texts, one a line, for t = 0, 1, ..."},
     {0},
 };

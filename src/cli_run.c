@@ -25,12 +25,12 @@ enum { OPT_MODEL, OPT_OUT, OPT_NAME, OPT_THREADS, OPT_SET, OPT_QUIET, OPT_RESTAR
 static const CliOption options[] = {
     [OPT_MODEL] = {"model", 0, "DIR", "the model folder (Hugging Face layout); for a .kop recipe"},
     [OPT_OUT] = {"out", 0, "DIR", "write the results in DIR (default: see below)"},
-    [OPT_NAME] = {"name", 0, "NAME", "the model's name in the results (default: DIR's last part)"},
+    [OPT_NAME] = {"name", 0, "NAME", "the model's name in the results (default: DIR's name)"},
     [OPT_THREADS] = {"threads", 0, "N", "use N threads (default: OMP_NUM_THREADS, else every core)"},
     [OPT_SET] = {"set", 0, "VAR=VALUE", "give a pipeline's ${VAR} a value (beats the environment)"},
-    [OPT_QUIET] = {"quiet", 'q', NULL, "no progress bar and no log lines"},
-    [OPT_RESTART] = {"restart", 0, NULL, "start over, even where DIR holds this run, whole or in part"},
-    [OPT_SHARD] = {"shard", 0, "I/N", "measure shard I of N (0 <= I < N; default from SLURM_ARRAY_TASK_*)"},
+    [OPT_QUIET] = {"quiet", 'q', NULL, "no progress on stderr (results still reported on stdout)"},
+    [OPT_RESTART] = {"restart", 0, NULL, "start over where DIR holds this run, whole or in part"},
+    [OPT_SHARD] = {"shard", 0, "I/N", "measure shard I of N (default: SLURM_ARRAY_TASK_*)"},
     {0},
 };
 

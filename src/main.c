@@ -112,7 +112,7 @@ static void put_text(const char *s)
 
 static void print_footer(void)
 {
-    printf("\nFull documentation: 'man kop'; the recipe language: %s/GRAMMAR.md\n", KOP_DOCDIR);
+    printf("\nFull documentation: 'man kop'\nThe recipe language: %s/GRAMMAR.md\n", KOP_DOCDIR);
     if (PACKAGE_BUGREPORT[0]) printf("Report bugs to: <%s>\n", PACKAGE_BUGREPORT);
     if (PACKAGE_URL[0]) printf("kop home page: <%s>\n", PACKAGE_URL);
 }

@@ -8,9 +8,16 @@ tests_unit_test_pipeline_LDADD = $(KOP_LIBS)
 
 pipeline_e2e = tests/e2e/pipeline.sh tests/e2e/pipeline-demo.sh tests/e2e/examples.sh tests/e2e/golden.sh
 TESTS += tests/unit/test_pipeline $(pipeline_e2e)
-EXTRA_DIST += $(pipeline_e2e) tests/e2e/golden.sha256 \
+EXTRA_DIST += $(pipeline_e2e) tests/e2e/golden.sha256
+
+## Installed as they sit in the tree, under $(pkgdatadir)/pipelines/ and
+## $(pkgdatadir)/examples/ (examples/local.mk), so the paths a pipeline gives
+## relative to itself (../examples/flow.kop) hold there too; `kop run
+## demo.yaml` finds them (cli_find_pipeline in src/main.c).
+nobase_dist_pkgdata_DATA += \
 	pipelines/README.md pipelines/demo.yaml pipelines/mamba-knockout-paper.yaml \
 	pipelines/paper/flow.kop pipelines/paper/features.kop pipelines/paper/tokens.kop \
 	pipelines/paper/window-1.kop pipelines/paper/window-3.kop pipelines/paper/window-5.kop \
 	pipelines/paper/window-9.kop pipelines/paper/window-12.kop pipelines/paper/window-15.kop \
+	examples/README.md examples/quickstart.kop \
 	examples/flow.kop examples/features.kop examples/windows.kop examples/tokens.kop

@@ -519,30 +519,40 @@ static int is_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* The tokenizer in folder DIR: its tokenizer.json, else vocab.json with
+ * merges.txt.  DIR may be "" (the current folder). */
+static Tokenizer *load_dir(const char *dir, const char *named, KopError *err)
+{
+    char *json = kop_path_join(dir, "tokenizer.json");
+    char *vocab = kop_path_join(dir, "vocab.json"), *merges = kop_path_join(dir, "merges.txt");
+    Tokenizer *t = NULL;
+    if (!named && is_file(json)) t = load_tokenizer_json(json, err);
+    else if (named || (is_file(vocab) && is_file(merges))) t = load_pair(vocab, merges, err);
+    else kop_fail(err, KOP_EXIT_DATA, "%s: no tokenizer.json, nor vocab.json with merges.txt", dir);
+    free(json);
+    free(vocab);
+    free(merges);
+    return t;
+}
+
 Tokenizer *tokenizer_load(const char *path, KopError *err)
 {
     struct stat st;
-    char a[4096], b[4096];
     if (stat(path, &st) != 0) {
         kop_fail_errno(err, "%s: cannot open", path);
         return NULL;
     }
-    if (S_ISDIR(st.st_mode)) {
-        snprintf(a, sizeof a, "%s/tokenizer.json", path);
-        if (is_file(a)) return load_tokenizer_json(a, err);
-        snprintf(a, sizeof a, "%s/vocab.json", path);
-        snprintf(b, sizeof b, "%s/merges.txt", path);
-        if (is_file(a) && is_file(b)) return load_pair(a, b, err);
-        kop_fail(err, KOP_EXIT_DATA, "%s: no tokenizer.json, nor vocab.json with merges.txt", path);
-        return NULL;
-    }
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    int dirlen = slash ? (int)(slash - path + 1) : 0;
+    if (S_ISDIR(st.st_mode)) return load_dir(path, NULL, err);
+    size_t len;
+    const char *base = kop_path_base(path, &len);
     if (!strcmp(base, "vocab.json") || !strcmp(base, "merges.txt")) {
-        snprintf(a, sizeof a, "%.*svocab.json", dirlen, path);
-        snprintf(b, sizeof b, "%.*smerges.txt", dirlen, path);
-        return load_pair(a, b, err);
+        /* one of the pair names the other, beside it */
+        char *dir = kop_xmalloc((size_t)(base - path) + 1);
+        memcpy(dir, path, (size_t)(base - path));
+        dir[base - path] = '\0';
+        Tokenizer *t = load_dir(dir, base, err);
+        free(dir);
+        return t;
     }
     return load_tokenizer_json(path, err);
 }

@@ -22,7 +22,9 @@ for c in $commands; do
     [ ! -s "$TMP/err" ] || fail "kop $c --help wrote to stderr"
     grep -q "^Usage: kop $c " "$TMP/out" || grep -qx "Usage: kop $c DIR" "$TMP/out" || fail "kop $c --help: no Usage line"
     grep -q '^  -h, --help ' "$TMP/out" || fail "kop $c --help does not list --help"
-    grep -q "^Full documentation: 'man kop'" "$TMP/out" || fail "kop $c --help: no pointer to the manual"
+    grep -qx "Full documentation: 'man kop'" "$TMP/out" || fail "kop $c --help: no pointer to the manual"
+    long=$(grep -v '^The recipe language: ' "$TMP/out" | awk 'length > 80') || true
+    [ -z "$long" ] || fail "kop $c --help: lines over 80 columns: $long"
     cp "$TMP/out" "$TMP/help-$c"
     expect_status 0 "$KOP" help "$c"
     cmp -s "$TMP/out" "$TMP/help-$c" || fail "kop help $c differs from kop $c --help"
