@@ -287,8 +287,11 @@ const unsigned char *zip_entry_data(const Zip *z, ZipEntry *e, KopError *err)
 int zip_verify_crc(const Zip *z, ZipEntry *const *es, int n, KopError *err)
 {
     uint32_t *got = kop_xmalloc(sizeof *got * (size_t)(n ? n : 1));
+    uint64_t total = 0;
+    for (int i = 0; i < n; i++) total += es[i]->size;
     pthread_once(&crc_once, crc_init);
-#pragma omp parallel for schedule(dynamic)
+    /* Threads only where the bytes are worth waking them (a model's storages). */
+#pragma omp parallel for schedule(dynamic) if (total > (1u << 22))
     for (int i = 0; i < n; i++) got[i] = zip_crc32(0, es[i]->data, (size_t)es[i]->size);
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
