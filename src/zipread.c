@@ -247,7 +247,7 @@ const unsigned char *zip_entry_data(const Zip *z, ZipEntry *e, KopError *err)
     uint32_t flags = u16(p + 6), method = u16(p + 8);
     size_t nlen = u16(p + 26), xlen = u16(p + 28);
     uint64_t data_at = o + LOCAL_LEN + nlen + xlen;
-    if (data_at > z->cd_offset || memcmp(p + LOCAL_LEN, e->name, nlen) || nlen != strlen(e->name)) {
+    if (data_at > z->cd_offset || nlen != strlen(e->name) || memcmp(p + LOCAL_LEN, e->name, nlen)) {
         kop_fail(err, KOP_EXIT_DATA, "%s: entry '%s': the local header names another file than the central directory",
                  z->path, e->name);
         return NULL;

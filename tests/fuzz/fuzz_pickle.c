@@ -17,11 +17,12 @@
  *    copies, splices), printing TAP;
  *  - with libFuzzer and sanitizers: `make fuzz-pickle FUZZ_SECONDS=600`
  *    (clang; see src/load.mk), seeded with the same inputs. */
-#include "safetensors_write.h"
 #include "torch_write.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "pickle.h"
 #include "torchbin.h"
@@ -151,7 +152,8 @@ static void reference_seed(Seed *s, int *n, const char *model)
 {
     const char *shared = getenv("KOP_SHARED");
     if (!shared) return;
-    const char *path = sw_path("%s/reference/%s/pytorch_model.bin", shared, model);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/reference/%s/pytorch_model.bin", shared, model);
     int fd = open(path, O_RDONLY);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
@@ -290,7 +292,9 @@ int main(int argc, char **argv)
                 unsigned char *p = malloc(sd->n + 1);
                 p[0] = (unsigned char)mode;
                 memcpy(p + 1, sd->p, sd->n);
-                tw_write_file(sw_path("%s/seed-%d-%d", seed_dir, s, mode), p, sd->n + 1);
+                char path[4096];
+                snprintf(path, sizeof path, "%s/seed-%d-%d", seed_dir, s, mode);
+                tw_write_file(path, p, sd->n + 1);
                 free(p);
             }
         printf("%d seeds written to %s\n", 2 * n_seeds + 1, seed_dir);
