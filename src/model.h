@@ -1,11 +1,13 @@
 /* model.h: a checkpoint in Hugging Face layout, loaded for inference.
  *
  * A model directory holds config.json and model.safetensors (or shards
- * model-0000N-of-0000M.safetensors with model.safetensors.index.json).
- * model_load() reads config.json (json-c), maps every safetensors file
- * read-only, validates each header completely before any byte of tensor data
- * is used, checks every tensor the architecture needs against the shapes the
- * config implies, and fills the per-layer weight pointers below.
+ * model-0000N-of-0000M.safetensors with model.safetensors.index.json), or,
+ * when neither is there, torch's pytorch_model.bin (or its shards with
+ * pytorch_model.bin.index.json; see torchbin.h).  model_load() reads
+ * config.json (json-c), maps every weight file read-only, validates each
+ * completely before any byte of tensor data is used, checks every tensor
+ * the architecture needs against the shapes the config implies, and fills
+ * the per-layer weight pointers below.
  *
  * Ownership: the Model owns its mappings and any converted buffers (F16 and
  * BF16 tensors are converted to fp32 once, at load).  Every weight pointer is

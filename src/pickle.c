@@ -72,10 +72,16 @@ static const char *const global_names[PKG_N][2] = {
 
 const char *pk_global_name(PkGlobal g)
 {
-    static char buf[PKG_N][64];
+    static const char *const full[PKG_N] = {
+        [PKG_ORDERED_DICT] = "collections.OrderedDict",
+        [PKG_REBUILD_TENSOR_V2] = "torch._utils._rebuild_tensor_v2",
+        [PKG_REBUILD_PARAMETER] = "torch._utils._rebuild_parameter",
+        [PKG_FLOAT_STORAGE] = "torch.FloatStorage",
+        [PKG_HALF_STORAGE] = "torch.HalfStorage",
+        [PKG_BFLOAT16_STORAGE] = "torch.BFloat16Storage",
+    };
     KOP_ASSERT(g >= 0 && g < PKG_N);
-    if (!buf[g][0]) snprintf(buf[g], sizeof buf[g], "%s.%s", global_names[g][0], global_names[g][1]);
-    return buf[g];
+    return full[g];
 }
 
 const char *pk_kind_name(PkKind k)

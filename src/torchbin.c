@@ -101,9 +101,15 @@ static int contiguous(const PkTensor *t)
     return 1;
 }
 
-/* Copy the (checked) view T of BASE into OUT, contiguous, ES bytes each. */
-static void materialise(unsigned char *out, const unsigned char *base, const PkTensor *t, size_t es)
+/* Copy the (checked) view V of BASE into OUT, contiguous, ES bytes each. */
+static void materialise(unsigned char *out, const unsigned char *base, const PkTensor *v, size_t es)
 {
+    /* A dimension of size 1 never moves: its stride (unchecked, any size) is
+     * dropped so that stepping past it cannot overflow. */
+    PkTensor c = *v;
+    const PkTensor *t = &c;
+    for (int d = 0; d < c.ndim; d++)
+        if (c.size[d] == 1) c.stride[d] = 0;
     int64_t idx[PK_MAX_DIMS] = {0}, numel = view_numel(t), off = t->offset;
     for (int64_t i = 0; i < numel; i++) {
         memcpy(out + (size_t)i * es, base + (size_t)off * es, es);

@@ -247,7 +247,7 @@ const unsigned char *zip_entry_data(const Zip *z, ZipEntry *e, KopError *err)
     uint32_t flags = u16(p + 6), method = u16(p + 8);
     size_t nlen = u16(p + 26), xlen = u16(p + 28);
     uint64_t data_at = o + LOCAL_LEN + nlen + xlen;
-    if (data_at > z->cd_offset || memcmp(p + LOCAL_LEN, e->name, nlen) || nlen != strlen(e->name)) {
+    if (data_at > z->cd_offset || nlen != strlen(e->name) || memcmp(p + LOCAL_LEN, e->name, nlen)) {
         kop_fail(err, KOP_EXIT_DATA, "%s: entry '%s': the local header names another file than the central directory",
                  z->path, e->name);
         return NULL;
@@ -287,8 +287,11 @@ const unsigned char *zip_entry_data(const Zip *z, ZipEntry *e, KopError *err)
 int zip_verify_crc(const Zip *z, ZipEntry *const *es, int n, KopError *err)
 {
     uint32_t *got = kop_xmalloc(sizeof *got * (size_t)(n ? n : 1));
+    uint64_t total = 0;
+    for (int i = 0; i < n; i++) total += es[i]->size;
     pthread_once(&crc_once, crc_init);
-#pragma omp parallel for schedule(dynamic)
+    /* Threads only where the bytes are worth waking them (a model's storages). */
+#pragma omp parallel for schedule(dynamic) if (total > (1u << 22))
     for (int i = 0; i < n; i++) got[i] = zip_crc32(0, es[i]->data, (size_t)es[i]->size);
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {

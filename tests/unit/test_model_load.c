@@ -613,7 +613,21 @@ static void test_configs(void)
     ok(config_load(&c, d, &err) == 0 && c.arch == ARCH_MAMBA1 && c.vocab_size == 50280 && c.dt_rank == 3
            && c.d_inner == 80 && c.d_state == 16 && c.d_conv == 4 && c.tie_embeddings,
        "config: mamba_ssm Mamba-1 defaults (vocab 50277 -> 50280, dt_rank ceil(40/16) = 3)");
+    ok(c.vocab_padding == 3, "config: mamba_ssm Mamba-1: 3 of the 50280 rows are padding");
     free(d);
+
+    /* mamba_ssm Mamba-2 with every ssm_cfg default (mamba_ssm's Mamba2():
+     * d_state 128, d_conv 4, expand 2, headdim 64, ngroups 1, chunk_size 256). */
+    d = new_case("ssm-mamba2");
+    sw_write_text(sw_path("%s/config.json", d), "{\"d_model\": 64, \"n_layer\": 2, \"vocab_size\": 50277,"
+                  " \"pad_vocab_size_multiple\": 16, \"ssm_cfg\": {\"layer\": \"Mamba2\"}}");
+    ok(config_load(&c, d, &err) == 0 && c.arch == ARCH_MAMBA2 && c.vocab_size == 50288 && c.vocab_padding == 11
+           && c.d_state == 128 && c.d_conv == 4 && c.d_inner == 128 && c.head_dim == 64 && c.n_heads == 2
+           && c.n_groups == 1 && c.chunk_size == 256 && c.dt_limit_lo == 0 && isinf(c.dt_limit_hi) && c.tie_embeddings,
+       "config: mamba_ssm Mamba-2 defaults (vocab 50277 -> 50288 with 11 padding rows, 2 heads of 64)");
+    free(d);
+    expect_config_error("{\"d_model\": 64, \"n_layer\": 2, \"vocab_size\": 10, \"ssm_cfg\": {\"layer\": \"Mamba2\","
+                        " \"D_has_hdim\": true}}", "'D_has_hdim' is true", "a mamba_ssm Mamba-2 with D per channel");
 }
 
 int main(void)

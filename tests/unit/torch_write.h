@@ -179,17 +179,18 @@ typedef struct TwZipOpt {
     int bad_crc;          /* index of an entry whose recorded CRC is wrong; -1: none */
     int method_entry;     /* index of an entry recorded as deflated; -1: none */
     int rename_local;     /* index of an entry whose local header names another file; -1 */
+    int longer_local;     /* index of an entry whose local header name runs on; -1 */
 } TwZipOpt;
 
 static inline TwZipOpt tw_torch_style(void)
 {
     return (TwZipOpt){.descriptor = 1, .zip64_end = 1, .align = 1, .bad_crc = -1, .method_entry = -1,
-                      .rename_local = -1};
+                      .rename_local = -1, .longer_local = -1};
 }
 
 static inline TwZipOpt tw_plain_style(void)
 {
-    return (TwZipOpt){.bad_crc = -1, .method_entry = -1, .rename_local = -1};
+    return (TwZipOpt){.bad_crc = -1, .method_entry = -1, .rename_local = -1, .longer_local = -1};
 }
 
 /* The archive of the N entries (malloc'd), its length in *len. */
@@ -207,6 +208,10 @@ static inline unsigned char *tw_zip(const TwEntry *e, int n, const TwZipOpt *o, 
         if (o->rename_local == i) {
             snprintf(renamed, sizeof renamed, "%s", name);
             renamed[strlen(renamed) - 1] ^= 1;
+            name = renamed;
+        }
+        if (o->longer_local == i) {
+            snprintf(renamed, sizeof renamed, "%s-and-more-of-a-name", name);
             name = renamed;
         }
         size_t nlen = strlen(name), xlen = o->zip64_extra ? 20 : 0;
