@@ -83,6 +83,22 @@ void tokenizer_free(Tokenizer *t);
 int tokenizer_encode(const Tokenizer *t, const char *text, size_t len,
                      int **ids, TokSpan **offsets, KopError *err);
 
+/* The ids kop feeds a model: the text's tokens (tokenizer_encode) inside the
+ * special tokens of the post-processor's template (see above).  *n_prefix
+ * (when not NULL) gets the count of special tokens before the text's tokens;
+ * special tokens have empty spans (at 0 before the text, at len after it),
+ * so the text's spans are those tokenizer_encode gives. */
+int tokenizer_encode_special(const Tokenizer *t, const char *text, size_t len,
+                             int **ids, TokSpan **offsets, int *n_prefix, KopError *err);
+
+/* How many special tokens the template puts before and after a text. */
+void tokenizer_special_counts(const Tokenizer *t, int *n_prefix, int *n_suffix);
+
+/* Whether the tokenizer marks a word's leading space itself (a Prepend
+ * normalizer, Metaspace prepending, or ByteLevel add_prefix_space): then
+ * " Paris" as a continuation is encoded as "Paris" is. */
+int tokenizer_adds_prefix_space(const Tokenizer *t);
+
 /* Decode n ids to a new NUL-terminated buffer of *len bytes (len may be
  * NULL); NULL and err (status 1) for an id that is not in the vocabulary. */
 char *tokenizer_decode(const Tokenizer *t, const int *ids, int n, size_t *len, KopError *err);
