@@ -200,7 +200,9 @@ static void pieces_add(TokPieces *p, const char *s, const size_t *org, size_t n)
         p->cap = p->cap ? 2 * p->cap : 16;
         p->start = kop_xrealloc(p->start, sizeof *p->start * p->cap);
         p->end = kop_xrealloc(p->end, sizeof *p->end * p->cap);
+        p->org_end = kop_xrealloc(p->org_end, sizeof *p->org_end * p->cap);
     }
+    p->org_end[p->n] = org[n];
     p->start[p->n] = p->t.n;
     text_append(&p->t, s, org, n);
     p->end[p->n++] = p->t.n;
@@ -211,6 +213,7 @@ void tokpieces_free(TokPieces *p)
     toktext_free(&p->t);
     free(p->start);
     free(p->end);
+    free(p->org_end);
     memset(p, 0, sizeof *p);
 }
 
@@ -353,8 +356,11 @@ int tokpre_apply(const TokPre *pres, int n_pres, const TokText *t, size_t a, siz
     for (int i = 0; i < n_pres && rc == 0; i++) {
         pieces_clear(scratch);
         for (size_t k = 0; k < out->n && rc == 0; k++) {
-            size_t s = out->start[k];
-            rc = pre_one(&pres[i], &w, out->t.s + s, out->t.org + s, out->end[k] - s, scratch, err);
+            // The piece's own end origin in place of the next piece's start.
+            size_t s = out->start[k], e = out->end[k], keep = out->t.org[e];
+            out->t.org[e] = out->org_end[k];
+            rc = pre_one(&pres[i], &w, out->t.s + s, out->t.org + s, e - s, scratch, err);
+            out->t.org[e] = keep;
         }
         TokPieces tmp = *out;
         *out = *scratch;

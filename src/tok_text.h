@@ -70,7 +70,9 @@ typedef struct TokPre {
 /* Pieces of text: ranges of one TokText. */
 typedef struct TokPieces {
     TokText t;
-    size_t *start, *end;
+    size_t *start, *end;  /* (n) piece i is t.s[start[i] .. end[i]) */
+    size_t *org_end;      /* (n) the original offset where piece i ends (its
+                             first byte's is t.org[start[i]]) */
     size_t n, cap;
 } TokPieces;
 
