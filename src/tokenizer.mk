@@ -18,15 +18,17 @@ EXTRA_DIST += tools/gen-unicode-tables.py
 
 ## test_tokenizer needs $KOP_SHARED (skips without it); the others do not.
 check_PROGRAMS += tests/unit/test_tokenizer tests/unit/test_tokenizer_files \
-	tests/unit/test_tokenizer_unicode tests/unit/test_prompts tests/unit/test_tokenizer_pretok
+	tests/unit/test_tokenizer_unicode tests/unit/test_prompts tests/unit/test_tokenizer_pretok \
+	tests/unit/test_tokenizer_forms
 tests_unit_test_tokenizer_LDADD = $(KOP_LIBS)
 tests_unit_test_tokenizer_files_LDADD = $(KOP_LIBS)
 tests_unit_test_tokenizer_unicode_LDADD = $(KOP_LIBS)
 tests_unit_test_prompts_LDADD = $(KOP_LIBS)
 tests_unit_test_tokenizer_pretok_LDADD = $(KOP_LIBS)
+tests_unit_test_tokenizer_forms_LDADD = $(KOP_LIBS)
 TESTS += tests/unit/test_tokenizer tests/unit/test_tokenizer_files \
 	tests/unit/test_tokenizer_unicode tests/unit/test_prompts tests/unit/test_tokenizer_pretok \
-	tests/e2e/tokenize.sh
+	tests/unit/test_tokenizer_forms tests/e2e/tokenize.sh
 EXTRA_DIST += tests/e2e/tokenize.sh
 
 ## Not run by make check: bench/tokenize [SHARED_DIR].
