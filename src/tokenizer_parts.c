@@ -16,8 +16,12 @@
 /* The crate's GPT-2 pattern (pre_tokenizers/byte_level.rs). */
 static const char gpt2_pattern[] =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
-/* The crate's Whitespace pattern (pre_tokenizers/whitespace.rs). */
-static const char whitespace_pattern[] = "\\w+|[^\\w\\s]+";
+/* The crate's Whitespace pattern \w+|[^\w\s]+ (pre_tokenizers/whitespace.rs)
+ * is compiled by the Rust regex crate, not Oniguruma: its \w and \s are
+ * spelled out here as that crate defines them (regex-syntax's Unicode \w and
+ * \s), so Oniguruma matches the same characters. */
+#define RUST_WORD "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}"
+static const char whitespace_pattern[] = "[" RUST_WORD "]+|[^" RUST_WORD "\\p{White_Space}]+";
 
 static const char *type_of(json_object *o)
 {

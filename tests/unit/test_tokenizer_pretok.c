@@ -166,6 +166,10 @@ static void punctuation_digits_whitespace(void)
     check("{\"type\": \"Whitespace\"}", "How are you doing?", "How@0:3|are@4:7|you@8:11|doing@12:17|?@17:18",
           "Whitespace (whitespace.rs basic)");
     check("{\"type\": \"Whitespace\"}", "\n", "", "Whitespace on a newline gives nothing (whitespace.rs basic)");
+    // Derived: the Rust regex crate's \w includes Alphabetic, so the letter
+    // number XII (U+216B, not \w in Oniguruma's own sense) stays in its word.
+    check("{\"type\": \"Whitespace\"}", "a\xe2\x85\xab" "b c", "a\xe2\x85\xab" "b@0:5|c@6:7",
+          "Whitespace: \\w as Rust's regex crate has it (derived)");
     check("{\"type\": \"WhitespaceSplit\"}", "Hey man!", "Hey@0:3|man!@4:8", "WhitespaceSplit (whitespace.rs)");
     check("{\"type\": \"WhitespaceSplit\"}", "Hey, man, Good?", "Hey,@0:4|man,@5:9|Good?@10:15",
           "WhitespaceSplit (whitespace.rs)");
