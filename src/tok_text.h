@@ -18,7 +18,14 @@
  * tokenizer/normalizer.rs): the pattern's pieces are grouped by the
  * SplitDelimiterBehavior, empty pieces are dropped.  ByteLevel rewrites each
  * byte of a piece as its byte-level character (GPT-2's bytes_to_unicode), so
- * the pre-tokenizers after it see that text, as in the crate. */
+ * the pre-tokenizers after it see that text, as in the crate.
+ *
+ * Where kop differs from the crate: Metaspace's prepend_scheme "first" asks
+ * whether a piece starts at original offset 0, and kop answers with the
+ * origin of the piece's first byte.  The crate uses the offset of the
+ * piece's slice, which differs only for a piece never split before Metaspace
+ * whose leading characters a Replace normalizer deleted (no tokenizer the
+ * papers use has both). */
 #ifndef KOP_TOK_TEXT_H
 #define KOP_TOK_TEXT_H
 
