@@ -111,6 +111,44 @@ static Tokenizer *load(const char *path)
     return t;
 }
 
+/* tokenizer.h's offsets rule on awkward texts: special tokens empty at the
+ * ends, the text's tokens tiling it on character boundaries. */
+static void offsets_rule(const Tokenizer *t, const char *label)
+{
+    static const char *const texts[] = {"", " ", "  a  ", "e\xcc\x81x", "\xf0\x9f\xa6\x99\xf0\x9f\xa6\x99",
+                                        "a\tb\nc\r\n", "<s>", "<s><s> x", "\xc3\xb1", "12 345 6789", "...!!??",
+                                        "Hello<s> world</s>", "\xd0\xbc\xd0\xb8\xd1\x80 999"};
+    int bad = 0;
+    for (size_t k = 0; k < sizeof texts / sizeof *texts; k++) {
+        const char *text = texts[k];
+        size_t len = strlen(text);
+        int *ids, pre, post;
+        TokSpan *offs;
+        KopError err = {0, ""};
+        int n = tokenizer_encode_special(t, text, len, &ids, &offs, &pre, &err);
+        tokenizer_special_counts(t, NULL, &post);
+        if (n < 0) {
+            if (!bad++) diag("%s: \"%s\": %s", label, text, err.msg);
+            continue;
+        }
+        size_t pos = 0;
+        for (int i = 0; i < n; i++) {
+            int special = i < pre || i >= n - post;
+            size_t want = i < pre ? 0 : i >= n - post ? len : pos;
+            int cont = offs[i].end < len && ((unsigned char)text[offs[i].end] & 0xC0) == 0x80;
+            if (offs[i].start != want || offs[i].end < offs[i].start || offs[i].end > len || cont ||
+                (special && offs[i].end != offs[i].start)) {
+                if (!bad++) diag("%s: \"%s\": token %d has span %zu:%zu", label, text, i, offs[i].start, offs[i].end);
+            }
+            if (!special) pos = offs[i].end;
+        }
+        if (n - pre - post > 0 && pos != len && !bad++) diag("%s: \"%s\": spans end at %zu of %zu", label, text, pos, len);
+        free(ids);
+        free(offs);
+    }
+    is_int(bad, 0, "%s: offsets rule on awkward texts", label);
+}
+
 // ---- SentencePiece BPE (Llama-2, Mistral) ----------------------------------------
 
 /* ids: <unk> 0, <s> 1, </s> 2, <0x00>..<0xFF> 3..258, then these from 259. */
@@ -175,6 +213,7 @@ static void sentencepiece(void)
     ok(tok && len == 6 && !memcmp(tok, " Hello", 6), "llama-2 form: ▁Hello shows as \" Hello\"");
     tok = tokenizer_token(t, 3 + 0xC3, &len);
     ok(tok && len == 1 && (unsigned char)tok[0] == 0xC3, "llama-2 form: <0xC3> is the byte C3");
+    offsets_rule(t, "llama-2 form");
     int pre, post;
     tokenizer_special_counts(t, &pre, &post);
     ok(pre == 1 && post == 0 && tokenizer_adds_prefix_space(t), "llama-2 form: one special token before, prefix space");
@@ -205,6 +244,7 @@ static void sentencepiece(void)
     write_sp("unk_plain.json", llama2_norm, "null", "null", 0, 0);
     if ((t = load(path_of("unk_fused.json")))) {
         is_str(ids_of(t, "ññx", 1), "259 0", "fuse_unk: one <unk> for a run of unknown characters");
+        offsets_rule(t, "unk form");
         tokenizer_free(t);
     }
     if ((t = load(path_of("unk_plain.json")))) {
@@ -218,6 +258,7 @@ static void sentencepiece(void)
              llama_template, 1, 1);
     if ((t = load(path_of("metaspace.json")))) {
         is_str(ids_of(t, "Hello world", 1), "1 271 276", "Metaspace form: as the Prepend form");
+        offsets_rule(t, "Metaspace form");
         // " Hello" -> "▁Hello" already starts with ▁: nothing prepended.
         is_str(ids_of(t, " Hello", 0), "271", "Metaspace form: a leading space is the word's ▁");
         // After <s>, "world" does not start the text: no ▁ (w, or, ld).
@@ -234,6 +275,7 @@ static void sentencepiece(void)
                "{\"content\": \"</s>\", \"lstrip\": false}, \"tokenizer_class\": \"LlamaTokenizer\"}");
     if ((t = load(path_of("cfg")))) {
         is_str(ids_of(t, "Hello world", 1), "271 276 2", "config: add_bos_token false, add_eos_token true");
+        offsets_rule(t, "EOS form");
         is_str(spans_of(t, "Hello world"), "0:5 5:11 11:11", "config: the EOS has an empty span at the end");
         PromptSet *p2 = prompts_new("cfg");
         prompts_add_text(p2, "Hello world", "world", NULL, &err);
@@ -318,6 +360,7 @@ static void llama3(void)
            "llama-3 form: <|begin_of_text|>, the regex pieces, ignore_merges");
     is_str(ids_of(t, "1234567", 0), "260 52 53 54 55", "llama-3 form: digits in threes (123 456 7)");
     is_str(spans_of(t, "Hello Paris"), "0:0 0:5 5:11", "llama-3 form: spans");
+    offsets_rule(t, "llama-3 form");
     PromptSet *ps = prompts_new("llama3");
     KopError err = {0, ""};
     prompts_add_text(ps, "Hello Paris", "Paris", NULL, &err);
@@ -464,6 +507,8 @@ static void falcon(void)
            "falcon with individual_digits: one digit a piece");
     // The offsets tile the text even where a character is cut in two.
     is_str(spans_of(t, "\xd0\xbc 1"), "0:2 2:2 2:3 3:4", "falcon: spans of \"м 1\"");
+    offsets_rule(t, "falcon");
+    offsets_rule(td, "falcon with individual_digits");
     tokenizer_free(gpt2);
     tokenizer_free(t);
     tokenizer_free(td);
