@@ -129,6 +129,8 @@ static void split(void)
     // A string pattern is literal: "." is no wildcard (the crate escapes it).
     check("{\"type\": \"Split\", \"pattern\": {\"String\": \".\"}, \"behavior\": \"Isolated\", \"invert\": false}",
           "a.b", "a@0:1|.@1:2|b@2:3", "Split string \".\" is literal (derived: regex::escape)");
+    check("{\"type\": \"Split\", \"pattern\": {\"String\": \"-#&~[(*\\\\\"}, \"behavior\": \"Isolated\", \"invert\": false}",
+          "x-#&~[(*\\y", "x@0:1|-#&~[(*\\@1:9|y@9:10", "Split string of regex metacharacters is literal (derived)");
     // pattern.rs `onig_regex`: \s+ on "   a   b   " tiles it.
     check("{\"type\": \"Split\", \"pattern\": {\"Regex\": \"\\\\s+\"}, \"behavior\": \"Isolated\", \"invert\": false}",
           "   a   b   ", "   @0:3|a@3:4|   @4:7|b@7:8|   @8:11", "Split \\s+ Isolated (pattern.rs onig_regex)");
