@@ -4,8 +4,11 @@
  * The order of work: check every setting first (so an unsupported file fails
  * fast and says why), then read the vocabulary into a string -> id hash
  * table, the added tokens, the table of decoded bytes per id, and finally
- * resolve each merge "A B" to (id A, id B) -> (rank, id AB).  The string
- * table borrows json-c's strings and dies with the JSON tree. */
+ * resolve each merge "A B" to (id A, id B) -> (rank, id AB).  The loader's
+ * string table borrows json-c's strings and dies with the JSON tree; the
+ * Tokenizer keeps its own copy (keep_vocab) for the models that look
+ * characters up while encoding.  The pipeline sections and
+ * tokenizer_config.json are read in src/tokenizer_parts.c. */
 #include "tokenizer_impl.h"
 
 #include <ctype.h>
