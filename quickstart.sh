@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PKGS="build-essential autoconf automake pkg-config flex bison
-      libyaml-dev libpng-dev libjson-c-dev libblis-openmp-dev"
+      libyaml-dev libpng-dev libjson-c-dev libblis-openmp-dev libonig-dev"
 missing=""
 for p in $PKGS; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -117,10 +117,9 @@ static void push_pair(const Bpe *b, const Sym *sy, int pos, Cand *h, size_t *nh)
     if (m) heap_push(h, nh, (Cand){m->rank, pos, m->id});
 }
 
-int bpe_word(const Bpe *b, const unsigned char *w, size_t n, BpeScratch *sc,
-             int *ids, uint32_t *lens)
+/* Room for n symbols and their candidates in sc. */
+static void reserve(BpeScratch *sc, size_t n)
 {
-    KOP_ASSERT(n >= 1 && n < (size_t)1 << 30);
     if (sc->cap_syms < n) {
         free(sc->syms);
         sc->syms = kop_xmalloc(sizeof(Sym) * (sc->cap_syms = n));
@@ -130,15 +129,14 @@ int bpe_word(const Bpe *b, const unsigned char *w, size_t n, BpeScratch *sc,
         free(sc->heap);
         sc->heap = kop_xmalloc(sizeof(Cand) * (sc->cap_heap = 3 * n));
     }
+}
+
+/* Merge the n symbols already in sc->syms and write the result. */
+static int merge_all(const Bpe *b, size_t n, BpeScratch *sc, int *ids, uint32_t *lens)
+{
     Sym *sy = sc->syms;
     Cand *h = sc->heap;
     size_t nh = 0;
-    for (size_t i = 0; i < n; i++) {
-        int id = b->byte_id[w[i]];
-        if (id < 0) id = b->unk_id;
-        if (id < 0) return -1 - (int)i;
-        sy[i] = (Sym){id, (int)i - 1, i + 1 < n ? (int)i + 1 : -1, 1};
-    }
     for (size_t i = 0; i + 1 < n; i++) push_pair(b, sy, (int)i, h, &nh);
     while (nh) {
         Cand c = heap_pop(h, &nh);
@@ -162,6 +160,33 @@ int bpe_word(const Bpe *b, const unsigned char *w, size_t n, BpeScratch *sc,
         lens[k++] = sy[i].len;
     }
     return k;
+}
+
+int bpe_word(const Bpe *b, const unsigned char *w, size_t n, BpeScratch *sc,
+             int *ids, uint32_t *lens)
+{
+    KOP_ASSERT(n >= 1 && n < (size_t)1 << 30);
+    reserve(sc, n);
+    Sym *sy = sc->syms;
+    for (size_t i = 0; i < n; i++) {
+        int id = b->byte_id[w[i]];
+        if (id < 0) id = b->unk_id;
+        if (id < 0) return -1 - (int)i;
+        sy[i] = (Sym){id, (int)i - 1, i + 1 < n ? (int)i + 1 : -1, 1};
+    }
+    return merge_all(b, n, sc, ids, lens);
+}
+
+int bpe_merge(const Bpe *b, int *ids, uint32_t *lens, int n, BpeScratch *sc)
+{
+    KOP_ASSERT(n >= 1 && n < 1 << 30);
+    reserve(sc, (size_t)n);
+    Sym *sy = sc->syms;
+    for (int i = 0; i < n; i++) {
+        KOP_ASSERT(lens[i] > 0);
+        sy[i] = (Sym){ids[i], i - 1, i + 1 < n ? i + 1 : -1, lens[i]};
+    }
+    return merge_all(b, (size_t)n, sc, ids, lens);
 }
 
 void bpe_scratch_free(BpeScratch *sc)

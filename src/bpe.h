@@ -50,6 +50,11 @@ const BpeMerge *bpe_find(const Bpe *b, int left, int right);
  * or -1 - i when byte w[i] has no token and there is no unk token. */
 int bpe_word(const Bpe *b, const unsigned char *w, size_t n, BpeScratch *sc,
              int *ids, uint32_t *lens);
+/* Merge n >= 1 initial symbols (ids[k], covering lens[k] > 0 bytes each) in
+ * place: the tokens replace them in ids and lens; returns their count.  For
+ * models whose symbols are characters (SentencePiece BPE, or byte-level
+ * text already written as characters). */
+int bpe_merge(const Bpe *b, int *ids, uint32_t *lens, int n, BpeScratch *sc);
 void bpe_scratch_free(BpeScratch *sc);
 
 #endif

@@ -365,16 +365,37 @@ int prompt_tokenize(const Prompt *p, const Tokenizer *t, int **ids, int *first, 
     record_where(where, sizeof where, p->source, p->record, p->line);
     if (!t) return kop_fail(err, KOP_EXIT_DATA, "%s: a text prompt needs a tokenizer, and the model has none", where);
     TokSpan *offs;
-    int n = tokenizer_encode(t, p->text, p->text_len, ids, &offs, err);
+    int n_pre, n_suf;
+    int n = tokenizer_encode_special(t, p->text, p->text_len, ids, &offs, &n_pre, err);
     if (n < 0) return -1;
-    int rc = prompt_subject_tokens(p, offs, n, first, last, err);
+    tokenizer_special_counts(t, NULL, &n_suf);
+    // The subject is searched among the text's tokens only: a special token
+    // (a BOS, an EOS) is never part of it.
+    int rc = prompt_subject_tokens(p, offs + n_pre, n - n_pre - n_suf, first, last, err);
     free(offs);
     if (rc < 0) {
         free(*ids);
         *ids = NULL;
         return -1;
     }
+    *first += n_pre;
+    *last += n_pre;
     return n;
+}
+
+/* The first token of the target alone: without special tokens, and without
+ * its leading space where the tokenizer marks a word's space itself (so
+ * " Paris" is encoded as "Paris" is, "\u2581Paris"). */
+static int target_alone(const Prompt *p, const Tokenizer *t, KopError *err)
+{
+    const char *s = p->target;
+    if (tokenizer_adds_prefix_space(t) && s[0] == ' ' && s[1]) s++;
+    int *ids;
+    int n = tokenizer_encode(t, s, strlen(s), &ids, NULL, err);
+    if (n < 0) return -2;
+    int id = n > 0 ? ids[0] : -1;
+    free(ids);
+    return id;
 }
 
 int prompt_target_token(const Prompt *p, const Tokenizer *t, KopError *err)
@@ -384,10 +405,26 @@ int prompt_target_token(const Prompt *p, const Tokenizer *t, KopError *err)
         kop_fail(err, KOP_EXIT_DATA, "%s: a text target needs a tokenizer", p->source);
         return -2;
     }
-    int *ids;
-    int n = tokenizer_encode(t, p->target, strlen(p->target), &ids, NULL, err);
-    if (n < 0) return -2;
-    int id = n > 0 ? ids[0] : -1;
-    free(ids);
+    if (!p->target[0]) return -1;
+    // The token that follows the prompt's tokens when prompt and target are
+    // encoded together (no special tokens): what the model is asked to
+    // predict, with each tokenizer's own space convention.
+    size_t tn = strlen(p->target), n = p->text_len + tn;
+    char *joint = kop_xmalloc(n + 1);
+    memcpy(joint, p->text, p->text_len);
+    memcpy(joint + p->text_len, p->target, tn + 1);
+    int *pid = NULL, *jid = NULL;
+    int np = tokenizer_encode(t, p->text, p->text_len, &pid, NULL, err);
+    int nj = np < 0 ? -1 : tokenizer_encode(t, joint, n, &jid, NULL, err);
+    free(joint);
+    int id = -2;
+    if (np >= 0 && nj >= 0) {
+        int prefix = nj > np;
+        for (int i = 0; prefix && i < np; i++) prefix = pid[i] == jid[i];
+        // A token across the boundary: the target encoded alone instead.
+        id = prefix ? jid[np] : target_alone(p, t, err);
+    }
+    free(pid);
+    free(jid);
     return id;
 }

@@ -88,14 +88,20 @@ int prompt_subject_span(const Prompt *p, size_t *start, size_t *end);
  * when the subject is not found or the range does not fit n tokens. */
 int prompt_subject_tokens(const Prompt *p, const TokSpan *offs, int n, int *first, int *last, KopError *err);
 
-/* Tokens of a prompt and its subject range: a text prompt is encoded with t,
- * an ids record gives a copy of its ids (t may be NULL).  Returns the token
- * count and a new array in *ids; -1 and err otherwise (a text prompt with no
- * tokenizer: status 1). */
+/* Tokens of a prompt and its subject range: a text prompt is encoded with t
+ * as kop feeds it to the model (tokenizer_encode_special: a BOS first for
+ * Llama, say; the subject range counts it), an ids record gives a copy of its
+ * ids (t may be NULL).  Returns the token count and a new array in *ids; -1
+ * and err otherwise (a text prompt with no tokenizer: status 1). */
 int prompt_tokenize(const Prompt *p, const Tokenizer *t, int **ids, int *first, int *last, KopError *err);
 
-/* The target token: target_id for ids records, else the first token of the
- * encoded target; -1 when the prompt has no target.  -2 and err on error. */
+/* The target token: target_id for ids records; for text, the answer's first
+ * token as it follows the prompt, never a special token: the token after the
+ * prompt's own tokens when prompt + target is encoded, or, when a token
+ * straddles the boundary, the first token of the target alone (its leading
+ * space left to the tokenizer when it marks spaces itself, as Llama's
+ * SentencePiece form does).  -1 when the prompt has no target.  -2 and err
+ * on error. */
 int prompt_target_token(const Prompt *p, const Tokenizer *t, KopError *err);
 
 #endif

@@ -4,14 +4,19 @@
  * The order of work: check every setting first (so an unsupported file fails
  * fast and says why), then read the vocabulary into a string -> id hash
  * table, the added tokens, the table of decoded bytes per id, and finally
- * resolve each merge "A B" to (id A, id B) -> (rank, id AB).  The string
- * table borrows json-c's strings and dies with the JSON tree. */
+ * resolve each merge "A B" to (id A, id B) -> (rank, id AB).  The loader's
+ * string table borrows json-c's strings and dies with the JSON tree; the
+ * Tokenizer keeps its own copy (keep_vocab) for the models that look
+ * characters up while encoding.  The pipeline sections and
+ * tokenizer_config.json are read in src/tokenizer_parts.c. */
 #include "tokenizer_impl.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "tok_json.h"
+#include "tokenizer_parts.h"
 #include "unicode.h"
 
 // ---- the byte-level alphabet -----------------------------------------------------
@@ -31,17 +36,6 @@ static void byte_level_alphabet(uint32_t byte_char[256], int char_byte[324])
 
 // ---- string -> id table ----------------------------------------------------------
 
-typedef struct StrEntry {
-    const char *s;  /* NULL when unused */
-    size_t len;
-    int id;
-} StrEntry;
-
-typedef struct StrMap {
-    StrEntry *v;
-    size_t mask;
-} StrMap;
-
 static uint64_t str_hash(const char *s, size_t n)
 {
     uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a
@@ -49,7 +43,7 @@ static uint64_t str_hash(const char *s, size_t n)
     return h;
 }
 
-static void strmap_init(StrMap *m, size_t n)
+void tokp_strmap_init(StrMap *m, size_t n)
 {
     size_t cap = 64;
     while (cap < 2 * n) cap *= 2;
@@ -57,8 +51,7 @@ static void strmap_init(StrMap *m, size_t n)
     m->mask = cap - 1;
 }
 
-/* Insert s -> id; returns the id already stored for s, or -1. */
-static int strmap_put(StrMap *m, const char *s, size_t n, int id)
+int tokp_strmap_put(StrMap *m, const char *s, size_t n, int id)
 {
     size_t i = (size_t)str_hash(s, n) & m->mask;
     for (; m->v[i].s; i = (i + 1) & m->mask)
@@ -67,8 +60,9 @@ static int strmap_put(StrMap *m, const char *s, size_t n, int id)
     return -1;
 }
 
-static int strmap_get(const StrMap *m, const char *s, size_t n)
+int tokp_strmap_get(const StrMap *m, const char *s, size_t n)
 {
+    if (!m->v) return -1;
     for (size_t i = (size_t)str_hash(s, n) & m->mask; m->v[i].s; i = (i + 1) & m->mask)
         if (m->v[i].len == n && !memcmp(m->v[i].s, s, n)) return m->v[i].id;
     return -1;
@@ -108,7 +102,7 @@ static int read_vocab(Loader *L, json_object *vocab, KopError *err)
     L->n_vocab = (size_t)json_object_object_length(vocab);
     if (L->n_vocab == 0)
         return kop_fail(err, KOP_EXIT_DATA, "%s: %s%sthe vocabulary is empty", L->path, L->vocab_where, where_sep(L));
-    strmap_init(&L->vocab, L->n_vocab);
+    tokp_strmap_init(&L->vocab, L->n_vocab);
     json_object_object_foreach(vocab, key, val) {
         int id = id_value(val);
         size_t n = strlen(key);
@@ -118,7 +112,7 @@ static int read_vocab(Loader *L, json_object *vocab, KopError *err)
         if (uni_utf8_check(key, n) < n)
             return kop_fail(err, KOP_EXIT_DATA, "%s: %s%stoken %d is not valid UTF-8",
                             L->path, L->vocab_where, where_sep(L), id);
-        strmap_put(&L->vocab, key, n, id);
+        tokp_strmap_put(&L->vocab, key, n, id);
         if (id > L->max_id) L->max_id = id;
     }
     return 0;
@@ -139,9 +133,41 @@ static void set_token_bytes(Loader *L, int id, const char *s, size_t n)
     L->bytes_n += n;
 }
 
-/* Decoded bytes of every vocabulary token: the ByteLevel decoder maps each
- * character back to its byte; a token with a character outside the
- * alphabet is kept as it is (as Hugging Face's decoder does). */
+/* The bytes token s[0..n) stands for, in out (n bytes of room); SIZE_MAX to
+ * keep it as it is.  ByteLevel: each character back to its byte (a token
+ * with a character outside the alphabet is kept, as Hugging Face's decoder
+ * does).  Otherwise "<0xNN>" is byte NN (byte_fallback) and the space mark
+ * (Metaspace's "\u2581") a space. */
+static size_t token_bytes(const Loader *L, const char *s, size_t n, char *out)
+{
+    const Tokenizer *t = L->t;
+    size_t m = 0, k;
+    if (t->byte_level) {
+        for (size_t p = 0; p < n; p += k) {
+            uint32_t c = uni_decode(s + p, &k);
+            if (c >= 324 || L->char_byte[c] < 0) return SIZE_MAX;
+            out[m++] = (char)L->char_byte[c];
+        }
+        return m;
+    }
+    unsigned hi, lo;
+    if (t->byte_fallback && n == 6 && !memcmp(s, "<0x", 3) && s[5] == '>' &&
+        sscanf(s + 3, "%1x%1x", &hi, &lo) == 2 && isxdigit((unsigned char)s[3]) && isxdigit((unsigned char)s[4])) {
+        out[0] = (char)(hi << 4 | lo);
+        return 1;
+    }
+    for (size_t p = 0; p < n;) {
+        if (t->space_mark_len && n - p >= t->space_mark_len && !memcmp(s + p, t->space_mark, t->space_mark_len)) {
+            out[m++] = ' ';
+            p += t->space_mark_len;
+        } else {
+            out[m++] = s[p++];
+        }
+    }
+    return m;
+}
+
+/* Decoded bytes of every vocabulary token (token_bytes). */
 static int fill_token_table(Loader *L, KopError *err)
 {
     Tokenizer *t = L->t;
@@ -159,20 +185,15 @@ static int fill_token_table(Loader *L, KopError *err)
             return kop_fail(err, KOP_EXIT_DATA, "%s: %s%sid %d is given to two tokens",
                             L->path, L->vocab_where, where_sep(L), e->id);
         }
-        if (cap < e->len) buf = kop_xrealloc(buf, cap = 2 * e->len);
-        size_t n = 0, k;
-        for (size_t p = 0; p < e->len; p += k) {
-            uint32_t c = uni_decode(e->s + p, &k);
-            if (c >= 324 || L->char_byte[c] < 0) { n = SIZE_MAX; break; }
-            buf[n++] = (char)L->char_byte[c];
-        }
+        if (cap < e->len + 1) buf = kop_xrealloc(buf, cap = 2 * e->len + 1);
+        size_t n = token_bytes(L, e->s, e->len, buf);
         if (n == SIZE_MAX) set_token_bytes(L, e->id, e->s, e->len);
         else set_token_bytes(L, e->id, buf, n);
     }
     free(buf);
     for (int b = 0; b < 256; b++) {
         char sym[4];
-        t->bpe.byte_id[b] = strmap_get(&L->vocab, sym, uni_encode(L->byte_char[b], sym));
+        t->bpe.byte_id[b] = tokp_strmap_get(&L->vocab, sym, uni_encode(L->byte_char[b], sym));
     }
     return 0;
 }
@@ -180,11 +201,11 @@ static int fill_token_table(Loader *L, KopError *err)
 static int add_merge(Loader *L, const char *a, size_t la, const char *b, size_t lb, int rank,
                      size_t index, int line_based, KopError *err)
 {
-    int ia = strmap_get(&L->vocab, a, la), ib = strmap_get(&L->vocab, b, lb);
+    int ia = tokp_strmap_get(&L->vocab, a, la), ib = tokp_strmap_get(&L->vocab, b, lb);
     if (L->cat_cap < la + lb + 1) L->cat = kop_xrealloc(L->cat, L->cat_cap = 2 * (la + lb + 1));
     memcpy(L->cat, a, la);
     memcpy(L->cat + la, b, lb);
-    int iab = strmap_get(&L->vocab, L->cat, la + lb);
+    int iab = tokp_strmap_get(&L->vocab, L->cat, la + lb);
     if (ia >= 0 && ib >= 0 && iab >= 0) {
         bpe_add_merge(&L->t->bpe, ia, ib, rank, iab);
         return 0;
@@ -317,13 +338,17 @@ static int read_added(Loader *L, json_object *root, KopError *err)
             return kop_fail(err, KOP_EXIT_DATA,
                             "%s: added_tokens[%zu]: special, normalized, lstrip, rstrip and single_word must be true or false",
                             L->path, i);
-        if (normalized && L->t->nfc) {
-            // Matched in the normalized text, so it is normalized too.
-            size_t nn, *origin;
-            char *norm = uni_nfc(s, n, 0, 1, &nn, &origin);
-            add_added(L, &L->t->norm, norm, nn, id, lstrip, rstrip, single);
-            free(norm);
-            free(origin);
+        if (normalized && L->t->n_norms) {
+            // Matched in the normalized text, so normalized too (as
+            // AddedVocabulary does).
+            TokText nt = {0};
+            toktext_set(&nt, s, n, 0);
+            if (toknorm_apply(L->t->norms, L->t->n_norms, &nt, err) < 0) {
+                toktext_free(&nt);
+                return -1;
+            }
+            if (nt.n) add_added(L, &L->t->norm, nt.s, nt.n, id, lstrip, rstrip, single);
+            toktext_free(&nt);
         } else {
             add_added(L, normalized ? &L->t->norm : &L->t->raw, s, n, id, lstrip, rstrip, single);
         }
@@ -343,67 +368,11 @@ static void added_token_bytes(Loader *L)
 
 // ---- tokenizer.json settings -----------------------------------------------------
 
-/* The "type" of root[key]: NULL for null or absent, "" when not an object or
- * without a string type. */
-static const char *section_type(json_object *root, const char *key, json_object **sec)
-{
-    *sec = NULL;
-    if (!json_object_object_get_ex(root, key, sec) || !*sec) return NULL;
-    if (!json_object_is_type(*sec, json_type_object)) return "";
-    const char *t = tokjson_string(*sec, "type", NULL, NULL);
-    return t ? t : "";
-}
-
-static int read_normalizer(Loader *L, json_object *root, KopError *err)
-{
-    json_object *sec, *list;
-    const char *type = section_type(root, "normalizer", &sec);
-    if (!type) return 0;
-    if (!strcmp(type, "NFC")) { L->t->nfc = 1; return 0; }
-    if (!strcmp(type, "Sequence") && json_object_object_get_ex(sec, "normalizers", &list) &&
-        json_object_is_type(list, json_type_array)) {
-        for (size_t i = 0; i < json_object_array_length(list); i++) {
-            const char *it = json_object_is_type(json_object_array_get_idx(list, i), json_type_object)
-                           ? tokjson_string(json_object_array_get_idx(list, i), "type", NULL, NULL) : NULL;
-            if (!it || strcmp(it, "NFC"))
-                return kop_fail(err, KOP_EXIT_DATA, "%s: normalizer.normalizers[%zu]: type \"%s\" is not supported (kop applies NFC or nothing)",
-                                L->path, i, it ? it : "?");
-            L->t->nfc = 1;
-        }
-        return 0;
-    }
-    return kop_fail(err, KOP_EXIT_DATA, "%s: normalizer: type \"%s\" is not supported (kop applies NFC or nothing)",
-                    L->path, type);
-}
-
-static int read_pipeline(Loader *L, json_object *root, KopError *err)
-{
-    json_object *sec;
-    int flag;
-    const char *type = section_type(root, "pre_tokenizer", &sec);
-    if (!type || strcmp(type, "ByteLevel"))
-        return kop_fail(err, KOP_EXIT_DATA, "%s: pre_tokenizer: type \"%s\" is not supported (kop reads byte-level BPE: ByteLevel)",
-                        L->path, type ? type : "null");
-    if (bool_member(sec, "add_prefix_space", 0, &flag) < 0 || flag)
-        return kop_fail(err, KOP_EXIT_DATA, "%s: pre_tokenizer: add_prefix_space true is not supported", L->path);
-    if (bool_member(sec, "use_regex", 1, &L->t->split) < 0)
-        return kop_fail(err, KOP_EXIT_DATA, "%s: pre_tokenizer: use_regex must be true or false", L->path);
-    type = section_type(root, "decoder", &sec);
-    if (!type || strcmp(type, "ByteLevel"))
-        return kop_fail(err, KOP_EXIT_DATA, "%s: decoder: type \"%s\" is not supported (kop decodes ByteLevel)",
-                        L->path, type ? type : "null");
-    type = section_type(root, "post_processor", &sec);
-    if (type && strcmp(type, "ByteLevel"))
-        return kop_fail(err, KOP_EXIT_DATA, "%s: post_processor: type \"%s\" is not supported (kop adds no special tokens)",
-                        L->path, type);
-    return 0;
-}
-
-/* Model options kop does not implement must be absent, null, false or empty. */
+/* Model options: byte_fallback, fuse_unk and ignore_merges are read; those
+ * kop does not implement must be absent, null, false or empty. */
 static int check_model_options(Loader *L, json_object *model, KopError *err)
 {
-    static const char *const unsupported[] = {
-        "dropout", "byte_fallback", "ignore_merges", "continuing_subword_prefix", "end_of_word_suffix"};
+    static const char *const unsupported[] = {"dropout", "continuing_subword_prefix", "end_of_word_suffix"};
     for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++) {
         json_object *v;
         if (!json_object_object_get_ex(model, unsupported[i], &v) || !v) continue;
@@ -415,7 +384,46 @@ static int check_model_options(Loader *L, json_object *model, KopError *err)
             return kop_fail(err, KOP_EXIT_DATA, "%s: model.%s: %s is not supported", L->path, unsupported[i],
                             json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
     }
+    static const char *const flags[] = {"byte_fallback", "fuse_unk", "ignore_merges"};
+    int *dest[] = {&L->t->byte_fallback, &L->t->fuse_unk, &L->t->ignore_merges};
+    for (int i = 0; i < 3; i++)
+        if (bool_member(model, flags[i], 0, dest[i]) < 0)
+            return kop_fail(err, KOP_EXIT_DATA, "%s: model.%s: expected true or false", L->path, flags[i]);
     return 0;
+}
+
+/* The vocabulary outlives the JSON: strings copied into one blob, and the
+ * ids of the byte_fallback tokens "<0xNN>". */
+static void keep_vocab(Loader *L)
+{
+    Tokenizer *t = L->t;
+    size_t total = 0;
+    for (size_t i = 0; i <= L->vocab.mask; i++) total += L->vocab.v[i].s ? L->vocab.v[i].len + 1 : 0;
+    t->vocab_blob = kop_xmalloc(total + 1);
+    tokp_strmap_init(&t->vocab, L->n_vocab);
+    char *p = t->vocab_blob;
+    for (size_t i = 0; i <= L->vocab.mask; i++) {
+        const StrEntry *e = &L->vocab.v[i];
+        if (!e->s) continue;
+        memcpy(p, e->s, e->len);
+        p[e->len] = '\0';
+        tokp_strmap_put(&t->vocab, p, e->len, e->id);
+        p += e->len + 1;
+    }
+    for (int b = 0; b < 256; b++) {
+        char name[8];
+        snprintf(name, sizeof name, "<0x%02X>", b);
+        t->fallback_id[b] = tokp_strmap_get(&t->vocab, name, 6);
+    }
+}
+
+/* The GPT-2 / NeoX form, which the fast path handles: NFC or nothing, one
+ * ByteLevel step without a prefix space, plain BPE. */
+static void choose_path(Tokenizer *t)
+{
+    t->fast = t->nfc && t->n_pres == 1 && t->pres[0].kind == TOKP_BYTE_LEVEL && !t->pres[0].add_prefix_space &&
+              !t->ignore_merges && !t->byte_fallback && !t->fuse_unk;
+    t->split = t->fast && t->pres[0].pattern != NULL;
 }
 
 static int read_tokenizer_json(Loader *L, json_object *root, KopError *err)
@@ -432,13 +440,22 @@ static int read_tokenizer_json(Loader *L, json_object *root, KopError *err)
                         L->path, type ? type : "?");
     if (!json_object_object_get_ex(model, "vocab", &vocab) || !json_object_object_get_ex(model, "merges", &merges))
         return kop_fail(err, KOP_EXIT_DATA, "%s: model: expected \"vocab\" and \"merges\" (a BPE model)", L->path);
-    if (read_normalizer(L, root, err) < 0 || read_pipeline(L, root, err) < 0 ||
-        check_model_options(L, model, err) < 0 || read_vocab(L, vocab, err) < 0 ||
-        read_added(L, root, err) < 0 || read_json_merges(L, merges, err) < 0)
+    tokp_read_decoder(L->t, root);
+    if (tokp_read_normalizer(L->t, L->path, root, err) < 0 || tokp_read_pre_tokenizer(L->t, L->path, root, err) < 0 ||
+        tokp_read_post_processor(L->t, L->path, root, err) < 0 || check_model_options(L, model, err) < 0 ||
+        read_vocab(L, vocab, err) < 0 || read_added(L, root, err) < 0 || read_json_merges(L, merges, err) < 0)
         return -1;
     size_t n;
     const char *unk = tokjson_string(model, "unk_token", &n, NULL);
-    if (unk) L->t->bpe.unk_id = strmap_get(&L->vocab, unk, n);
+    if (unk) L->t->bpe.unk_id = tokp_strmap_get(&L->vocab, unk, n);
+    keep_vocab(L);
+    if (tokp_read_config(L->t, L->path, err) < 0) return -1;
+    const int *sp[2] = {L->t->prefix_ids, L->t->suffix_ids}, ns[2] = {L->t->n_prefix, L->t->n_suffix};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < ns[k]; i++)
+            if (sp[k][i] >= L->t->n_ids)
+                return kop_fail(err, KOP_EXIT_DATA, "%s: post_processor: special token id %d is not in the vocabulary",
+                                L->path, sp[k][i]);
     return 0;
 }
 
@@ -449,7 +466,6 @@ static Tokenizer *loader_start(Loader *L, const char *source)
     memset(L, 0, sizeof *L);
     L->t = kop_xcalloc(1, sizeof *L->t);
     L->t->source = kop_xstrdup(source);
-    L->t->split = 1;
     L->vocab_where = "";
     byte_level_alphabet(L->byte_char, L->char_byte);
     return L->t;
@@ -464,6 +480,7 @@ static Tokenizer *loader_finish(Loader *L, int rc)
         return NULL;
     }
     added_token_bytes(L);
+    choose_path(L->t);
     return L->t;
 }
 
@@ -500,13 +517,16 @@ static Tokenizer *load_pair(const char *vocab_path, const char *merges_path, Kop
     Loader L;
     loader_start(&L, source);
     L.path = vocab_path;
-    int rc = read_vocab(&L, root, err);
+    L.t->nfc = 1;
+    int rc = tokp_add_byte_level(L.t, 0, 1, err);
+    if (rc == 0) rc = read_vocab(&L, root, err);
     if (rc == 0) {
         // GPT-2's end-of-text token, matched in text as transformers does.
         static const char eot[] = "<|endoftext|>";
-        int id = strmap_get(&L.vocab, eot, sizeof eot - 1);
+        int id = tokp_strmap_get(&L.vocab, eot, sizeof eot - 1);
         if (id >= 0) add_added(&L, &L.t->raw, eot, sizeof eot - 1, id, 0, 0, 0);
         rc = read_merges_txt(&L, merges_path, err);
+        if (rc == 0) keep_vocab(&L);
     }
     Tokenizer *t = loader_finish(&L, rc);
     json_object_put(root);

@@ -2,7 +2,8 @@
 # tokenize.sh: `kop tokenize` on the real tokenizers: every vector of
 # $SHARED/tokenizers/vectors.json gives the listed ids through the command,
 # for both tokenizers, and its --offsets tile the text; then the exit
-# statuses and messages for bad tokenizer files, bad text and bad usage.
+# statuses and messages for bad tokenizer files, bad text and bad usage;
+# a template's special tokens and --no-special.
 . "$KOP_SRCDIR/tests/setup.sh"
 need_shared tokenizers
 TOK=$SHARED/tokenizers
@@ -71,6 +72,28 @@ expect_status 0 "$KOP" tokenize "$TOK/gpt2/vocab.json" --text "emoji 🦙 and ½
     fail "GPT-2 offsets: $(cat "$TMP/out")"
 expect_status 0 "$KOP" tokenize "$TOK/gpt2" --text ""
 [ "$(cat "$TMP/out")" = "" ] || fail "empty text gives '$(cat "$TMP/out")'"
+
+# A template: the ids kop feeds the model start with the BOS; --no-special
+# leaves it out.  Characters as symbols (no ByteLevel), "a b" merged.
+mkdir "$TMP/tpl"
+cat > "$TMP/tpl/tokenizer.json" <<'JSON'
+{"added_tokens": [{"id": 3, "content": "<s>", "special": true, "normalized": false}],
+ "normalizer": null, "pre_tokenizer": {"type": "WhitespaceSplit"}, "decoder": null,
+ "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+   {"Sequence": {"id": "A", "type_id": 0}}], "special_tokens": {"<s>": {"id": "<s>", "ids": [3], "tokens": ["<s>"]}}},
+ "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]}}
+JSON
+expect_status 0 "$KOP" tokenize "$TMP/tpl" --text "ab a" --offsets
+[ "$(cat "$TMP/out")" = "$(printf '3 2 0\n0:0 0:3 3:4')" ] || fail "template: $(cat "$TMP/out")"
+expect_status 0 "$KOP" tokenize "$TMP/tpl" --text "ab a" --no-special
+[ "$(cat "$TMP/out")" = "2 0" ] || fail "--no-special: $(cat "$TMP/out")"
+# A tokenizer_config.json beside it, as transformers reads it: no BOS, an EOS.
+printf '{"add_bos_token": false, "add_eos_token": true, "eos_token": "b"}' > "$TMP/tpl/tokenizer_config.json"
+expect_status 0 "$KOP" tokenize "$TMP/tpl" --text "ab a"
+[ "$(cat "$TMP/out")" = "2 0 1" ] || fail "tokenizer_config.json: $(cat "$TMP/out")"
+printf '{"add_bos_token": true, "bos_token": "<nope>"}' > "$TMP/tpl/tokenizer_config.json"
+expect_status 1 "$KOP" tokenize "$TMP/tpl" --text "ab a"
+grep -q 'tokenizer_config.json: bos_token "<nope>" is not a token' "$TMP/err" || fail "unknown BOS: $(cat "$TMP/err")"
 
 # Bad tokenizer files: status 1, a message naming the file and the problem.
 printf '{"model": {"vocab": {"a": 0}, "merges": [' > "$TMP/truncated.json"

@@ -10,17 +10,25 @@
  * binding): Tokenizer.fromFile(tokenizer.json).encode(text, null,
  * {addSpecialTokens: false}).getIds(); for GPT-2 from a tokenizer.json built
  * from vocab.json + merges.txt (ByteLevel pre-tokenizer and decoder, no
- * normalizer, "<|endoftext|>" as a special added token). */
+ * normalizer, "<|endoftext|>" as a special added token).
+ *
+ * Everything on the ids runs twice: through the GPT-2 fast path
+ * (src/pretok.h, BPE over bytes) and through the general one (the crate's
+ * GPT-2 pattern run by Oniguruma, byte-level characters, the character BPE),
+ * which proves the fast path equal to the general one on all of it. */
 #include "tap.h"
 
 #include <json-c/json.h>
 
 #include "prompts.h"
 #include "tokenizer.h"
+#include "tokenizer_impl.h"
 #include "unicode.h"
 
 enum { NEOX, GPT2 };
-static const char *const names[2] = {"gpt-neox-20b", "gpt2"};
+static const char *names[2] = {"gpt-neox-20b", "gpt2"};
+static const char *const fast_names[2] = {"gpt-neox-20b", "gpt2"};
+static const char *const general_names[2] = {"gpt-neox-20b (general path)", "gpt2 (general path)"};
 
 static const struct {
     const char *text;
@@ -159,7 +167,7 @@ static void check_vectors(Tokenizer *const tok[2], const char *path)
         json_object *v = json_object_array_get_idx(vectors, i), *text, *want;
         json_object_object_get_ex(v, "text", &text);
         for (int w = 0; w < 2; w++) {
-            json_object_object_get_ex(v, names[w], &want);
+            json_object_object_get_ex(v, fast_names[w], &want);
             int n = (int)json_object_array_length(want), *ids = kop_xmalloc(sizeof(int) * (size_t)(n + 1));
             for (int k = 0; k < n; k++) ids[k] = json_object_get_int(json_object_array_get_idx(want, k));
             char label[64], expect[8192];
@@ -217,13 +225,17 @@ int main(void)
     *strrchr(root, '/') = '\0';
     Tokenizer *tok[2];
     KopError err = {0, ""};
+    for (int pass = 0; pass < 2; pass++) {
+    names[0] = pass ? general_names[0] : fast_names[0];
+    names[1] = pass ? general_names[1] : fast_names[1];
     for (int w = 0; w < 2; w++) {
-        snprintf(path, sizeof path, "%s/%s", root, names[w]);
+        snprintf(path, sizeof path, "%s/%s", root, fast_names[w]);
         tok[w] = tokenizer_load(path, &err);
         if (!ok(tok[w] != NULL, "%s loads from its directory", names[w])) {
             diag("%s", err.msg);
             return done_testing();
         }
+        if (pass) tokp_disable_fast_path(tok[w]);
     }
     ok(strstr(tokenizer_source(tok[NEOX]), "tokenizer.json") != NULL, "gpt-neox-20b: read tokenizer.json");
     ok(strstr(tokenizer_source(tok[GPT2]), "merges.txt") != NULL, "gpt2: read vocab.json + merges.txt");
@@ -277,5 +289,6 @@ int main(void)
     }
     tokenizer_free(tok[NEOX]);
     tokenizer_free(tok[GPT2]);
+    }
     return done_testing();
 }

@@ -239,20 +239,35 @@ static void malformed(void)
     text_fails("", "invalid JSON", "an empty file");
     spec_fails((Spec){.model_type = "\"WordPiece\""}, "model.type \"WordPiece\" is not supported", "a WordPiece model");
     spec_fails((Spec){.model_type = "\"Unigram\""}, "model.type \"Unigram\" is not supported", "a Unigram model");
-    spec_fails((Spec){.normalizer = "{\"type\": \"Lowercase\"}"}, "normalizer: type \"Lowercase\" is not supported",
-               "a Lowercase normalizer");
+    spec_fails((Spec){.normalizer = "{\"type\": \"Lowercase\"}"},
+               "normalizer: normalizer type \"Lowercase\" is not supported", "a Lowercase normalizer");
     spec_fails((Spec){.normalizer = "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFKC\"}]}"},
-               "normalizer.normalizers[0]: type \"NFKC\"", "NFKC in a Sequence");
-    spec_fails((Spec){.pre = "{\"type\": \"Whitespace\"}"}, "pre_tokenizer: type \"Whitespace\" is not supported",
-               "a Whitespace pre-tokenizer");
-    spec_fails((Spec){.pre = "null"}, "pre_tokenizer: type \"null\"", "no pre-tokenizer");
-    spec_fails((Spec){.pre = "{\"type\": \"ByteLevel\", \"add_prefix_space\": true}"}, "add_prefix_space true",
-               "add_prefix_space");
-    spec_fails((Spec){.decoder = "null"}, "decoder: type \"null\" is not supported", "no decoder");
-    spec_fails((Spec){.post = "{\"type\": \"TemplateProcessing\"}"}, "post_processor: type \"TemplateProcessing\"",
-               "a template post-processor");
+               "normalizer.normalizers[0]: normalizer type \"NFKC\"", "NFKC in a Sequence");
+    spec_fails((Spec){.pre = "{\"type\": \"BertPreTokenizer\"}"},
+               "pre_tokenizer: pre-tokenizer type \"BertPreTokenizer\" is not supported", "a BERT pre-tokenizer");
+    spec_fails((Spec){.pre = "{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Digits\"}, {\"type\": \"UnicodeScripts\"}]}"},
+               "pre_tokenizer.pretokenizers[1]: pre-tokenizer type \"UnicodeScripts\"", "UnicodeScripts in a Sequence");
+    spec_fails((Spec){.pre = "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"a\"}, \"behavior\": \"Sideways\"}"},
+               "pre_tokenizer.behavior: \"Sideways\" is not one of", "an unknown split behaviour");
+    spec_fails((Spec){.pre = "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"(a\"}, \"behavior\": \"Isolated\"}"},
+               "pre_tokenizer.pattern: the pattern \"(a\" does not compile (Oniguruma:", "a regex that does not compile");
+    spec_fails((Spec){.pre = "{\"type\": \"Split\", \"pattern\": \"a\", \"behavior\": \"Isolated\"}"},
+               "pre_tokenizer.pattern: expected {\"String\": ...} or {\"Regex\": ...}", "a bare pattern string");
+    spec_fails((Spec){.pre = "{\"type\": \"Metaspace\", \"replacement\": \"ab\"}"},
+               "pre_tokenizer.replacement: expected one character", "a Metaspace replacement of two characters");
+    spec_fails((Spec){.post = "{\"type\": \"TemplateProcessing\"}"}, "post_processor.single: expected an array",
+               "a template without single");
+    spec_fails((Spec){.post = "{\"type\": \"BertProcessing\"}"}, "post_processor: post-processor type \"BertProcessing\"",
+               "a BERT post-processor");
+    spec_fails((Spec){.post = "{\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": {\"id\": \"<x>\", \"type_id\": 0}}, "
+                              "{\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}], \"special_tokens\": {}}"},
+               "post_processor.special_tokens: no \"ids\" for \"<x>\"", "a template token without ids");
+    spec_fails((Spec){.post = "{\"type\": \"TemplateProcessing\", \"single\": [{\"Sequence\": {\"id\": \"B\", \"type_id\": 0}}]}"},
+               "post_processor.single[0]: expected the sequence $A once", "a template over $B");
     spec_fails((Spec){.model_extra = "\"dropout\": 0.1,"}, "model.dropout: 0.1 is not supported", "BPE dropout");
-    spec_fails((Spec){.model_extra = "\"byte_fallback\": true,"}, "model.byte_fallback: true", "byte fallback");
+    spec_fails((Spec){.model_extra = "\"end_of_word_suffix\": \"</w>\","}, "model.end_of_word_suffix", "a word suffix");
+    spec_fails((Spec){.model_extra = "\"byte_fallback\": 1,"}, "model.byte_fallback: expected true or false",
+               "byte_fallback not a boolean");
     spec_fails((Spec){.model_extra = "\"continuing_subword_prefix\": \"##\","}, "model.continuing_subword_prefix",
                "a subword prefix");
     spec_fails((Spec){.vocab_extra = "\"he\": -3"}, "the id of \"he\" should be an integer", "a negative id");
