@@ -1,6 +1,7 @@
-## src/forward.mk: forward passes of Mamba-1, Mamba-2 and GPT-2, and `kop logits`.
+## src/forward.mk: forward passes of Mamba-1, Mamba-2, GPT-2, Llama/Mistral and GPT-NeoX, and `kop logits`.
 libkop_a_SOURCES += src/arch.h src/arch.c src/threads.h src/threads.c src/forward.h src/forward.c \
 	src/model_mamba1.h src/model_mamba1.c src/model_mamba2.h src/model_mamba2.c src/model_gpt2.h src/model_gpt2.c \
+	src/model_llama.h src/model_llama.c src/model_neox.h src/model_neox.c src/rope_attn.h src/rope_attn.c \
 	src/knock.h src/knock.c src/featsel.h src/featsel.c
 kop_SOURCES += src/cli_logits.c
 

@@ -87,5 +87,7 @@ int main(void)
     check_model("mamba1-tiny");
     check_model("mamba2-tiny");
     check_model("gpt2-tiny");
+    check_model("llama-tiny");
+    check_model("pythia-tiny");
     return done_testing();
 }
