@@ -20,6 +20,12 @@ tests_unit_test_knock_SOURCES = tests/unit/test_knock.c tests/unit/expected.h te
 tests_unit_test_knock_LDADD = $(KOP_LIBS)
 TESTS += tests/unit/test_knock
 
+check_PROGRAMS += tests/unit/test_rotary_models
+tests_unit_test_rotary_models_SOURCES = tests/unit/test_rotary_models.c tests/unit/safetensors_write.h \
+	tests/unit/expected.h tests/unit/expected.c
+tests_unit_test_rotary_models_LDADD = $(KOP_LIBS)
+TESTS += tests/unit/test_rotary_models
+
 check_PROGRAMS += tests/unit/test_features
 tests_unit_test_features_SOURCES = tests/unit/test_features.c tests/unit/expected.h tests/unit/expected.c
 tests_unit_test_features_LDADD = $(KOP_LIBS)
