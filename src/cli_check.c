@@ -5,6 +5,7 @@
  * golden tests compare.  Exit 0 (warnings allowed), 1 for a bad recipe or
  * model, 2 for usage and I/O errors. */
 #include "cli.h"
+#include "arch.h"
 #include "check.h"
 #include "pipeline.h"
 
@@ -17,7 +18,8 @@ static const char usage[] =
     "                          [--dump-ast | --dump-plan]\n"
     "   or: kop check PIPELINE.yaml [--set NAME=VALUE]...\n"
     "Check a recipe and print a summary of its plan.  The plan needs the model's\n"
-    "layer count: from DIR/config.json, or --layers N (ARCH: mamba1, mamba2, gpt2).\n"
+    "layer count: from DIR/config.json, or --layers N (ARCH: mamba1, mamba2, gpt2,\n"
+    "llama, mistral, gpt_neox).\n"
     "  --no-files   do not check that prompt files exist\n"
     "  --dump-ast   parse only and print the syntax tree\n"
     "  --dump-plan  print the whole plan instead of the summary\n";
@@ -46,8 +48,14 @@ static int parse_args(int argc, char **argv, CheckArgs *a)
                                  argv[i]);
             a->layers = (int)n;
         } else if (!strcmp(s, "--arch") && has_value) {
-            if (!(a->arch = arch_from_name(argv[++i])))
-                return cli_usage("check", "--arch: expected mamba1, mamba2 or gpt2, got '%s'", argv[i]);
+            if (!(a->arch = arch_from_name(argv[++i]))) {
+                const char *const *names;
+                char list[256] = "";
+                int n = arch_names(&names);
+                for (int k = 0; k < n; k++)
+                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "", names[k]);
+                return cli_usage("check", "--arch: expected one of %s, got '%s'", list, argv[i]);
+            }
         } else if (s[0] == '-' && s[1])
             return cli_usage("check", "unknown option or missing value: '%s'", s);
         else if (a->file)
