@@ -409,7 +409,7 @@ static void test_configs(void)
                  "a rotary_pct giving odd rotary dims");
     config_error("{\"model_type\": \"gpt_neox\", \"hidden_size\": 18, \"num_hidden_layers\": 1, \"num_attention_heads\": 4, "
                  "\"vocab_size\": 40}", "hidden_size 18 is not a multiple of num_attention_heads 4", "NeoX heads that do not divide");
-    config_error("{\"model_type\": \"falcon\", \"hidden_size\": 8}", "unknown model_type 'falcon'", "an unknown model_type");
+    config_error("{\"model_type\": \"bert\", \"hidden_size\": 8}", "unknown model_type 'bert'", "an unknown model_type");
 
     /* defaults as transformers has them */
     Config c = config_ok("{\"model_type\": \"mistral\", \"hidden_size\": 64, \"num_hidden_layers\": 2, "
