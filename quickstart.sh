@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PKGS="build-essential autoconf automake libtool autoconf-archive pkg-config flex bison
+PKGS="build-essential autoconf automake pkg-config flex bison
       libyaml-dev libpng-dev libjson-c-dev libblis-openmp-dev"
 missing=""
 for p in $PKGS; do

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "arch.h"
-#include "exec.h"
+#include "run.h"
 #include "random_model.h"
 
 
@@ -86,14 +86,14 @@ int main(int argc, char **argv)
             RunOptions o = {.recipe_path = naive_recipe, .model_dir = sh, .model = &m, .tokenizer = tok, .out_dir = out,
                             .threads = threads[nthreads - 1], .quiet = 1, .naive = 1, .stats = &naive};
             KopError err = {0};
-            if (exec_run(&o, &err) < 0) { fprintf(stderr, "bench: %s\n", err.msg); return 1; }
+            if (run_recipe(&o, &err) < 0) { fprintf(stderr, "bench: %s\n", err.msg); return 1; }
         }
         for (int i = 0; i < nthreads; i++) {
             RunStats st = {0};
             RunOptions o = {.recipe_path = recipe, .model_dir = sh, .model = &m, .tokenizer = tok, .out_dir = out,
                             .threads = threads[i], .quiet = 1, .stats = &st};
             KopError err = {0};
-            if (exec_run(&o, &err) < 0) { fprintf(stderr, "bench: %s\n", err.msg); return 1; }
+            if (run_recipe(&o, &err) < 0) { fprintf(stderr, "bench: %s\n", err.msg); return 1; }
             double per = st.seconds / st.prompts, gf = st.knock_flops / st.seconds / 1e9;
             double nper = naive.prompts ? naive.seconds / naive.prompts : 0;
             printf("%-12s %3d %7d %6ld %9.3f %10.0f %8.1f %6.0f%% %11.2f %7.0fx %9.0f s\n", sh, threads[i], st.prompts,

@@ -13,16 +13,17 @@
 #include <limits.h>
 #include <string.h>
 
-static const char usage[] =
-    "usage: kop check FILE.kop [--model DIR | --layers N [--arch ARCH]] [--no-files]\n"
-    "                          [--dump-ast | --dump-plan]\n"
-    "   or: kop check PIPELINE.yaml [--set NAME=VALUE]...\n"
-    "Check a recipe and print a summary of its plan.  The plan needs the model's\n"
-    "layer count: from DIR/config.json, or --layers N (ARCH: mamba1, mamba2, gpt2,\n"
-    "llama, mistral, gpt_neox).\n"
-    "  --no-files   do not check that prompt files exist\n"
-    "  --dump-ast   parse only and print the syntax tree\n"
-    "  --dump-plan  print the whole plan instead of the summary\n";
+enum { OPT_MODEL, OPT_LAYERS, OPT_ARCH, OPT_NO_FILES, OPT_DUMP_AST, OPT_DUMP_PLAN, OPT_SET };
+static const CliOption options[] = {
+    [OPT_MODEL] = {"model", 0, "DIR", "take the layer count and architecture from DIR/config.json"},
+    [OPT_LAYERS] = {"layers", 0, "N", "lay out the plan for a model of N layers (no model needed)"},
+    [OPT_ARCH] = {"arch", 0, "ARCH", "with --layers: mamba1, mamba2, gpt2, llama, mistral or gpt_neox"},
+    [OPT_NO_FILES] = {"no-files", 0, NULL, "do not check that prompt files exist"},
+    [OPT_DUMP_AST] = {"dump-ast", 0, NULL, "parse only and print the syntax tree"},
+    [OPT_DUMP_PLAN] = {"dump-plan", 0, NULL, "print the whole plan instead of the summary"},
+    [OPT_SET] = {"set", 0, "VAR=VALUE", "give a pipeline's ${VAR} a value (beats the environment)"},
+    {0},
+};
 
 typedef struct CheckArgs {
     const char *file, *model;
@@ -30,37 +31,39 @@ typedef struct CheckArgs {
     Arch arch;
 } CheckArgs;
 
-static int parse_args(int argc, char **argv, CheckArgs *a)
+static int parse_args(const CliArg *args, int n, CheckArgs *a)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        int has_value = i + 1 < argc;
-        if (!strcmp(s, "--dump-ast")) a->dump_ast = 1;
-        else if (!strcmp(s, "--dump-plan")) a->dump_plan = 1;
-        else if (!strcmp(s, "--no-files")) a->no_files = 1;
-        else if (!strcmp(s, "--model") && has_value) a->model = argv[++i];
-        else if (!strcmp(s, "--layers") && has_value) {
+    for (int i = 0; i < n; i++) {
+        const char *v = args[i].value;
+        switch (args[i].opt) {
+        case OPT_DUMP_AST: a->dump_ast = 1; break;
+        case OPT_DUMP_PLAN: a->dump_plan = 1; break;
+        case OPT_NO_FILES: a->no_files = 1; break;
+        case OPT_MODEL: a->model = v; break;
+        case OPT_LAYERS: {
             char *end;
             errno = 0;
-            long n = strtol(argv[++i], &end, 10);
-            if (*end || errno || n < 1 || n > 100000)
-                return cli_usage("check", "--layers: expected a layer count from 1 to 100000, got '%s'",
-                                 argv[i]);
-            a->layers = (int)n;
-        } else if (!strcmp(s, "--arch") && has_value) {
-            if (!(a->arch = arch_from_name(argv[++i]))) {
+            long l = strtol(v, &end, 10);
+            if (end == v || *end || errno || l < 1 || l > 100000)
+                return cli_usage("check", "--layers: expected a layer count from 1 to 100000, got '%s'", v);
+            a->layers = (int)l;
+            break;
+        }
+        case OPT_ARCH:
+            if (!(a->arch = arch_from_name(v))) {
                 const char *const *names;
                 char list[256] = "";
-                int n = arch_names(&names);
-                for (int k = 0; k < n; k++)
-                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "", names[k]);
-                return cli_usage("check", "--arch: expected one of %s, got '%s'", list, argv[i]);
+                int k = arch_names(&names);
+                for (int j = 0; j < k; j++)
+                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "", names[j]);
+                return cli_usage("check", "--arch: expected one of %s, got '%s'", list, v);
             }
-        } else if (s[0] == '-' && s[1])
-            return cli_usage("check", "unknown option or missing value: '%s'", s);
-        else if (a->file)
-            return cli_usage("check", "expected one recipe file, got '%s' and '%s'", a->file, s);
-        else a->file = s;
+            break;
+        case OPT_SET: return cli_usage("check", "--set is for pipelines (PIPELINE.yaml), not recipes");
+        default:
+            if (a->file) return cli_usage("check", "expected one recipe file, got '%s' and '%s'", a->file, v);
+            a->file = v;
+        }
     }
     if (!a->file) return cli_usage("check", "expected a recipe file");
     if (a->model && (a->layers || a->arch))
@@ -115,41 +118,39 @@ static int run_check(const CheckArgs *a, const char *text, size_t len, Diag *d)
 
 /* `kop check PIPELINE.yaml [--set NAME=VALUE]...`: the pipeline and every
  * recipe it names, without the models (src/pipeline.h). */
-static int check_pipeline(int argc, char **argv)
+static int check_pipeline(const CliArg *args, int n)
 {
     const char *file = NULL;
-    const char **sets = kop_xcalloc((size_t)argc, sizeof *sets);
+    const char **sets = kop_xcalloc((size_t)n + 1, sizeof *sets);
     int n_sets = 0, rc = 0;
     KopError err = {0};
-    for (int i = 1; i < argc && !rc; i++) {
-        if (!strcmp(argv[i], "--set") && i + 1 < argc) {
-            if (pipeline_check_set(argv[++i], &err) < 0) rc = cli_usage("check", "%s", err.msg);
-            else sets[n_sets++] = argv[i];
-        } else if (argv[i][0] == '-' || file) {
-            rc = cli_usage("check", "usage: kop check PIPELINE.yaml [--set NAME=VALUE]...; unexpected '%s'", argv[i]);
+    for (int i = 0; i < n && !rc; i++) {
+        if (args[i].opt == OPT_SET) {
+            if (pipeline_check_set(args[i].value, &err) < 0) rc = cli_usage("check", "%s", err.msg);
+            else sets[n_sets++] = args[i].value;
+        } else if (args[i].opt != CLI_OPERAND) {
+            rc = cli_usage("check", "%s is for recipes; a pipeline takes only --set", args[i].name);
+        } else if (file) {
+            rc = cli_usage("check", "expected one pipeline, got '%s' and '%s'", file, args[i].value);
         } else {
-            file = argv[i];
+            file = args[i].value;
         }
     }
-    Pipeline *p = rc ? NULL : pipeline_load(file, sets, n_sets, stderr, &err);
+    char *found = rc ? NULL : cli_find_pipeline(file);
+    Pipeline *p = rc ? NULL : pipeline_load(found, sets, n_sets, stderr, &err);
     if (!rc && (!p || pipeline_check(p, stdout, &err) < 0)) rc = cli_report(&err);
     pipeline_free(p);
+    free(found);
     free(sets);
     return rc;
 }
 
-int cli_check(int argc, char **argv)
+static int check_main(const CliArg *args, int n)
 {
-    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        fputs(usage, stdout);
-        return KOP_EXIT_OK;
-    }
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--set")) i++;
-        else if (pipeline_is_file(argv[i])) return check_pipeline(argc, argv);
-    }
+    for (int i = 0; i < n; i++)
+        if (args[i].opt == CLI_OPERAND && pipeline_is_file(args[i].value)) return check_pipeline(args, n);
     CheckArgs a = {0};
-    int rc = parse_args(argc, argv, &a);
+    int rc = parse_args(args, n, &a);
     if (rc) return rc;
     KopError err = {0};
     size_t len;
@@ -161,3 +162,22 @@ int cli_check(int argc, char **argv)
     free(text);
     return status;
 }
+
+const CliCommand cli_check = {
+    .name = "check",
+    .synopsis = "FILE.kop [--model=DIR | --layers=N [--arch=ARCH]] [OPTION]...\nPIPELINE.yaml [--set=VAR=VALUE]...",
+    .summary = "check a recipe (or a pipeline and its recipes) and summarize its plan",
+    .description =
+        "Parse and check the recipe FILE.kop and print a one-paragraph summary of its\n"
+        "plan; mistakes go to stderr as FILE:LINE:COL: error: ..., every one in one run.\n"
+        "The plan needs the model's layer count: from --model, or --layers.  For a\n"
+        "pipeline, check the YAML and compile every recipe for every model (using each\n"
+        "model's arch and layers), without reading the models.",
+    .options = options,
+    .notes =
+        "Exit status 0 when the recipe is good (warnings allowed), 1 when it is not.\n"
+        "A PIPELINE.yaml named without a folder and not found in the current folder\n"
+        "is taken from the installed pipelines in @PKGDATADIR@/pipelines,\n"
+        "as kop run does.\n",
+    .run = check_main,
+};

@@ -7,19 +7,25 @@
 #include "cli.h"
 #include "forward.h"
 
-int cli_logits(int argc, char **argv)
+enum { OPT_IDS, OPT_ALL };
+static const CliOption options[] = {
+    [OPT_IDS] = {"ids", 0, "I,J,...", "the token ids of the input, comma-separated"},
+    [OPT_ALL] = {"all", 0, NULL, "print the logits of every position, one line each"},
+    {0},
+};
+
+static int logits_main(const CliArg *args, int n)
 {
     const char *dir = NULL, *ids_arg = NULL;
     int all = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--ids") && i + 1 < argc) ids_arg = argv[++i];
-        else if (!strncmp(argv[i], "--ids=", 6)) ids_arg = argv[i] + 6;
-        else if (!strcmp(argv[i], "--all")) all = 1;
-        else if (argv[i][0] == '-') return cli_usage("logits", "unknown option '%s'", argv[i]);
-        else if (!dir) dir = argv[i];
-        else return cli_usage("logits", "unexpected argument '%s'", argv[i]);
+    for (int i = 0; i < n; i++) {
+        if (args[i].opt == OPT_IDS) ids_arg = args[i].value;
+        else if (args[i].opt == OPT_ALL) all = 1;
+        else if (!dir) dir = args[i].value;
+        else return cli_usage("logits", "unexpected argument '%s'", args[i].value);
     }
-    if (!dir || !ids_arg) return cli_usage("logits", "usage: kop logits DIR --ids I,J,... [--all]");
+    if (!dir) return cli_usage("logits", "expected a model directory");
+    if (!ids_arg) return cli_usage("logits", "give the input with --ids I,J,...");
 
     KopError err = {0};
     int *ids = NULL;
@@ -44,3 +50,15 @@ int cli_logits(int argc, char **argv)
     model_free(&m);
     return status;
 }
+
+const CliCommand cli_logits = {
+    .name = "logits",
+    .synopsis = "DIR --ids=I,J,... [--all]",
+    .summary = "the logits of the last position (or of every position) for token ids",
+    .description =
+        "Run the model in DIR on the token ids and print the logits of the last\n"
+        "position, space-separated, with 9 significant digits (enough to round-trip\n"
+        "every fp32 value).",
+    .options = options,
+    .run = logits_main,
+};

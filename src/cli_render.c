@@ -10,9 +10,6 @@
 #include "render.h"
 #include "summary_csv.h"
 
-static const char usage[] =
-    "usage: kop render DIR|SUMMARY.csv [--heatmap F.png] [--lines F.png] [--metric NAME] [--labels FILE]";
-
 /* Token labels, one a line; "\n", "\t" and "\\" stand for a line break, a tab
  * and a backslash, so any token text fits on one line. */
 static char **read_labels(const char *path, int *n_out, KopError *err)
@@ -63,41 +60,36 @@ static int draw_to(const char *path, const char *kind, DrawFn draw, const PlotDa
     return rc;
 }
 
-/* The value of --name VALUE or --name=VALUE at argv[*i], or NULL. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, int *missing)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0') return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
+enum { OPT_HEATMAP, OPT_LINES, OPT_METRIC, OPT_LABELS };
+static const CliOption options[] = {
+    [OPT_HEATMAP] = {"heatmap", 0, "F.png", "draw a heatmap (statement or token x layer) into F.png"},
+    [OPT_LINES] = {"lines", 0, "F.png", "draw a line plot (effect against layer) into F.png"},
+    [OPT_METRIC] = {"metric", 0, "NAME", "the metric, when the summary has no metric column or mixes"},
+    [OPT_LABELS] = {"labels", 0, "FILE", "token texts, one a line, for t = 0, 1, ..."},
+    {0},
+};
 
-int cli_render(int argc, char **argv)
+static int render_main(const CliArg *args, int n)
 {
     const char *input = NULL, *heatmap = NULL, *lines = NULL, *metric = NULL, *labels_path = NULL;
-    for (int i = 1; i < argc; i++) {
-        int missing = 0;
-        const char *v;
-        if ((v = opt_value(argc, argv, &i, "--heatmap", &missing))) heatmap = v;
-        else if ((v = opt_value(argc, argv, &i, "--lines", &missing))) lines = v;
-        else if ((v = opt_value(argc, argv, &i, "--metric", &missing))) metric = v;
-        else if ((v = opt_value(argc, argv, &i, "--labels", &missing))) labels_path = v;
-        else if (missing) return cli_usage("render", "%s needs a value\n%s", argv[i], usage);
-        else if (argv[i][0] == '-' && argv[i][1]) return cli_usage("render", "unknown option '%s'\n%s", argv[i], usage);
-        else if (input) return cli_usage("render", "one summary at a time ('%s' and '%s')\n%s", input, argv[i], usage);
-        else input = argv[i];
+    for (int i = 0; i < n; i++) {
+        const char *v = args[i].value;
+        switch (args[i].opt) {
+        case OPT_HEATMAP: heatmap = v; break;
+        case OPT_LINES: lines = v; break;
+        case OPT_METRIC: metric = v; break;
+        case OPT_LABELS: labels_path = v; break;
+        default:
+            if (input) return cli_usage("render", "one summary at a time ('%s' and '%s')", input, v);
+            input = v;
+        }
     }
-    if (!input) return cli_usage("render", "no summary.csv given\n%s", usage);
-    if (!heatmap && !lines) return cli_usage("render", "nothing to draw: give --heatmap F.png and/or --lines F.png\n%s", usage);
+    if (!input) return cli_usage("render", "no summary.csv given");
+    if (!heatmap && !lines) return cli_usage("render", "nothing to draw: give --heatmap F.png and/or --lines F.png");
 
     KopError err = {0};
     struct stat st;
-    char *path = stat(input, &st) == 0 && S_ISDIR(st.st_mode) ? renderp_strf("%s/summary.csv", input)
+    char *path = stat(input, &st) == 0 && S_ISDIR(st.st_mode) ? kop_path_join(input, "summary.csv")
                                                                : kop_xstrdup(input);
     char **labels = NULL;
     int n_labels = 0, status = KOP_EXIT_OK;
@@ -120,3 +112,17 @@ int cli_render(int argc, char **argv)
     free(path);
     return status;
 }
+
+const CliCommand cli_render = {
+    .name = "render",
+    .synopsis = "DIR|SUMMARY.csv [--heatmap=F.png] [--lines=F.png] [OPTION]...",
+    .summary = "redraw the figures of a finished run from its summary.csv",
+    .description =
+        "Draw the figures of a finished run from SUMMARY.csv (DIR means\n"
+        "DIR/summary.csv), without recomputing anything.  A summary holding several\n"
+        "models gives comparison figures.",
+    .options = options,
+    .notes = "prob_change is shown x100, in percent.  Exit status 1 for a bad summary\n"
+             "(FILE:LINE), 2 for usage and I/O errors.\n",
+    .run = render_main,
+};

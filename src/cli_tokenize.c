@@ -7,18 +7,25 @@
 #include "cli.h"
 #include "tokenizer.h"
 
-int cli_tokenize(int argc, char **argv)
+enum { OPT_TEXT, OPT_OFFSETS };
+static const CliOption options[] = {
+    [OPT_TEXT] = {"text", 0, "TEXT", "the text to encode (UTF-8)"},
+    [OPT_OFFSETS] = {"offsets", 0, NULL, "also print each token's start:end byte range in TEXT"},
+    {0},
+};
+
+static int tokenize_main(const CliArg *args, int n_args)
 {
     const char *path = NULL, *text = NULL;
     int offsets = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--text") && i + 1 < argc) text = argv[++i];
-        else if (!strcmp(argv[i], "--offsets")) offsets = 1;
-        else if (argv[i][0] == '-' && argv[i][1]) return cli_usage("tokenize", "unknown or incomplete option '%s'", argv[i]);
-        else if (!path) path = argv[i];
-        else return cli_usage("tokenize", "unexpected argument '%s'", argv[i]);
+    for (int i = 0; i < n_args; i++) {
+        if (args[i].opt == OPT_TEXT) text = args[i].value;
+        else if (args[i].opt == OPT_OFFSETS) offsets = 1;
+        else if (!path) path = args[i].value;
+        else return cli_usage("tokenize", "unexpected argument '%s'", args[i].value);
     }
-    if (!path || !text) return cli_usage("tokenize", "usage: kop tokenize DIR|FILE --text TEXT [--offsets]");
+    if (!path) return cli_usage("tokenize", "expected a model directory or a tokenizer file");
+    if (!text) return cli_usage("tokenize", "give the text with --text TEXT");
     KopError err = {0, ""};
     Tokenizer *t = tokenizer_load(path, &err);
     if (!t) return cli_report(&err);
@@ -40,3 +47,15 @@ int cli_tokenize(int argc, char **argv)
     free(offs);
     return KOP_EXIT_OK;
 }
+
+const CliCommand cli_tokenize = {
+    .name = "tokenize",
+    .synopsis = "DIR|FILE --text=TEXT [--offsets]",
+    .summary = "the token ids (and byte offsets) of a text",
+    .description =
+        "Encode TEXT with the tokenizer of the model folder DIR (its tokenizer.json,\n"
+        "else vocab.json and merges.txt) or with the tokenizer FILE, and print the\n"
+        "token ids on one line.",
+    .options = options,
+    .run = tokenize_main,
+};

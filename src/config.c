@@ -254,6 +254,7 @@ static void mamba_ssm(Reader *r, json_object *o, Config *c)
     int pad = dim(r, o, "pad_vocab_size_multiple", 8);
     /* mamba_ssm rounds the embedding up to a multiple of pad. */
     c->vocab_size = r->failed ? 0 : derived(r, ((int64_t)vocab + pad - 1) / pad * pad, "the padded vocab_size");
+    c->vocab_padding = r->failed ? 0 : c->vocab_size - vocab;
     c->norm_eps = eps(r, o, "norm_epsilon");
     c->tie_embeddings = flag(r, o, "tie_embeddings", 1);
     if (!flag(r, o, "rms_norm", 1)) fail(r, "'rms_norm' is false; kop supports only RMSNorm Mamba models");
@@ -287,6 +288,7 @@ static void mamba_ssm(Reader *r, json_object *o, Config *c)
         dt_limit(r, s, "dt_limit", c);
         require_gate_before_norm(r, s, "norm_before_gate");
         if (!flag(r, s, "rmsnorm", 1)) fail(r, "ssm_cfg 'rmsnorm' is false; kop supports only the gated RMSNorm");
+        if (flag(r, s, "D_has_hdim", 0)) fail(r, "ssm_cfg 'D_has_hdim' is true; kop supports only one D per head");
         json_object *d_ssm = key(s, "d_ssm");
         if (d_ssm && (!json_object_is_type(d_ssm, json_type_int) || json_object_get_int64(d_ssm) != c->d_inner))
             fail(r, "ssm_cfg 'd_ssm' differs from expand * d_model; partial-SSM blocks are not supported");
@@ -469,9 +471,7 @@ int config_load(Config *cfg, const char *dir, KopError *err)
     if (!S_ISDIR(st.st_mode))
         return kop_fail(err, KOP_EXIT_DATA, "%s: not a directory (a model is a directory holding config.json)", dir);
 
-    size_t n = strlen(dir) + sizeof "/config.json";
-    char *path = kop_xmalloc(n);
-    snprintf(path, n, "%s/config.json", dir);
+    char *path = kop_path_join(dir, "config.json");
     Reader r = {path, err, 0};
     json_object *root = loadp_read_json(path, err);
     if (!root) r.failed = 1;

@@ -1,4 +1,7 @@
-/* exec.h: `kop run`: a compiled recipe run on one model.
+/* exec.h: the executor: a compiled recipe run on one model, prompts in,
+ * Results (results.h) out.  It knows nothing of files: the driver (run.h)
+ * reads the recipe, model, tokenizer and prompts, and writes what the
+ * executor returns.
  *
  * For each prompt, in order: tokenize it and find its subject tokens; one
  * clean forward pass (keeping the records knock.h needs); the target token
@@ -7,62 +10,59 @@
  * every sweep point as one batch of knocked runs (knock.h), and the metric
  * of each against the clean run.
  *
- * Outputs, in the output folder (default results/EXPERIMENT/MODEL/):
- *   rows.csv      one row per prompt x statement x sweep point, appended as
- *                 each prompt finishes:
- *                 experiment,model,statement,k,t,layer_lo,layer_hi,prompt,
- *                 target_id,p_clean,p_knocked,value
- *   summary.csv   per statement x sweep point: n, mean, stderr, ci95
- *                 (Student-t), metric -- written when the run completes
- *   manifest.yaml recipe text, model, config.json checksum, kop version and
- *                 configure options, threads, prompts used and skipped with
- *                 reasons, timings; `status: running` until the run
- *                 completes, then `status: complete`
- *   and each `output` of the recipe (csv: a copy of the summary; heatmap,
- *   lines: PNG figures).
- * summary.csv, manifest.yaml and figures are written under a temporary name
- * and renamed, so a file under its final name is always whole.
- *
- * Threads: with several prompts, prompts run in parallel (one per thread,
- * BLIS single-threaded inside); with one, the threads work inside each layer.
- * Either way every number is computed in the same order, so results are
- * bit-identical for any thread count. */
+ * Threads: with several prompts, prompt groups run in parallel (one per
+ * thread, BLIS single-threaded inside); with one, the threads work inside
+ * each layer.  Either way every number is computed in the same order, so
+ * results are bit-identical for any thread count. */
 #ifndef KOP_EXEC_H
 #define KOP_EXEC_H
 
+#include "featsel.h"
 #include "model.h"
-#include "util.h"
+#include "plan.h"
+#include "prompts.h"
+#include "results.h"
+#include "tokenizer.h"
 
-typedef struct RunOptions {
-    const char *recipe_path;
-    const char *model_dir;
-    const char *model_label;   /* NULL: the model folder's name */
-    const char *out_dir;       /* NULL: results/EXPERIMENT/MODEL */
-    int threads;               /* 0: OpenMP's default */
-    int quiet;                 /* no progress on stderr */
-    FILE *log;                 /* where the closing summary goes (stdout), or NULL */
-    const Model *model;        /* already loaded (borrowed): model_dir is then only a label */
-    const char *tokenizer;     /* tokenizer file or folder; NULL: the model folder */
-    int naive;                 /* one full forward per knocked run: no cache, no batching (benchmarks) */
-    const char *prompts;       /* a prompts file used instead of the recipe's prompt sources
-                                  (pipelines: `prompts:`); NULL: the recipe's own */
-    long limit;                /* > 0: at most this many prompts, fewer if the recipe's
-                                  own `limit` says so (pipelines: `limit:`); 0: none */
-    struct RunStats *stats;    /* filled when not NULL */
-} RunOptions;
+/* The prompts of every source of a recipe, in order. */
+typedef struct PromptList {
+    PromptSet **sets;
+    int n_sets;
+    const Prompt **v;      /* (n) into the sets */
+    int n;
+} PromptList;
 
-typedef struct RunStats {
-    int prompts;               /* measured */
-    long runs;                 /* knocked runs computed */
-    double seconds;            /* the prompt loop only: no loading, no outputs */
-    double knock_flops;        /* floating point operations of the knocked runs (cached path) */
-} RunStats;
+typedef struct ExecInput {
+    const Recipe *recipe;
+    const Model *model;
+    const Tokenizer *tok;  /* NULL: prompts given as ids only */
+    const PromptList *prompts;
+} ExecInput;
 
-/* Runs the recipe; recipe errors are printed (file:line:col) on stderr and
- * reported as err (status 1).  0 on success. */
-int exec_run(const RunOptions *o, KopError *err);
+typedef struct ExecOptions {
+    int threads;           /* the count threads_set() put in force */
+    int naive;             /* one full forward per knocked run: no cache, no batching (benchmarks) */
+    int want_flops;        /* count the knocked runs' FLOPs (costs a second planning of the runs) */
+    long limit;            /* > 0: at most this many prompts (and at most the recipe's own limit) */
+    int quiet;             /* no progress on stderr */
+    int start;             /* first prompt to run (a multiple of EXEC_GROUP): res holds the ones before */
+    /* Shards: the prompts run in groups of EXEC_GROUP list positions, and
+     * group g is measured by shard g % n_shards; the others' prompts are
+     * only decided (tokenized, clean forward, target, keep), so that every
+     * shard cuts `limit` at the same prompt.  n_shards 0 or 1: all. */
+    int shard, n_shards;
+    /* Called after each chunk of prompts with the new PromptResults
+     * [from, to) of res, in list order (the driver appends them to rows.csv). */
+    void (*on_prompts)(void *ctx, const Results *res, int from, int to);
+    void *ctx;
+} ExecOptions;
 
-/* Write s as one CSV field (RFC 4180 quoting when needed). */
-void csv_field(FILE *f, const char *s);
+/* Prompts that share one batched clean forward; resumes and shards start at
+ * multiples of it, so every prompt is computed in the same batch as in a
+ * run from the start. */
+enum { EXEC_GROUP = 4 };
+
+/* Run; res must have been results_init'ed.  0, or -1 with err. */
+int exec_recipe(const ExecInput *in, const ExecOptions *o, Results *res, KopError *err);
 
 #endif

@@ -21,9 +21,8 @@ void manifest_init(Manifest *man, const char *recipe_path, const char *recipe_te
     man->model_name = model_name;
     man->model = m;
     man->threads = threads;
-    size_t n = strlen(model_dir) + 16, len;
-    char *cfg = kop_xmalloc(n);
-    snprintf(cfg, n, "%s/config.json", model_dir);
+    size_t len;
+    char *cfg = kop_path_join(model_dir, "config.json");
     man->config_text = kop_read_file(cfg, &len, NULL);
     if (man->config_text) sha256_hex(man->config_text, len, man->config_sha256);
     free(cfg);
@@ -133,6 +132,7 @@ int manifest_write(const char *path, const Manifest *man, KopError *err)
     kv(&o, "started", man->started);
     if (man->complete) kvf(&o, "wall_seconds", "%.3f", man->wall_seconds);
     kvf(&o, "threads", "%d", man->threads);
+    if (man->n_shards > 1) kvf(&o, "shard", "%d of %d", man->shard, man->n_shards);
 
     scalar(&o, "kop");
     map_start(&o);
@@ -172,6 +172,7 @@ int manifest_write(const char *path, const Manifest *man, KopError *err)
     kvf(&o, "measured", "%d", man->n_used);
     kvf(&o, "seen", "%d", man->n_seen);
     kvf(&o, "skipped", "%d", man->n_skipped);
+    kvf(&o, "resumed", "%d", man->n_resumed);
     scalar(&o, "skipped_records");
     yaml_sequence_start_event_initialize(&event, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
     ev(&o, &event);

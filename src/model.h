@@ -41,6 +41,8 @@ typedef struct Config {
     int d_model;        /* hidden_size / n_embd / d_model */
     int n_layer;
     int vocab_size;     /* rows of the embedding matrix (padded vocab) */
+    int vocab_padding;  /* rows of those past config.json's vocab_size (mamba_ssm's
+                         * pad_vocab_size_multiple); their logits are computed all the same */
     float norm_eps;     /* layer_norm_epsilon */
     int tie_embeddings;
     /* Mamba-1 and Mamba-2 */

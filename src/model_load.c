@@ -1,11 +1,13 @@
 /* model_load.c: a model directory -> Model (see model.h).
  *
  * Order of work: config.json first (it says which tensors to expect and their
- * shapes), then every safetensors file is mapped and validated as a whole
- * (st_open), then each tensor the architecture needs is looked up, its shape
- * compared with the one the config implies and its data turned into fp32.
- * Lookups go through the shard index when there is one, so a tensor is found
- * in the shard the index names and nowhere else. */
+ * shapes), then every weight file is mapped and validated as a whole (st_open
+ * for safetensors, tb_open for torch's pytorch_model.bin; both give the same
+ * tensor table, so nothing after the opening depends on the format), then
+ * each tensor the architecture needs is looked up, its shape compared with
+ * the one the config implies and its data turned into fp32.  Lookups go
+ * through the shard index when there is one, so a tensor is found in the
+ * shard the index names and nowhere else. */
 #include "model.h"
 
 #include <errno.h>
@@ -16,6 +18,7 @@
 
 #include "model_load.h"
 #include "safetensors.h"
+#include "torchbin.h"
 
 /* Defined in config.c: read a JSON file, errors naming it. */
 json_object *loadp_read_json(const char *path, KopError *err);
@@ -27,6 +30,12 @@ typedef struct LoadPriv {
     int n_files;
     float **owned;           /* (n_owned) converted or realigned tensors */
     int n_owned, cap_owned;
+    /* Tensors already turned into fp32, by their bytes in the files: a name
+     * sharing another's storage (a pytorch_model.bin's tied lm_head) gets the
+     * same pointer and is counted once. */
+    const StTensor **seen;   /* (n_seen) */
+    const float **seen_f32;  /* (n_seen) what get() returned for it */
+    int n_seen;
 } LoadPriv;
 
 /* State of one model_load call. */
@@ -39,14 +48,6 @@ struct ModelLoader {
     int failed;              /* sticky: the first error is the one reported */
 };
 typedef struct ModelLoader Loader;
-
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *s = kop_xmalloc(n);
-    snprintf(s, n, "%s/%s", dir, name);
-    return s;
-}
 
 static int exists(const char *path)
 {
@@ -64,8 +65,10 @@ static int add_file(Loader *L, const char *name)
         if (!strcmp(p->file_names[i], name)) return 0;
     p->files = kop_xrealloc(p->files, sizeof *p->files * (size_t)(p->n_files + 1));
     p->file_names = kop_xrealloc(p->file_names, sizeof *p->file_names * (size_t)(p->n_files + 1));
-    char *path = join(L->m->dir, name);
-    int rc = st_open(&p->files[p->n_files], path, L->err);
+    char *path = kop_path_join(L->m->dir, name);
+    size_t n = strlen(name);
+    int torch = n > 4 && !strcmp(name + n - 4, ".bin");
+    int rc = (torch ? tb_open : st_open)(&p->files[p->n_files], path, L->err);
     free(path);
     if (rc < 0) return -1;
     p->file_names[p->n_files++] = kop_xstrdup(name);
@@ -98,17 +101,25 @@ static int open_index(Loader *L)
     return 0;
 }
 
+/* The first of these that exists, in the order transformers looks for them
+ * (safetensors preferred when both formats are there). */
 static int open_files(Loader *L)
 {
-    char *single = join(L->m->dir, "model.safetensors");
-    int have_single = exists(single);
-    free(single);
-    if (have_single) return add_file(L, "model.safetensors");
-    L->index_path = join(L->m->dir, "model.safetensors.index.json");
-    if (exists(L->index_path)) return open_index(L);
+    static const char *const singles[] = {"model.safetensors", "pytorch_model.bin"};
+    for (int i = 0; i < 2; i++) {
+        char *single = kop_path_join(L->m->dir, singles[i]);
+        int have_single = exists(single);
+        free(single);
+        if (have_single) return add_file(L, singles[i]);
+        char index[64];
+        snprintf(index, sizeof index, "%s.index.json", singles[i]);
+        L->index_path = kop_path_join(L->m->dir, index);
+        if (exists(L->index_path)) return open_index(L);
+        free(L->index_path);
+        L->index_path = NULL;
+    }
     return kop_fail(L->err, KOP_EXIT_DATA,
-                    "%s: no model.safetensors or model.safetensors.index.json (kop reads safetensors checkpoints only)",
-                    L->m->dir);
+                    "%s: no model.safetensors, pytorch_model.bin or their .index.json shard indexes", L->m->dir);
 }
 
 // ---------------------------------------------------------------------------
@@ -187,13 +198,22 @@ const float *loadp_get(Loader *L, int ndim, const int64_t *shape, const char *fm
         loadp_fail(L, "%s: tensor '%s' has shape %s but config.json implies %s", f->path, name, got, want);
         return NULL;
     }
+    LoadPriv *p = L->p;
+    for (int i = 0; i < p->n_seen; i++)
+        if (p->seen[i]->data == t->data && p->seen[i]->dtype == t->dtype && p->seen[i]->nbytes == t->nbytes)
+            return p->seen_f32[i];
     float *owned;
     const float *data = st_tensor_f32(f, t, &owned, L->err);
     if (!data) {
         L->failed = 1;
         return NULL;
     }
-    LoadPriv *p = L->p;
+    if (!(p->n_seen & (p->n_seen + 1))) {  /* grow at 0, 1, 3, 7, ... */
+        p->seen = kop_xrealloc(p->seen, sizeof *p->seen * (size_t)(2 * p->n_seen + 2));
+        p->seen_f32 = kop_xrealloc(p->seen_f32, sizeof *p->seen_f32 * (size_t)(2 * p->n_seen + 2));
+    }
+    p->seen[p->n_seen] = t;
+    p->seen_f32[p->n_seen++] = data;
     if (owned) {
         if (p->n_owned == p->cap_owned)
             p->owned = kop_xrealloc(p->owned, sizeof *p->owned * (size_t)(p->cap_owned = 2 * p->cap_owned + 16));
@@ -306,6 +326,8 @@ void model_free(Model *m)
         free(p->file_names);
         for (int i = 0; i < p->n_owned; i++) free(p->owned[i]);
         free(p->owned);
+        free(p->seen);
+        free(p->seen_f32);
         free(p);
     }
     model_release(m);

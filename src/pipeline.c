@@ -53,17 +53,6 @@ static const char *kind_name(const yaml_node_t *n)
 
 // ---- variables --------------------------------------------------------------------
 
-void pipelinep_add(PipeBuf *b, const char *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        b->cap = (b->n + n + 1) * 2;
-        b->s = kop_xrealloc(b->s, b->cap);
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = '\0';
-}
-
 /* The value of NAME: the last --set wins, then the environment; NULL when
  * neither defines it. */
 static const char *lookup(Rd *r, const char *name, size_t len)
@@ -102,17 +91,17 @@ static KopLoc value_loc(Rd *r, const yaml_node_t *n, size_t i, size_t j)
 
 /* Append the expansion of s[0..n) (which starts at byte off of n's value)
  * to b.  0, or -1 after reporting. */
-static int expand_into(Rd *r, PipeBuf *b, const yaml_node_t *nd, const char *s, size_t n, size_t off)
+static int expand_into(Rd *r, KopBuf *b, const yaml_node_t *nd, const char *s, size_t n, size_t off)
 {
     size_t i = 0;
     while (i < n) {
         if (s[i] != '$' || i + 1 >= n || (s[i + 1] != '$' && s[i + 1] != '{')) {
-            pipelinep_add(b, s + i, 1);
+            kop_buf_add(b, s + i, 1);
             i++;
             continue;
         }
         if (s[i + 1] == '$') {
-            pipelinep_add(b, "$", 1);
+            kop_buf_add(b, "$", 1);
             i += 2;
             continue;
         }
@@ -132,7 +121,7 @@ static int expand_into(Rd *r, PipeBuf *b, const yaml_node_t *nd, const char *s, 
                            (int)(e - name), s + name, (int)(e - name), s + name, (int)(e - name), s + name);
                 return -1;
             }
-            pipelinep_add(b, val, strlen(val));
+            kop_buf_add(b, val, strlen(val));
             i = e + 1;
             continue;
         }
@@ -149,7 +138,7 @@ static int expand_into(Rd *r, PipeBuf *b, const yaml_node_t *nd, const char *s, 
                 diag_error(r->p->diag, value_loc(r, nd, off + i, off + n), "unterminated '${': close it with '}'");
                 return -1;
             }
-            if (val && *val) pipelinep_add(b, val, strlen(val));
+            if (val && *val) kop_buf_add(b, val, strlen(val));
             else if (expand_into(r, b, nd, s + d, m - d, off + d) < 0) return -1;
             i = m + 1;
             continue;
@@ -173,8 +162,8 @@ static const char *scalar(Rd *r, const yaml_node_t *n, const char *what, int emp
         diag_error(r->p->diag, node_loc(r, n), "expected %s, found %s", what, kind_name(n));
         return NULL;
     }
-    PipeBuf b = {0};
-    pipelinep_add(&b, "", 0);
+    KopBuf b = {0};
+    kop_buf_add(&b, "", 0);
     if (expand_into(r, &b, n, (const char *)n->data.scalar.value, n->data.scalar.length, 0) < 0) {
         free(b.s);
         return NULL;
@@ -230,21 +219,14 @@ static long opt_int(Rd *r, const yaml_node_t *n, long lo, long hi, const char *w
     return v;
 }
 
-static char *join(KopArena *ar, const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *s = arena_alloc(ar, a + b + 2);
-    memcpy(s, dir, a);
-    s[a] = '/';
-    memcpy(s + a + 1, name, b + 1);
-    return s;
-}
-
 /* A path written in the file: relative to the file's folder. */
 static const char *resolve(Rd *r, const char *path)
 {
     if (!path || path[0] == '/' || !strcmp(r->p->dir, ".")) return path;
-    return join(r->p->ar, r->p->dir, path);
+    char *joined = kop_path_join(r->p->dir, path);
+    const char *s = arena_strndup(r->p->ar, joined, strlen(joined));
+    free(joined);
+    return s;
 }
 
 /* Names become folder names: one component, printable. */

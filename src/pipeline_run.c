@@ -19,7 +19,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "exec.h"
+#include "run.h"
+#include "results.h"
 #include "render.h"
 #include "summary_csv.h"
 
@@ -297,21 +298,6 @@ int pipeline_check(Pipeline *p, FILE *out, KopError *err)
 // ---- running --------------------------------------------------------------------------
 
 /* Append a CSV file to t, without its header line when t has one already. */
-static int append_csv(PipeBuf *t, const char *path, KopError *err)
-{
-    size_t len;
-    char *s = kop_read_file(path, &len, err);
-    if (!s) return -1;
-    size_t from = 0;
-    if (t->n) {
-        const char *nl = memchr(s, '\n', len);
-        from = nl ? (size_t)(nl - s) + 1 : len;
-    }
-    pipelinep_add(t, s + from, len - from);
-    free(s);
-    return 0;
-}
-
 static int in_list(const PipeList *l, const char *s)
 {
     for (int i = 0; i < l->n; i++)
@@ -319,35 +305,27 @@ static int in_list(const PipeList *l, const char *s)
     return 0;
 }
 
-/* One figure: the summaries of its experiments, filtered to its statements
- * and models, drawn as render.h draws several models (one series each). */
-static int draw_figure(const Ctx *c, const PipeFigure *f, const char *out, FILE *log, KopError *err)
+/* One figure: the joined summaries of its experiments (in memory),
+ * filtered to its statements and models, drawn as render.h draws several
+ * models (one series each). */
+static int draw_figure(const Ctx *c, const PipeFigure *f, const Summary *joined, const char *out, FILE *log,
+                       KopError *err)
 {
-    PipeBuf t = {0};
-    for (int i = 0; i < f->recipes.n; i++) {
-        char *path = renderp_strf("%s/%s/summary.csv", out, f->recipes.v[i]);
-        int rc = append_csv(&t, path, err);
-        free(path);
-        if (rc < 0) {
-            free(t.s);
-            return -1;
+    char *name = kop_strf("%s (figure on line %d)", c->p->path, diag_line(c->p->diag, f->loc));
+    Summary keep = {.name = name};
+    int cap = 0, status = 0;
+    for (int i = 0; i < f->recipes.n; i++)
+        for (int e = 0; e < c->p->n_recipes; e++) {
+            if (!c->rc[e].ok || strcmp(c->rc[e].experiment, f->recipes.v[i])) continue;
+            const Summary *s = &joined[e];
+            for (int k = 0; k < s->n_rows; k++) {
+                if ((f->statements.n && !in_list(&f->statements, s->rows[k].statement)) ||
+                    (f->models.n && !in_list(&f->models, s->rows[k].model)))
+                    continue;
+                if (keep.n_rows == cap) keep.rows = kop_xrealloc(keep.rows, sizeof *keep.rows * (size_t)(cap = 2 * cap + 64));
+                keep.rows[keep.n_rows++] = s->rows[k]; /* borrowed */
+            }
         }
-    }
-    char *name = renderp_strf("%s (figure on line %d)", c->p->path, diag_line(c->p->diag, f->loc));
-    Summary s;
-    int status = summary_parse(t.s, t.n, name, &s, err);
-    free(t.s);
-    if (status < 0) {
-        free(name);
-        return -1;
-    }
-    Summary keep = s;
-    keep.rows = kop_xmalloc(sizeof *keep.rows * (size_t)(s.n_rows ? s.n_rows : 1));
-    keep.n_rows = 0;
-    for (int i = 0; i < s.n_rows; i++)
-        if ((!f->statements.n || in_list(&f->statements, s.rows[i].statement)) &&
-            (!f->models.n || in_list(&f->models, s.rows[i].model)))
-            keep.rows[keep.n_rows++] = s.rows[i]; /* borrowed from s */
     SummaryPlot sp;
     if (keep.n_rows == 0) status = kop_fail(err, KOP_EXIT_DATA, "%s: no results to draw", name);
     else status = summary_plot(&keep, NULL, NULL, 0, &sp, err);
@@ -356,7 +334,7 @@ static int draw_figure(const Ctx *c, const PipeFigure *f, const char *out, FILE 
     for (int k = 0; status == 0 && k < 2; k++) {
         const char *file = k ? f->heatmap : f->lines;
         if (!file) continue;
-        char *path = renderp_strf("%s/%s", out, file);
+        char *path = kop_strf("%s/%s", out, file);
         status = kop_make_parent_dirs(path, err);
         if (status == 0) status = k ? render_heatmap(path, &sp.d, err) : render_lines(path, &sp.d, err);
         if (status == 0 && log) fprintf(log, "figure %s\n", path);
@@ -364,7 +342,6 @@ static int draw_figure(const Ctx *c, const PipeFigure *f, const char *out, FILE 
     }
     if (have_plot) summary_plot_free(&sp);
     free(keep.rows);
-    summary_free(&s);
     free(name);
     return status;
 }
@@ -373,30 +350,31 @@ static int draw_figure(const Ctx *c, const PipeFigure *f, const char *out, FILE 
  * values (each run's manifest.yaml records the rest). */
 static int write_record(const Pipeline *p, const char *out, KopError *err)
 {
-    PipeBuf t = {0};
+    KopBuf t = {0};
     char stamp[32];
     time_t now = time(NULL);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     for (int i = -1; i < p->n_sets; i++) {
-        char *line = i < 0 ? renderp_strf("# %s as run by kop %s on %s%s\n", p->path, PACKAGE_VERSION, stamp,
+        char *line = i < 0 ? kop_strf("# %s as run by kop %s on %s%s\n", p->path, PACKAGE_VERSION, stamp,
                                           p->n_sets ? " with:" : "")
-                           : renderp_strf("#   --set %s\n", p->sets[i]);
+                           : kop_strf("#   --set %s\n", p->sets[i]);
         for (char *q = line; q[1]; q++) /* one comment line each, whatever the value holds */
             if (*q == '\n' || *q == '\r') *q = ' ';
-        pipelinep_add(&t, line, strlen(line));
+        kop_buf_add(&t, line, strlen(line));
         free(line);
     }
-    pipelinep_add(&t, p->text, p->len);
-    char *path = renderp_strf("%s/pipeline.yaml", out);
+    kop_buf_add(&t, p->text, p->len);
+    char *path = kop_path_join(out, "pipeline.yaml");
     int rc = kop_write_file(path, t.s, t.n, err);
     free(path);
     free(t.s);
     return rc;
 }
 
-/* Run every recipe that goes with model m, the model loaded once. */
-static int run_model(const Ctx *c, int m, const char *out, const PipelineRunOptions *o, unsigned char *ran,
-                     KopError *err)
+/* Run every recipe that goes with model m, the model loaded once and each
+ * recipe compiled once for it; sums[i * n_models + m] receives the run's
+ * summary rows. */
+static int run_model(const Ctx *c, int m, const char *out, const PipelineRunOptions *o, Summary *sums, KopError *err)
 {
     const Pipeline *p = c->p;
     const PipeModel *pm = &p->models[m];
@@ -404,18 +382,48 @@ static int run_model(const Ctx *c, int m, const char *out, const PipelineRunOpti
     if (model_load(&model, pm->dir, err) < 0) return -1;
     int status = 0;
     for (int i = 0; i < p->n_recipes && status == 0; i++) {
-        if (!runs_on(&p->recipes[i], c->arch[m])) continue;
-        char *dir = renderp_strf("%s/%s/%s", out, c->rc[i].experiment, pm->name);
-        RunOptions ro = {.recipe_path = p->recipes[i].path, .model_dir = pm->dir, .model_label = pm->name,
-                         .out_dir = dir, .threads = o->threads ? o->threads : p->threads, .quiet = o->quiet,
-                         .log = o->log, .model = &model, .tokenizer = pm->tokenizer, .prompts = p->prompts,
-                         .limit = p->limit};
-        status = exec_run(&ro, err);
-        free(dir);
-        ran[i * p->n_models + m] = status == 0;
+        if (!runs_on(&p->recipes[i], model.cfg.arch)) continue;
+        size_t len;
+        char *text = kop_read_file(p->recipes[i].path, &len, err);
+        if (!text) {
+            status = -1;
+            break;
+        }
+        KopArena *ar = arena_new();
+        Diag *d = diag_new(p->recipes[i].path, text, len, stderr);
+        CheckOptions opt = {.path = p->recipes[i].path, .arch = model.cfg.arch, .model_name = pm->name,
+                            .check_files = !p->prompts};
+        const Recipe *r = kop_compile(&opt, model.cfg.n_layer, d, ar);
+        if (!r) {
+            status = kop_fail(err, KOP_EXIT_DATA, "%s: %d error%s", p->recipes[i].path, diag_errors(d),
+                              diag_errors(d) == 1 ? "" : "s");
+        } else {
+            char *dir = kop_strf("%s/%s/%s", out, c->rc[i].experiment, pm->name);
+            RunOptions ro = {.recipe_path = p->recipes[i].path, .recipe = r, .model_dir = pm->dir,
+                             .model_label = pm->name, .out_dir = dir, .threads = o->threads ? o->threads : p->threads,
+                             .quiet = o->quiet, .log = o->log, .model = &model, .tokenizer = pm->tokenizer,
+                             .prompts = p->prompts, .limit = p->limit, .summary = &sums[i * p->n_models + m]};
+            status = run_recipe(&ro, err);
+            free(dir);
+        }
+        diag_free(d);
+        arena_free(ar);
+        free(text);
     }
     model_free(&model);
     return status;
+}
+
+/* The rows of several summaries as one (borrowed: free only .rows). */
+static void join(const Summary *const *v, int n, const char *name, Summary *out)
+{
+    int rows = 0;
+    for (int i = 0; i < n; i++) rows += v[i]->n_rows;
+    out->name = (char *)name;
+    out->rows = kop_xmalloc(sizeof *out->rows * (size_t)(rows ? rows : 1));
+    out->n_rows = 0;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < v[i]->n_rows; k++) out->rows[out->n_rows++] = v[i]->rows[k];
 }
 
 int pipeline_run(Pipeline *p, const PipelineRunOptions *o, KopError *err)
@@ -425,28 +433,33 @@ int pipeline_run(Pipeline *p, const PipelineRunOptions *o, KopError *err)
     check_files(&c);
     if (validate(&c, err) < 0) return -1;
     char *out = o->out_dir ? kop_xstrdup(o->out_dir)
-                : p->output ? kop_xstrdup(p->output) : renderp_strf("results/%s", p->name);
-    unsigned char *ran = kop_xcalloc((size_t)(p->n_recipes * p->n_models) + 1, 1);
+                : p->output ? kop_xstrdup(p->output) : kop_strf("results/%s", p->name);
+    int cells = p->n_recipes * p->n_models;
+    Summary *sums = kop_xcalloc((size_t)(cells ? cells : 1), sizeof *sums);
     int status = kop_make_dirs(out, err);
-    for (int m = 0; m < p->n_models && status == 0; m++) status = run_model(&c, m, out, o, ran, err);
-    /* every model's summary of an experiment in one file, for `kop render` */
+    for (int m = 0; m < p->n_models && status == 0; m++) status = run_model(&c, m, out, o, sums, err);
+    /* every model's summary of an experiment in one file, for `kop render`
+     * and the figures */
+    Summary *joined = kop_xcalloc((size_t)(p->n_recipes ? p->n_recipes : 1), sizeof *joined);
+    const Summary **v = kop_xmalloc(sizeof *v * (size_t)(p->n_models ? p->n_models : 1));
     for (int i = 0; i < p->n_recipes && status == 0; i++) {
-        PipeBuf t = {0};
-        for (int m = 0; m < p->n_models && status == 0; m++) {
-            if (!ran[i * p->n_models + m]) continue;
-            char *path = renderp_strf("%s/%s/%s/summary.csv", out, c.rc[i].experiment, p->models[m].name);
-            status = append_csv(&t, path, err);
-            free(path);
-        }
-        char *path = renderp_strf("%s/%s/summary.csv", out, c.rc[i].experiment);
-        if (status == 0 && t.n) status = kop_write_file(path, t.s, t.n, err);
+        int n = 0;
+        for (int m = 0; m < p->n_models; m++)
+            if (sums[i * p->n_models + m].n_rows) v[n++] = &sums[i * p->n_models + m];
+        char *path = kop_strf("%s/%s/summary.csv", out, c.rc[i].experiment);
+        join(v, n, path, &joined[i]);
+        if (joined[i].n_rows) status = summary_write(path, &joined[i], err);
         free(path);
-        free(t.s);
     }
-    for (int f = 0; f < p->n_figures && status == 0; f++) status = draw_figure(&c, &p->figures[f], out, o->log, err);
+    free(v);
+    for (int f = 0; f < p->n_figures && status == 0; f++)
+        status = draw_figure(&c, &p->figures[f], joined, out, o->log, err);
+    for (int i = 0; i < p->n_recipes; i++) free(joined[i].rows);
+    free(joined);
+    for (int i = 0; i < cells; i++) summary_free(&sums[i]);
+    free(sums);
     if (status == 0) status = write_record(p, out, err);
     if (status == 0 && o->log) fprintf(o->log, "pipeline %s: results in %s/\n", p->name, out);
-    free(ran);
     free(out);
     return status;
 }

@@ -91,7 +91,4 @@ double render_metric_scale(const char *metric);
 int render_png_write(const char *path, const Canvas *c, KopError *err);
 int render_png_read(const char *path, Canvas *out, KopError *err);
 
-/* Internal to the renderer and its readers: a formatted new string. */
-char *renderp_strf(const char *fmt, ...) KOP_PRINTF(1, 2);
-
 #endif

@@ -94,20 +94,6 @@ static const char *metric_title(const char *metric)
 
 // ---- text helpers -------------------------------------------------------------
 
-char *renderp_strf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    KOP_ASSERT(n >= 0);
-    char *s = kop_xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
-
 /* A copy of s with at most max cells, the middle replaced by "..." when cut:
  * statement labels differ at both ends (group names first, features last). */
 static char *elide_middle(const char *s, int max)
@@ -120,7 +106,7 @@ static char *elide_middle(const char *s, int max)
     head_end = p;
     for (int i = head; i < n - tail; i++) font_next_codepoint(&p);
     tail_start = p;
-    return renderp_strf("%.*s...%s", (int)(head_end - s), s, tail_start);
+    return kop_strf("%.*s...%s", (int)(head_end - s), s, tail_start);
 }
 
 static void text_right(Canvas *c, int xr, int y, const char *s, FontStyle st, Rgb col)
@@ -218,7 +204,7 @@ static int split_words(const char *s, char ***out)
         const char *e = s;
         while (*e && *e != ' ' && *e != '\t' && *e != '\n' && *e != '\r') e++;
         if (n == cap) w = kop_xrealloc(w, sizeof *w * (size_t)(cap *= 2));
-        w[n++] = renderp_strf("%.*s", (int)(e - s), s);
+        w[n++] = kop_strf("%.*s", (int)(e - s), s);
         s = e;
     }
     *out = w;
@@ -284,7 +270,7 @@ static void shorten_labels(const PlotData *d, Prep *p, const char *noun)
         char *full;
         if (drop_clause) {
             char *a = join_words(words[r], drop_first ? 1 : 0, ca[r]), *b = join_words(words[r], cb[r], nw[r]);
-            full = renderp_strf("%s%s%s", a, *a && *b ? " " : "", b);
+            full = kop_strf("%s%s%s", a, *a && *b ? " " : "", b);
             free(a);
             free(b);
         } else {
@@ -294,7 +280,7 @@ static void shorten_labels(const PlotData *d, Prep *p, const char *noun)
         free(full);
     }
     if (drop_first || drop_clause)
-        p->common = renderp_strf("%ss: %s%s\xc2\xab%s\xc2\xbb%s%s", noun, drop_first ? words[0][0] : "",
+        p->common = kop_strf("%ss: %s%s\xc2\xab%s\xc2\xbb%s%s", noun, drop_first ? words[0][0] : "",
                                  drop_first ? " " : "", noun, drop_clause ? " " : "", drop_clause ? clause0 : "");
     for (int r = 0; r < n; r++) {
         for (int i = 0; i < nw[r]; i++) free(words[r][i]);
@@ -335,9 +321,9 @@ static int prep_init(Prep *p, const PlotData *d, const char *noun, KopError *err
     const char *model = d->model && *d->model ? d->model : NULL;
     const char *plural = d->n_prompts == 1 ? "" : "s";
     char *sub = NULL;
-    if (model && d->n_prompts > 0) sub = renderp_strf("%s, n = %d prompt%s", model, d->n_prompts, plural);
+    if (model && d->n_prompts > 0) sub = kop_strf("%s, n = %d prompt%s", model, d->n_prompts, plural);
     else if (model) sub = kop_xstrdup(model);
-    else if (d->n_prompts > 0) sub = renderp_strf("n = %d prompt%s", d->n_prompts, plural);
+    else if (d->n_prompts > 0) sub = kop_strf("n = %d prompt%s", d->n_prompts, plural);
     if (sub) {
         p->subtitle = elide_middle(sub, MAX_TITLE_CELLS);
         free(sub);

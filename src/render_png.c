@@ -1,20 +1,16 @@
 /* render_png.c: PNG files with libpng (see render.h).
  *
- * Writing goes to "PATH.tmpPID-N" next to the final file (same folder, so the
- * rename is atomic on one filesystem), is flushed and fsync'ed, and only then
- * renamed over PATH.  Every failure on the way -- libpng's, a short write,
- * fclose reporting a delayed ENOSPC -- removes the temporary file and names
- * the final path with strerror. */
+ * Writing goes through util.h's atomic writer (a temporary file beside PATH,
+ * fsync, rename, fsync of the folder).  Every failure on the way -- libpng's,
+ * a short write, fclose reporting a delayed ENOSPC -- removes the temporary
+ * file and names the final path with strerror. */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "render.h"
 
@@ -72,59 +68,21 @@ static int encode(PngIo *io, const Canvas *c, png_bytep *rows)
     return 0;
 }
 
-static int fail_write(KopError *err, const char *path, const char *tmp, const PngIo *io)
-{
-    if (tmp) unlink(tmp);
-    if (io->saved_errno)
-        return kop_fail(err, KOP_EXIT_USAGE, "%s: cannot write PNG: %s", path, strerror(io->saved_errno));
-    return kop_fail(err, KOP_EXIT_USAGE, "%s: cannot write PNG: %s", path, io->msg);
-}
-
 int render_png_write(const char *path, const Canvas *c, KopError *err)
 {
     KOP_ASSERT(c->px && c->w > 0 && c->h > 0);
-    size_t tlen = strlen(path) + 48;
-    char *tmp = kop_xmalloc(tlen);
-    int fd = -1;
-    static _Atomic int counter; /* distinguishes files of one process; O_EXCL catches the rest */
-    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
-        snprintf(tmp, tlen, "%s.tmp%ld-%d", path, (long)getpid(), counter++);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-        if (fd < 0 && errno != EEXIST) break;
-    }
-    if (fd < 0) {
-        int e = errno;
-        free(tmp);
-        return kop_fail(err, KOP_EXIT_USAGE, "%s: cannot create PNG: %s", path, strerror(e));
-    }
-    PngIo io = {.f = fdopen(fd, "wb")};
-    if (!io.f) {
-        io.saved_errno = errno;
-        close(fd);
-        fail_write(err, path, tmp, &io);
-        free(tmp);
-        return -1;
-    }
+    char *tmp;
+    PngIo io = {.f = kop_open_tmp(path, &tmp, err)};
+    if (!io.f) return -1;
     png_bytep *rows = kop_xmalloc(sizeof *rows * (size_t)c->h);
     for (int y = 0; y < c->h; y++) rows[y] = c->px + (size_t)y * (size_t)c->w * 3;
     int rc = encode(&io, c, rows);
     free(rows);
-    if (rc == 0 && (fflush(io.f) != 0 || fsync(fileno(io.f)) != 0)) {
-        io.saved_errno = errno;
-        rc = -1;
-    }
-    /* fclose can be where a full disk is first reported */
-    if (fclose(io.f) != 0 && rc == 0) {
-        io.saved_errno = errno;
-        rc = -1;
-    }
-    if (rc == 0 && rename(tmp, path) != 0) {
-        io.saved_errno = errno;
-        rc = -1;
-    }
-    if (rc != 0) fail_write(err, path, tmp, &io);
-    free(tmp);
-    return rc;
+    if (rc == 0) return kop_commit_tmp(io.f, tmp, path, err);
+    kop_discard_tmp(io.f, tmp);
+    if (io.saved_errno)
+        return kop_fail(err, KOP_EXIT_USAGE, "%s: cannot write PNG: %s", path, strerror(io.saved_errno));
+    return kop_fail(err, KOP_EXIT_USAGE, "%s: cannot write PNG: %s", path, io.msg);
 }
 
 // ---- reading ------------------------------------------------------------------

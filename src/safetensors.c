@@ -263,6 +263,7 @@ void st_close(StFile *f)
     if (f->map) munmap(f->map, f->map_len);
     for (int i = 0; i < f->n_tensors; i++) free((char *)f->tensors[i].name);
     free(f->tensors);
+    free(f->views);
     free(f->path);
     memset(f, 0, sizeof *f);
 }

@@ -55,6 +55,8 @@ typedef struct StFile {
     size_t map_len;
     StTensor *tensors;             /* sorted by name (st_find bisects) */
     int n_tensors;
+    void *views;                   /* torch .bin files (torchbin.h): the tensors that are not
+                                    * contiguous in the file, copied contiguous; or NULL */
 } StFile;
 
 /* Map and validate PATH.  On failure err says what is wrong with which file

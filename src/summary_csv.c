@@ -16,18 +16,6 @@ typedef struct Csv {
     int line; /* line of *p, 1-based */
 } Csv;
 
-typedef struct Buf {
-    char *s;
-    size_t n, cap;
-} Buf;
-
-static void buf_put(Buf *b, char c)
-{
-    if (b->n + 1 >= b->cap) b->s = kop_xrealloc(b->s, b->cap = b->cap ? 2 * b->cap : 64);
-    b->s[b->n++] = c;
-    b->s[b->n] = '\0';
-}
-
 static void free_fields(char **f, int n)
 {
     for (int i = 0; i < n; i++) free(f[i]);
@@ -48,10 +36,7 @@ static int csv_record(Csv *cv, char ***out, int *rec_line, KopError *err)
     int nf = 0, cap = 16;
     char **f = kop_xmalloc(sizeof *f * (size_t)cap);
     for (;;) {
-        Buf b = {0};
-        buf_put(&b, 'x'); /* allocate; reset below so empty fields are "" */
-        b.n = 0;
-        b.s[0] = '\0';
+        KopBuf b = {0};
         if (cv->p < cv->end && *cv->p == '"') {
             int open_line = cv->line;
             cv->p++;
@@ -64,11 +49,11 @@ static int csv_record(Csv *cv, char ***out, int *rec_line, KopError *err)
                 }
                 char c = *cv->p++;
                 if (c == '"') {
-                    if (cv->p < cv->end && *cv->p == '"') { buf_put(&b, '"'); cv->p++; }
+                    if (cv->p < cv->end && *cv->p == '"') { kop_buf_addc(&b, '"'); cv->p++; }
                     else break;
                 } else {
                     if (c == '\n') cv->line++;
-                    buf_put(&b, c);
+                    kop_buf_addc(&b, c);
                 }
             }
             if (cv->p < cv->end && *cv->p != ',' && *cv->p != '\n' && *cv->p != '\r') {
@@ -87,11 +72,11 @@ static int csv_record(Csv *cv, char ***out, int *rec_line, KopError *err)
                                     "%s:%d: quote inside an unquoted field (quote the whole field and double the quote)",
                                     cv->name, cv->line);
                 }
-                buf_put(&b, *cv->p++);
+                kop_buf_addc(&b, *cv->p++);
             }
         }
         if (nf == cap) f = kop_xrealloc(f, sizeof *f * (size_t)(cap *= 2));
-        f[nf++] = b.s;
+        f[nf++] = kop_buf_take(&b);
         if (cv->p < cv->end && *cv->p == ',') { cv->p++; continue; }
         if (cv->p < cv->end) { /* end of line */
             cv->p += *cv->p == '\r' ? 2 : 1;
@@ -392,17 +377,17 @@ int summary_plot(const Summary *s, const char *metric, const char *const *t_labe
         out->row_labels = kop_xcalloc((size_t)n_keys, sizeof *out->row_labels);
         for (int i = 0; i < n_keys; i++) {
             const SummaryRow *g = groups[keys[i].group];
-            char *stmt = n_exps > 1 ? renderp_strf("%s: %s", g->experiment, g->statement) : kop_xstrdup(g->statement);
+            char *stmt = n_exps > 1 ? kop_strf("%s: %s", g->experiment, g->statement) : kop_xstrdup(g->statement);
             if (!keys[i].has_t) { out->row_labels[i] = stmt; continue; }
             int t = keys[i].t;
-            char *tok = t >= 0 && t < n_t_labels && t_labels ? kop_xstrdup(t_labels[t]) : renderp_strf("t = %d", t);
-            out->row_labels[i] = t_groups > 1 ? renderp_strf("%s: %s", stmt, tok) : kop_xstrdup(tok);
+            char *tok = t >= 0 && t < n_t_labels && t_labels ? kop_xstrdup(t_labels[t]) : kop_strf("t = %d", t);
+            out->row_labels[i] = t_groups > 1 ? kop_strf("%s: %s", stmt, tok) : kop_xstrdup(tok);
             free(stmt);
             free(tok);
         }
         out->series_labels = kop_xcalloc((size_t)n_models, sizeof *out->series_labels);
         for (int i = 0; i < n_models; i++)
-            out->series_labels[i] = n_models > 1 ? renderp_strf("%s (n = %ld)", models[i], nmax[i]) : kop_xstrdup(models[i]);
+            out->series_labels[i] = n_models > 1 ? kop_strf("%s (n = %ld)", models[i], nmax[i]) : kop_xstrdup(models[i]);
         size_t elen = 1;
         for (int i = 0; i < n_exps; i++) elen += strlen(exps[i]) + 3;
         out->experiment = kop_xmalloc(elen);

@@ -21,7 +21,3 @@ tests_unit_test_prompts_LDADD = $(KOP_LIBS)
 TESTS += tests/unit/test_tokenizer tests/unit/test_tokenizer_files \
 	tests/unit/test_tokenizer_unicode tests/unit/test_prompts tests/e2e/tokenize.sh
 EXTRA_DIST += tests/e2e/tokenize.sh
-
-## Not run by make check: bench/tokenize [SHARED_DIR].
-noinst_PROGRAMS += bench/tokenize
-bench_tokenize_LDADD = $(KOP_LIBS)

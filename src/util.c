@@ -2,10 +2,12 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -125,26 +127,66 @@ void kop_tune_malloc(void)
 
 FILE *kop_open_tmp(const char *path, char **tmp, KopError *err)
 {
-    size_t n = strlen(path) + 8;
+    /* the pid and a counter keep concurrent writers (threads, processes of
+     * a pipeline) apart; O_EXCL catches a stale file of the same name */
+    static _Atomic int counter;
+    size_t n = strlen(path) + 48;
     *tmp = kop_xmalloc(n);
-    snprintf(*tmp, n, "%s.tmp", path);
-    FILE *f = fopen(*tmp, "w");
+    int fd = -1;
+    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+        snprintf(*tmp, n, "%s.tmp%ld-%d", path, (long)getpid(), counter++);
+        fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
-        kop_fail_errno(err, "%s: cannot write", *tmp);
+        kop_fail_errno(err, "%s: cannot create", path);
+        if (fd >= 0) {
+            close(fd);
+            unlink(*tmp);
+        }
         free(*tmp);
         *tmp = NULL;
     }
     return f;
 }
 
+/* fsync the folder PATH is in, so that a rename into it is on disk.  File
+ * systems that cannot sync a folder say EINVAL; that is not a failure. */
+static int sync_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? kop_xmalloc((size_t)(slash - path) + 2) : NULL;
+    if (dir) {
+        size_t n = slash == path ? 1 : (size_t)(slash - path);
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    int fd = open(dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+    free(dir);
+    if (fd < 0) return -1;
+    if (fsync(fd) < 0 && errno != EINVAL) rc = -1;
+    close(fd);
+    return rc;
+}
+
 int kop_commit_tmp(FILE *f, char *tmp, const char *path, KopError *err)
 {
-    int bad = ferror(f), rc = 0;
-    if (fclose(f) != 0 || bad) rc = kop_fail_errno(err, "%s: write failed", path);
-    else if (rename(tmp, path) < 0) rc = kop_fail_errno(err, "%s: cannot rename %s", path, tmp);
-    if (rc < 0) remove(tmp);
+    int rc = 0;
+    if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) rc = kop_fail_errno(err, "%s: cannot write", path);
+    if (fclose(f) != 0 && rc == 0) rc = kop_fail_errno(err, "%s: cannot write", path);
+    if (rc == 0 && rename(tmp, path) != 0) rc = kop_fail_errno(err, "%s: cannot rename %s to it", path, tmp);
+    if (rc < 0) unlink(tmp);
+    else if (sync_parent(path) < 0) rc = kop_fail_errno(err, "%s: cannot sync its folder", path);
     free(tmp);
     return rc;
+}
+
+void kop_discard_tmp(FILE *f, char *tmp)
+{
+    fclose(f);
+    unlink(tmp);
+    free(tmp);
 }
 
 int kop_write_file(const char *path, const char *buf, size_t len, KopError *err)
@@ -154,6 +196,75 @@ int kop_write_file(const char *path, const char *buf, size_t len, KopError *err)
     if (!f) return -1;
     fwrite(buf, 1, len, f);
     return kop_commit_tmp(f, tmp, path, err);
+}
+
+// ---- text ---------------------------------------------------------------------
+
+static void buf_reserve(KopBuf *b, size_t extra)
+{
+    if (b->s && b->n + extra < b->cap) return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (b->n + extra >= cap) cap *= 2;
+    b->s = kop_xrealloc(b->s, b->cap = cap);
+}
+
+void kop_buf_add(KopBuf *b, const char *s, size_t n)
+{
+    buf_reserve(b, n);
+    memcpy(b->s + b->n, s, n);
+    b->n += n;
+    b->s[b->n] = '\0';
+}
+
+void kop_buf_addc(KopBuf *b, char c) { kop_buf_add(b, &c, 1); }
+
+static void buf_vaddf(KopBuf *b, const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    KOP_ASSERT(n >= 0);
+    buf_reserve(b, (size_t)n);
+    vsnprintf(b->s + b->n, (size_t)n + 1, fmt, again);
+    va_end(again);
+    b->n += (size_t)n;
+}
+
+void kop_buf_addf(KopBuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vaddf(b, fmt, ap);
+    va_end(ap);
+}
+
+char *kop_buf_take(KopBuf *b)
+{
+    if (!b->s) kop_buf_add(b, "", 0);
+    char *s = b->s;
+    *b = (KopBuf){0};
+    return s;
+}
+
+char *kop_strf(const char *fmt, ...)
+{
+    KopBuf b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vaddf(&b, fmt, ap);
+    va_end(ap);
+    return kop_buf_take(&b);
+}
+
+char *kop_path_join(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    int sep = a > 0 && dir[a - 1] != '/';
+    char *s = kop_xmalloc(a + (size_t)sep + b + 1);
+    memcpy(s, dir, a);
+    if (sep) s[a] = '/';
+    memcpy(s + a + (size_t)sep, name, b + 1);
+    return s;
 }
 
 /* mkdir -p the first n bytes of path. */

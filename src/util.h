@@ -55,12 +55,36 @@ char *kop_xstrdup(const char *s);
  * *len gets its length without the NUL.  NULL and err filled on failure. */
 char *kop_read_file(const char *path, size_t *len, KopError *err);
 
-/* Write a file whole or not at all: kop_open_tmp opens PATH.tmp (the
- * temporary name returned in *tmp), kop_commit_tmp closes it and renames it
- * over PATH, or removes it and fails if anything went wrong.  Either way *tmp
- * is freed. */
+/* Growable text: KopBuf b = {0} is empty; b.s is NUL-terminated once
+ * anything was added (NULL before); the owner frees b.s, or takes it with
+ * kop_buf_take (never NULL: "" for an empty buffer). */
+typedef struct KopBuf {
+    char *s;
+    size_t n, cap;
+} KopBuf;
+void kop_buf_add(KopBuf *b, const char *s, size_t n);
+void kop_buf_addc(KopBuf *b, char c);
+void kop_buf_addf(KopBuf *b, const char *fmt, ...) KOP_PRINTF(2, 3);
+char *kop_buf_take(KopBuf *b);
+/* A new formatted string (caller frees). */
+char *kop_strf(const char *fmt, ...) KOP_PRINTF(1, 2);
+
+/* DIR/NAME as a new string (caller frees); no second '/' when DIR ends with
+ * one, and just NAME when DIR is empty. */
+char *kop_path_join(const char *dir, const char *name);
+
+/* Write a file whole or not at all; every file kop writes in one piece
+ * (summaries, manifests, figures, pipeline outputs) goes through these.
+ * kop_open_tmp creates a new file beside PATH (same folder, so the rename
+ * stays on one filesystem) and returns its name in *tmp.  kop_commit_tmp
+ * flushes it, fsyncs it, closes it (where a full disk may first show),
+ * renames it over PATH and fsyncs the folder, so that after a crash PATH is
+ * the old file or the whole new one; on any failure it removes the temporary
+ * file and fails naming PATH.  kop_discard_tmp drops it unwritten.  Each
+ * frees *tmp. */
 FILE *kop_open_tmp(const char *path, char **tmp, KopError *err);
 int kop_commit_tmp(FILE *f, char *tmp, const char *path, KopError *err);
+void kop_discard_tmp(FILE *f, char *tmp);
 /* The two in one: LEN bytes of BUF as the whole of PATH.  0, or -1 and err. */
 int kop_write_file(const char *path, const char *buf, size_t len, KopError *err);
 

@@ -13,7 +13,7 @@ grep -q "expected one model directory" "$TMP/err" || fail "no usage message"
 expect_status 2 "$KOP" info a b
 expect_status 2 "$KOP" info --frobnicate
 expect_status 0 "$KOP" info --help
-grep -q "usage: kop info DIR" "$TMP/out" || fail "no help text"
+grep -q "^Usage: kop info DIR" "$TMP/out" || fail "no help text"
 
 # Bad models exit 1 with the file named.
 expect_status 1 "$KOP" info "$TMP/nowhere"
@@ -81,6 +81,42 @@ sed 's/"rope_theta": 10000.0,/"rope_scaling": {"type": "dynamic", "factor": 2.0}
     > "$TMP/mistral/config.json"
 expect_status 1 "$KOP" info "$TMP/mistral"
 grep -q "config.json: rope_scaling type 'dynamic' is not supported" "$TMP/err" || fail "dynamic rope: $(cat "$TMP/err")"
+
+# mamba_ssm releases: pytorch_model.bin, the vocabulary padded to a multiple
+# of pad_vocab_size_multiple (60 -> 64), the tied head sharing the embedding's
+# storage (so counted once).
+need_shared reference/mamba1-ssm-tiny
+need_shared reference/mamba2-ssm-tiny
+what=mamba1-ssm
+expect_status 0 "$KOP" info "$ref/mamba1-ssm-tiny"
+check arch mamba1; check vocab_size 64; check vocab_padding 4; check dt_rank 2
+check lm_head tied; check dtype F32
+what=mamba2-ssm
+expect_status 0 "$KOP" info "$ref/mamba2-ssm-tiny"
+check arch mamba2; check vocab_size 64; check vocab_padding 4; check n_heads 8; check head_dim 8
+check chunk_size 8; check lm_head tied; check dtype F32
+what=mamba1
+expect_status 0 "$KOP" info "$ref/mamba1-tiny"
+check vocab_padding 0
+
+# A pytorch_model.bin beside a model.safetensors: the safetensors file is read
+# (as transformers does), so a damaged .bin goes unnoticed.
+mkdir "$TMP/both"
+cp "$ref/mamba1-tiny/config.json" "$ref/mamba1-tiny/model.safetensors" "$TMP/both/"
+printf 'not a zip' > "$TMP/both/pytorch_model.bin"
+expect_status 0 "$KOP" info "$TMP/both"
+# Without the safetensors file the .bin is read, and its damage reported.
+rm "$TMP/both/model.safetensors"
+expect_status 1 "$KOP" info "$TMP/both"
+grep -q "^kop: error: $TMP/both/pytorch_model.bin: not a zip archive" "$TMP/err" || fail "bad .bin: $(cat "$TMP/err")"
+
+# A pytorch_model.bin cut short: exit 1, the file named.
+mkdir "$TMP/cutbin"
+cp "$ref/mamba1-ssm-tiny/config.json" "$TMP/cutbin/"
+head -c 100000 "$ref/mamba1-ssm-tiny/pytorch_model.bin" > "$TMP/cutbin/pytorch_model.bin"
+expect_status 1 "$KOP" info "$TMP/cutbin"
+grep -q "^kop: error: $TMP/cutbin/pytorch_model.bin: no end of central directory record" "$TMP/err" \
+    || fail "truncated .bin: $(cat "$TMP/err")"
 
 # A copy of a reference model, truncated: exit 1, the file named.
 mkdir "$TMP/cut"

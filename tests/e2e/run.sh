@@ -28,7 +28,7 @@ cmp -s "$TMP/res/summary.csv" "$TMP/res/s.csv" || fail "output csv is not the su
 grep -qx 'status: complete' "$TMP/res/manifest.yaml" || fail "manifest not complete"
 grep -q 'config_sha256: [0-9a-f]\{64\}' "$TMP/res/manifest.yaml" || fail "manifest lacks the config checksum"
 printf '\211PNG' | cmp -s -n 4 - "$TMP/res/l.png" || fail "l.png is not a PNG"
-ls "$TMP/res" | grep -q '\.tmp$' && fail "a temporary file was left behind"
+ls "$TMP/res" | grep -q '\.tmp' && fail "a temporary file was left behind"
 
 # a recipe error: file:line:col, exit 1, nothing run
 printf 'experiment "bad"\nprompt ids [1, 2, 3] subject [1..1]\nblock subjet -> last in layers[0..1]\n' > "$TMP/bad.kop"

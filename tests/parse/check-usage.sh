@@ -11,7 +11,7 @@ expect_status 0 "$KOP" check ok.kop
 grep -q '^ok.kop: experiment "ok", 1 block\. ' "$TMP/out" || fail "summary: $(cat "$TMP/out")"
 [ ! -s "$TMP/err" ] || fail "warnings for a good recipe: $(cat "$TMP/err")"
 expect_status 0 "$KOP" check --help
-grep -q '^usage: kop check' "$TMP/out" || fail "--help prints the usage"
+grep -q '^Usage: kop check' "$TMP/out" || fail "--help prints the usage"
 expect_status 1 "$KOP" check bad.kop
 grep -q "^bad.kop:2:1: error: unknown statement 'blok'" "$TMP/err" || fail "diagnostic: $(cat "$TMP/err")"
 

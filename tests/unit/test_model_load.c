@@ -477,7 +477,7 @@ static void test_broken(SwList *l)
 
     d = new_case("no-weights");
     sw_write_text(sw_path("%s/config.json", d), M1_CONFIG);
-    expect_load_error(d, d, "no model.safetensors or model.safetensors.index.json", "a directory without weights");
+    expect_load_error(d, d, "no model.safetensors, pytorch_model.bin or their .index.json shard indexes", "a directory without weights");
     free(d);
 
     d = new_case("truncated");

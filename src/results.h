@@ -1,0 +1,83 @@
+/* results.h: what a run measured, in memory.
+ *
+ * The executor (exec.h) fills Results; the writers (results_csv.c) turn them
+ * into rows.csv and summary.csv, and the renderer draws the recipe's figures
+ * from the summary rows in memory (results_summary), so nothing is read back
+ * from disk but by `kop render`.
+ *
+ *  - one PromptResult per prompt read, in list order up to where the run
+ *    stopped: measured (with one Measure per plan item x sweep point) or
+ *    skipped with its reason;
+ *  - one Acc per plan item x t, the running statistics of the metric over
+ *    the measured prompts, sorted by item then t at the end of the run.
+ *
+ * The column lists of rows.csv and summary.csv are defined once, in
+ * results_csv.c. */
+#ifndef KOP_RESULTS_H
+#define KOP_RESULTS_H
+
+#include <stdio.h>
+
+#include "plan.h"
+#include "stats.h"
+#include "summary_csv.h"
+
+typedef struct Measure {   /* one knocked run of a prompt */
+    int item, t;           /* plan item; t = -1 when the item does not sweep t */
+    double p_after, value; /* the target's probability after the intervention; the metric */
+} Measure;
+
+typedef struct PromptResult {
+    int index;             /* in the run's joined prompt list */
+    int mine;              /* measured here; 0: another shard's prompt, only decided (whether it
+                              counts toward `limit`), never written */
+    int used;              /* 0: skipped, reason says why */
+    char reason[1100];
+    int T, target;
+    double p_clean;
+    double flops;          /* of the knocked runs (cached path), when asked for */
+    Measure *m;
+    int n_m;
+} PromptResult;
+
+typedef struct Acc {       /* one summary row: item x t */
+    int item, t;
+    Stat s;
+} Acc;
+
+typedef struct Results {
+    const Recipe *recipe;  /* borrowed */
+    const char *experiment, *model; /* names written in every row (borrowed) */
+    PromptResult *prompts; /* (n_prompts) */
+    int n_prompts, cap_prompts;
+    Acc *acc;              /* (n_acc) */
+    int n_acc, cap_acc;
+    int n_used;            /* measured here */
+    int n_counted;         /* measured by any shard: what `limit` counts */
+    long n_runs;
+    double flops, seconds; /* of the prompt loop */
+    char **t_labels;       /* token texts of the first measured prompt, for tokens[t] rows; may be NULL */
+    int n_t_labels;
+} Results;
+
+void results_init(Results *r, const Recipe *recipe, const char *experiment, const char *model);
+/* Take a finished prompt (its Measure array moves into r); a measured one
+ * of this shard adds to the accumulators. */
+void results_add(Results *r, PromptResult *p);
+/* Sort the accumulators (item, then t): the summary's row order. */
+void results_finish(Results *r);
+void results_free(Results *r);
+
+/* The summary rows as summary_read would give them back from summary.csv
+ * (strings owned by out; free with summary_free). */
+void results_summary(const Results *r, Summary *out);
+
+/* ---- writers (results_csv.c) */
+void results_rows_header(FILE *f);
+/* The rows of one prompt (nothing for a skipped one). */
+void results_rows_write(FILE *f, const Results *r, const PromptResult *p);
+/* summary.csv from summary rows (results_summary's, or several runs'
+ * joined), written atomically.  0 or -1 with err. */
+int summary_write(const char *path, const Summary *s, KopError *err);
+
+#endif

@@ -1,0 +1,354 @@
+/* run.c: the driver of `kop run` (see run.h): files in, the executor, files out. */
+#include "config.h"
+#include "run.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "buildinfo.h"
+#include "check.h"
+#include "diag.h"
+#include "exec.h"
+#include "journal.h"
+#include "manifest.h"
+#include "render.h"
+#include "results.h"
+#include "sha256.h"
+#include "threads.h"
+
+static char *base_name(const char *path)
+{
+    size_t n;
+    const char *b = kop_path_base(path, &n);
+    char *s = kop_xmalloc(n + 1);
+    memcpy(s, b, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* Each `output` of the recipe: the summary (csv) or a figure drawn from
+ * the summary rows in memory. */
+static int render_outputs(const Recipe *r, const Results *res, const char *out_dir, const Summary *s, KopError *err)
+{
+    SummaryPlot sp = {0};
+    int have = 0, status = 0;
+    for (int i = 0; i < r->n_outputs && status == 0; i++) {
+        char *path = kop_path_join(out_dir, r->outputs[i].path);
+        status = kop_make_parent_dirs(path, err); /* outputs may name subfolders */
+        if (status == 0 && r->outputs[i].kind == OUTPUT_CSV) {
+            status = summary_write(path, s, err);
+        } else if (status == 0) {
+            if (!have) {
+                status = summary_plot(s, plan_metric_name(r->metric), (const char *const *)res->t_labels,
+                                      res->n_t_labels, &sp, err);
+                have = status == 0;
+            }
+            if (status == 0)
+                status = r->outputs[i].kind == OUTPUT_HEATMAP ? render_heatmap(path, &sp.d, err) : render_lines(path, &sp.d, err);
+        }
+        free(path);
+    }
+    if (have) summary_plot_free(&sp);
+    return status;
+}
+
+static void prompt_list_free(PromptList *l)
+{
+    for (int i = 0; i < l->n_sets; i++) prompts_free(l->sets[i]);
+    free(l->sets);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+static PromptSet *prompt_list_add(PromptList *l, PromptSet *s)
+{
+    l->sets = kop_xrealloc(l->sets, sizeof *l->sets * (size_t)(l->n_sets + 1));
+    return l->sets[l->n_sets++] = s;
+}
+
+/* Sources in the order written: each file is a set, and each run of inline
+ * prompts between files is a set named after the recipe.  A pipeline's
+ * prompts file (override) replaces them all. */
+static int load_prompts(const Recipe *r, const char *override, PromptList *l, KopError *err)
+{
+    PromptSet *inl = NULL;
+    if (override) {
+        PromptSet *f = prompts_load(override, err);
+        if (!f) return -1;
+        prompt_list_add(l, f);
+    }
+    for (int i = 0; !override && i < r->n_prompts; i++) {
+        const PromptSource *src = &r->prompts[i];
+        if (src->kind == PROMPTS_TEXT || src->kind == PROMPTS_IDS) {
+            if (!inl) inl = prompt_list_add(l, prompts_new(r->path));
+            int rc = src->kind == PROMPTS_TEXT
+                         ? prompts_add_text(inl, src->text, src->subject, src->target, err)
+                         : prompts_add_ids(inl, src->ids, src->n_ids, src->subj_first, src->subj_last, (int)src->target_id, err);
+            if (rc < 0) return -1;
+        } else {
+            PromptSet *f = prompts_load(src->resolved, err);
+            if (!f) return -1;
+            prompt_list_add(l, f);
+            inl = NULL;
+        }
+    }
+    for (int si = 0; si < l->n_sets; si++) l->n += l->sets[si]->n;
+    l->v = kop_xmalloc(sizeof *l->v * (size_t)(l->n ? l->n : 1));
+    int n = 0;
+    for (int si = 0; si < l->n_sets; si++)
+        for (int i = 0; i < l->sets[si]->n; i++) l->v[n++] = &l->sets[si]->v[i];
+    return 0;
+}
+
+/* What a run's results depend on, hashed: kop's version, the recipe's
+ * text, the model (config.json's checksum, parameters, dtype), every prompt
+ * and the options that change what is measured.  A folder whose journal has
+ * the same key holds (part of) this very run. */
+static void run_key(const RunOptions *o, const char *text, const Manifest *man, const PromptList *ps, char hex[65])
+{
+    KopBuf b = {0};
+    kop_buf_addf(&b, "kop %s\n%zu:%s\n%s %zu %s\nlimit %ld naive %d\n", PACKAGE_VERSION, strlen(text), text,
+                   man->config_sha256, man->model->n_params, man->model->weight_dtype, o->limit, o->naive);
+    for (int i = 0; i < ps->n; i++) {
+        const Prompt *p = ps->v[i];
+        kop_buf_addf(&b, "%zu:%s|%zu:%s|%zu:%s|%d %d %d|", p->text ? p->text_len : 0, p->text ? p->text : "",
+                       p->subject ? strlen(p->subject) : 0, p->subject ? p->subject : "",
+                       p->target ? strlen(p->target) : 0, p->target ? p->target : "", p->subj_first, p->subj_last,
+                       p->target_id);
+        for (int k = 0; k < p->n_ids; k++) kop_buf_addf(&b, "%d,", p->ids[k]);
+        kop_buf_add(&b, "\n", 1);
+    }
+    sha256_hex(b.s ? b.s : "", b.n, hex);
+    free(b.s);
+}
+
+/* rows.csv, the journal and the manifest's skip list, as each chunk of
+ * prompts finishes */
+typedef struct Sink {
+    FILE *rows, *journal;
+    Manifest *man;
+    const PromptList *ps;
+} Sink;
+
+static void on_prompts(void *ctx, const Results *res, int from, int to)
+{
+    Sink *k = ctx;
+    for (int i = from; i < to; i++) {
+        const PromptResult *p = &res->prompts[i];
+        if (p->mine && p->used) results_rows_write(k->rows, res, p);
+        else if (p->mine) manifest_skip(k->man, k->ps->v[p->index], p->reason);
+        fflush(k->rows);
+        journal_prompt(k->journal, p, ftell(k->rows));
+    }
+    fflush(k->journal);
+}
+
+int run_outputs(const Recipe *r, const Results *res, const char *out_dir, KopError *err)
+{
+    Summary sum;
+    results_summary(res, &sum);
+    char *path = kop_path_join(out_dir, "summary.csv");
+    int status = summary_write(path, &sum, err);
+    free(path);
+    if (status == 0) status = render_outputs(r, res, out_dir, &sum, err);
+    summary_free(&sum);
+    return status;
+}
+
+/* A folder's earlier start of this run: resume it (res filled, *start and
+ * the files cut back to its last whole group), or say there is nothing to
+ * do.  Returns 1 to go on, 0 when the run is complete already, -1 on error. */
+static int resume(const RunOptions *o, const char *journal_path, const char *rows_path, const char *key,
+                  Results *res, int *start, int *resumed, KopError *err)
+{
+    JournalHead h;
+    long rows_bytes, journal_bytes;
+    int complete;
+    Results old;
+    results_init(&old, res->recipe, res->experiment, res->model);
+    int rc = journal_read(journal_path, EXEC_GROUP, &h, &old, &rows_bytes, &journal_bytes, &complete, err);
+    if (rc <= 0) {
+        results_free(&old);
+        return rc < 0 ? -1 : 1;
+    }
+    int same = !strcmp(h.key, key) && h.shard == o->shard && h.n_shards == (o->n_shards > 1 ? o->n_shards : 1);
+    journal_head_free(&h);
+    if (!same) { /* another run's results: this one starts over */
+        results_free(&old);
+        return 1;
+    }
+    if (complete) {
+        results_free(&old);
+        return 0;
+    }
+    /* labels come again from the executor; the prompts, rows and journal up
+     * to the last whole group stay */
+    for (int t = 0; t < old.n_t_labels; t++) free(old.t_labels[t]);
+    free(old.t_labels);
+    old.t_labels = NULL;
+    old.n_t_labels = 0;
+    if (truncate(rows_path, rows_bytes) < 0 || truncate(journal_path, journal_bytes) < 0) {
+        results_free(&old);
+        return kop_fail_errno(err, "%s: cannot resume", rows_path);
+    }
+    results_free(res);
+    *res = old;
+    *start = res->n_prompts ? res->prompts[res->n_prompts - 1].index + 1 : 0;
+    *resumed = res->n_prompts;
+    return 1;
+}
+
+int run_recipe(const RunOptions *o, KopError *err)
+{
+    double t_start = kop_now();
+    int status = -1;
+    size_t rlen;
+    char *text = kop_read_file(o->recipe_path, &rlen, err);
+    if (!text) return -1;
+    Model own, *mp = &own;
+    memset(&own, 0, sizeof own);
+    if (o->model) mp = (Model *)o->model;
+    else if (model_load(&own, o->model_dir, err) < 0) { free(text); return -1; }
+    const Model *mm = mp;
+    char *model_name = o->model_label ? kop_xstrdup(o->model_label) : base_name(o->model_dir);
+    int n_shards = o->n_shards > 1 ? o->n_shards : 1;
+
+    KopArena *ar = arena_new();
+    Diag *d = diag_new(o->recipe_path, text, rlen, stderr);
+    CheckOptions copt = {.path = o->recipe_path, .arch = mm->cfg.arch, .model_name = model_name,
+                         .check_files = !o->prompts};
+    const Recipe *r = o->recipe ? o->recipe : kop_compile(&copt, mm->cfg.n_layer, d, ar);
+    Tokenizer *tok = NULL;
+    PromptList pl = {0}, *ps = &pl;
+    char *out_dir = NULL, *rows_path = NULL, *man_path = NULL, *journal_path = NULL;
+    FILE *rows = NULL, *journal = NULL;
+    Results res = {0};
+    Manifest man = {0};
+    if (!r) {
+        kop_fail(err, KOP_EXIT_DATA, "%s: %d error%s", o->recipe_path, diag_errors(d), diag_errors(d) == 1 ? "" : "s");
+        goto out;
+    }
+    /* a tokenizer is needed only for text prompts; its absence is reported per prompt */
+    KopError terr = {0};
+    tok = tokenizer_load(o->tokenizer ? o->tokenizer : o->model_dir, &terr);
+    if (!tok && !o->prompts) {
+        for (int i = 0; i < r->n_prompts; i++)
+            if (r->prompts[i].kind != PROMPTS_IDS) {
+                kop_fail(err, terr.status ? terr.status : KOP_EXIT_DATA, "%s needs a tokenizer for its text prompts: %s",
+                         o->recipe_path, terr.msg);
+                goto out;
+            }
+    }
+    if (load_prompts(r, o->prompts, ps, err) < 0) goto out;
+    for (int i = 0; !tok && o->prompts && i < ps->n; i++)
+        if (ps->v[i]->text) {
+            kop_fail(err, terr.status ? terr.status : KOP_EXIT_DATA, "%s needs a tokenizer for its text prompts: %s",
+                     o->prompts, terr.msg);
+            goto out;
+        }
+
+    if (o->out_dir) out_dir = kop_xstrdup(o->out_dir);
+    else if (n_shards > 1) out_dir = kop_strf("results/%s/%s.shard-%d-of-%d", r->experiment, model_name, o->shard, n_shards);
+    else out_dir = kop_strf("results/%s/%s", r->experiment, model_name);
+    if (kop_make_dirs(out_dir, err) < 0) goto out;
+    rows_path = kop_path_join(out_dir, "rows.csv");
+    man_path = kop_path_join(out_dir, "manifest.yaml");
+    journal_path = kop_path_join(out_dir, "journal.txt");
+    int threads = threads_set(o->threads);
+    manifest_init(&man, o->recipe_path, text, o->model_dir, model_name, mm, threads);
+    man.experiment = r->experiment;
+    man.shard = o->shard;
+    man.n_shards = n_shards;
+
+    char key[65];
+    run_key(o, text, &man, ps, key);
+    results_init(&res, r, r->experiment, model_name);
+    int start = 0, resumed = 0;
+    if (!o->restart) {
+        int rc = resume(o, journal_path, rows_path, key, &res, &start, &resumed, err);
+        if (rc < 0) goto out;
+        if (rc == 0) {
+            if (o->log)
+                fprintf(o->log, "%s on %s: nothing to do, %s/ holds this run's complete results (--restart runs it again)\n",
+                        r->experiment, model_name, out_dir);
+            status = 0;
+            goto out;
+        }
+    }
+    man.n_resumed = resumed;
+    for (int i = 0; i < res.n_prompts; i++) /* the skips of the part resumed */
+        if (res.prompts[i].mine && !res.prompts[i].used)
+            manifest_skip(&man, ps->v[res.prompts[i].index], res.prompts[i].reason);
+    if (manifest_write(man_path, &man, err) < 0) goto out;
+    if (resumed) {
+        rows = fopen(rows_path, "a");
+        journal = fopen(journal_path, "a");
+        if (!rows || !journal) { kop_fail_errno(err, "%s: cannot append", rows ? journal_path : rows_path); goto out; }
+    } else {
+        if (!(rows = fopen(rows_path, "w"))) { kop_fail_errno(err, "%s: cannot write", rows_path); goto out; }
+        results_rows_header(rows);
+        JournalHead jh = {.shard = o->shard, .n_shards = n_shards, .recipe_path = (char *)o->recipe_path,
+                          .recipe_text = text, .model_dir = (char *)o->model_dir, .model_name = model_name,
+                          .arch = (char *)arch_name(mm->cfg.arch), .experiment = (char *)r->experiment,
+                          .n_layer = mm->cfg.n_layer};
+        memcpy(jh.key, key, sizeof jh.key);
+        if (!(journal = journal_create(journal_path, &jh, err))) goto out;
+    }
+
+    Sink sink = {rows, journal, &man, ps};
+    ExecInput in = {.recipe = r, .model = mm, .tok = tok, .prompts = ps};
+    ExecOptions eo = {.threads = threads, .naive = o->naive, .want_flops = o->stats != NULL, .limit = o->limit,
+                      .quiet = o->quiet, .start = start, .shard = o->shard, .n_shards = n_shards,
+                      .on_prompts = on_prompts, .ctx = &sink};
+    if (exec_recipe(&in, &eo, &res, err) < 0) goto out;
+    if (o->stats)
+        *o->stats = (RunStats){.prompts = res.n_used, .runs = res.n_runs, .seconds = res.seconds, .knock_flops = res.flops};
+    if (ferror(rows) || fclose(rows) != 0) {
+        rows = NULL;
+        kop_fail_errno(err, "%s: write failed", rows_path);
+        goto out;
+    }
+    rows = NULL;
+    man.n_used = res.n_used;
+    man.n_seen = res.n_prompts ? res.prompts[res.n_prompts - 1].index + 1 : 0;
+    for (int si = 0; si < ps->n_sets; si++)
+        for (int s = 0; s < ps->sets[si]->n_skipped; s++) manifest_skip_line(&man, ps->sets[si]->skipped[s]);
+    if (res.n_counted == 0) {
+        kop_fail(err, KOP_EXIT_DATA, "%s: no prompt left to measure (%d skipped; see %s)", o->recipe_path, man.n_skipped, man_path);
+        manifest_write(man_path, &man, NULL);
+        goto out;
+    }
+    /* a shard's summary and figures would cover a part of the prompts: kop merge writes them */
+    if (n_shards == 1 && run_outputs(r, &res, out_dir, err) < 0) goto out;
+    journal_labels(journal, res.t_labels, res.n_t_labels);
+    journal_complete(journal);
+    man.wall_seconds = kop_now() - t_start;
+    man.complete = 1;
+    if (manifest_write(man_path, &man, err) < 0) goto out;
+    if (o->log && n_shards > 1)
+        fprintf(o->log, "%s on %s, shard %d of %d: %d prompt%s measured, %d skipped; %.1f s. Results in %s/ "
+                "(kop merge joins the shards)\n", r->experiment, model_name, o->shard, n_shards, res.n_used,
+                res.n_used == 1 ? "" : "s", man.n_skipped, man.wall_seconds, out_dir);
+    else if (o->log) {
+        if (resumed) fprintf(o->log, "%s on %s: resumed after %d prompts\n", r->experiment, model_name, resumed);
+        fprintf(o->log, "%s on %s: %d prompt%s measured, %d skipped, %d statement%s x sweep points; %.1f s. Results in %s/\n",
+                r->experiment, model_name, res.n_used, res.n_used == 1 ? "" : "s", man.n_skipped, res.n_acc,
+                res.n_acc == 1 ? "" : "s", man.wall_seconds, out_dir);
+    }
+    if (o->summary) results_summary(&res, o->summary);
+    status = 0;
+out:
+    if (rows) fclose(rows);
+    if (journal) fclose(journal);
+    results_free(&res);
+    manifest_free(&man);
+    free(out_dir); free(rows_path); free(man_path); free(journal_path);
+    prompt_list_free(ps);
+    tokenizer_free(tok);
+    diag_free(d);
+    arena_free(ar);
+    free(model_name);
+    if (!o->model) model_free(&own);
+    free(text);
+    return status;
+}
