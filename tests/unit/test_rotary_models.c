@@ -9,6 +9,9 @@
  *  - Llama with grouped-query attention, attention and MLP biases, an untied
  *    head and llama3 rope_scaling;
  *  - the config readers' errors (options kop does not implement, named).
+ * Each model's logits are checked against a definitional forward written
+ * here in double from transformers' modeling code (the mask, repeat_kv,
+ * rotate_half and the llama3 frequencies spelled out);
  * The cached path against the naive one follows test_knock.c: random source
  * and target sets and layer windows, 1 and 2 threads bit-identical. */
 #include "safetensors_write.h"
@@ -20,6 +23,8 @@
 
 #include "expected.h"
 #include "knock.h"
+#include "model_llama.h"
+#include "model_neox.h"
 #include "tap.h"
 
 static const char *root;
@@ -241,6 +246,155 @@ static float *all_logits(const Model *m, const int *ids, int T)
 }
 
 // ---------------------------------------------------------------------------
+// A definitional forward, in double, straight from transformers' modeling
+// code: every position and head in plain loops, the mask written out, the
+// frequencies computed from the config (not kern_rope_freqs).
+
+static void def_linear(double *out, const double *x, const float *W, const float *b, int N, int K)
+{
+    for (int n = 0; n < N; n++) {
+        double s = b ? b[n] : 0.0;
+        for (int k = 0; k < K; k++) s += (double)W[(size_t)n * K + k] * x[k];
+        out[n] = s;
+    }
+}
+
+static void def_norm(double *out, const double *x, const float *w, const float *b, int C, double eps, int rms)
+{
+    double mean = 0, var = 0;
+    if (!rms) {
+        for (int i = 0; i < C; i++) mean += x[i];
+        mean /= C;
+    }
+    for (int i = 0; i < C; i++) var += (x[i] - mean) * (x[i] - mean);
+    double r = 1 / sqrt(var / C + eps);
+    for (int i = 0; i < C; i++) out[i] = (x[i] - mean) * r * w[i] + (b ? b[i] : 0.0);
+}
+
+/* _compute_default_rope_parameters, then _compute_llama3_parameters */
+static double def_freq(const Config *c, int i)
+{
+    double f = pow(c->rope_theta, -2.0 * i / c->rope_dims);
+    if (c->rope_factor <= 0) return f;
+    double wl = 2 * M_PI / f, lo = c->rope_orig_ctx / c->rope_low_freq, hi = c->rope_orig_ctx / c->rope_high_freq;
+    if (wl > lo) return f / c->rope_factor;
+    if (wl < hi) return f;
+    double sm = (c->rope_orig_ctx / wl - c->rope_low_freq) / (c->rope_high_freq - c->rope_low_freq);
+    return (1 - sm) * f / c->rope_factor + sm * f;
+}
+
+/* q * cos + rotate_half(q) * sin on the first rope_dims dims of one head */
+static void def_rope(double *x, const Config *c, int pos)
+{
+    int half = c->rope_dims / 2;
+    double y[64];
+    for (int d = 0; d < c->rope_dims; d++) {
+        double a = pos * def_freq(c, d % half), rot = d < half ? -x[d + half] : x[d - half];
+        y[d] = x[d] * cos(a) + rot * sin(a);
+    }
+    memcpy(x, y, sizeof(double) * c->rope_dims);
+}
+
+/* The last position's logits (V) of ids[0..T), T <= 24, for llama, mistral and gpt_neox. */
+static void def_forward(const Model *m, const int *ids, int T, double *logits)
+{
+    const Config *c = &m->cfg;
+    int Cd = c->d_model, NH = c->n_head, NKV = c->n_kv_head, HS = c->head_dim, In = c->n_inner;
+    int neox = c->arch == ARCH_NEOX, W = c->sliding_window;
+    enum { TM = 24, WM = 256 };
+    static double x[TM][WM], xn[TM][WM], q[TM][WM], k[TM][WM], v[TM][WM], att[TM][WM], o[WM], h[WM], g[WM];
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < Cd; i++) x[t][i] = m->embed[(size_t)ids[t] * Cd + i];
+    for (int l = 0; l < c->n_layer; l++) {
+        const LlamaLayer *lw = neox ? NULL : &((const LlamaLayer *)m->layers)[l];
+        const NeoxLayer *nw = neox ? &((const NeoxLayer *)m->layers)[l] : NULL;
+        for (int t = 0; t < T; t++) {
+            if (neox) {
+                def_norm(xn[t], x[t], nw->ln1_w, nw->ln1_b, Cd, c->norm_eps, 0);
+                double qkv[3 * WM];
+                def_linear(qkv, xn[t], nw->qkv_w, nw->qkv_b, 3 * Cd, Cd);
+                // qkv.view(..., NH, 3 * HS).chunk(3, dim=-1)
+                for (int hh = 0; hh < NH; hh++)
+                    for (int d = 0; d < HS; d++) {
+                        q[t][hh * HS + d] = qkv[hh * 3 * HS + d];
+                        k[t][hh * HS + d] = qkv[hh * 3 * HS + HS + d];
+                        v[t][hh * HS + d] = qkv[hh * 3 * HS + 2 * HS + d];
+                    }
+            } else {
+                def_norm(xn[t], x[t], lw->attn_norm, NULL, Cd, c->norm_eps, 1);
+                def_linear(q[t], xn[t], lw->wq, lw->bq, NH * HS, Cd);
+                def_linear(k[t], xn[t], lw->wk, lw->bk, NKV * HS, Cd);
+                def_linear(v[t], xn[t], lw->wv, lw->bv, NKV * HS, Cd);
+            }
+            for (int hh = 0; hh < NH; hh++) def_rope(q[t] + hh * HS, c, t);
+            for (int gg = 0; gg < NKV; gg++) def_rope(k[t] + gg * HS, c, t);
+        }
+        for (int t = 0; t < T; t++)
+            for (int hh = 0; hh < NH; hh++) {
+                int gg = hh / (NH / NKV); /* repeat_kv */
+                double sc[TM], mx = -INFINITY, sum = 0;
+                for (int j = 0; j <= t; j++) {
+                    sc[j] = -INFINITY;
+                    if (W > 0 && j <= t - W) continue; /* kv_idx > q_idx - sliding_window */
+                    double s = 0;
+                    for (int d = 0; d < HS; d++) s += q[t][hh * HS + d] * k[j][gg * HS + d];
+                    sc[j] = s / sqrt((double)HS);
+                    mx = fmax(mx, sc[j]);
+                }
+                for (int j = 0; j <= t; j++) sum += sc[j] == -INFINITY ? 0 : exp(sc[j] - mx);
+                for (int d = 0; d < HS; d++) {
+                    double a = 0;
+                    for (int j = 0; j <= t; j++)
+                        if (sc[j] != -INFINITY) a += exp(sc[j] - mx) / sum * v[j][gg * HS + d];
+                    att[t][hh * HS + d] = a;
+                }
+            }
+        for (int t = 0; t < T; t++) {
+            if (neox) {
+                def_linear(o, att[t], nw->dense_w, nw->dense_b, Cd, Cd);
+                double in[WM];
+                if (!c->parallel_residual)
+                    for (int i = 0; i < Cd; i++) x[t][i] += o[i];
+                def_norm(in, x[t], nw->ln2_w, nw->ln2_b, Cd, c->norm_eps, 0);
+                def_linear(h, in, nw->fc_w, nw->fc_b, In, Cd);
+                for (int i = 0; i < In; i++) h[i] = 0.5 * h[i] * (1 + erf(h[i] / sqrt(2.0)));
+                def_linear(g, h, nw->proj_w, nw->proj_b, Cd, In);
+                for (int i = 0; i < Cd; i++) x[t][i] += g[i] + (c->parallel_residual ? o[i] : 0);
+            } else {
+                def_linear(o, att[t], lw->wo, lw->bo, Cd, NH * HS);
+                for (int i = 0; i < Cd; i++) x[t][i] += o[i];
+                double in[WM], up[WM];
+                def_norm(in, x[t], lw->mlp_norm, NULL, Cd, c->norm_eps, 1);
+                def_linear(g, in, lw->w_gate, lw->b_gate, In, Cd);
+                def_linear(up, in, lw->w_up, lw->b_up, In, Cd);
+                for (int i = 0; i < In; i++) h[i] = g[i] / (1 + exp(-g[i])) * up[i];
+                def_linear(o, h, lw->w_down, lw->b_down, Cd, In);
+                for (int i = 0; i < Cd; i++) x[t][i] += o[i];
+            }
+        }
+    }
+    double fin[WM];
+    def_norm(fin, x[T - 1], m->norm_f, m->norm_f_b, Cd, c->norm_eps, !neox);
+    def_linear(logits, fin, m->lm_head, NULL, c->vocab_size, Cd);
+}
+
+/* The model's last-position logits against def_forward on a random prompt. */
+static void matches_definition(const Model *m, const char *what, int T)
+{
+    int ids[24];
+    for (int t = 0; t < T; t++) ids[t] = irand(V);
+    double want[V];
+    def_forward(m, ids, T, want);
+    float got[V];
+    KopError err = {0};
+    ForwardReq req = {.ids = ids, .T = T, .logits = got};
+    model_forward(m, &req, &err);
+    double d = 0;
+    for (int i = 0; i < V; i++) d = fmax(d, fabs(got[i] - want[i]));
+    ok(d < 1e-4, "%s: logits of %d tokens = the definitional forward in double (max diff %.2g)", what, T, d);
+}
+
+// ---------------------------------------------------------------------------
 // The families
 
 #define LLAMA_KEYS "\"hidden_size\": 16, \"num_hidden_layers\": 3, \"num_attention_heads\": 4, " \
@@ -280,6 +434,7 @@ static void test_mistral_window(void)
         ok(ref_max_diff(a + 13 * V, e + 13 * V, V) == 0 && ref_max_diff(a + 7 * V, e + 7 * V, V) > 1e-4,
            "mistral: position 13 ignores tokens 0..6 (3 layers x window 3) while position 7 sees token 5");
         free(a); free(b); free(c); free(d); free(e);
+        matches_definition(&mw, "mistral window 3", 17);
         cached_equals_naive(&mw, "mistral window 3", 17);
         cached_equals_naive(&mn, "mistral no window", 9);
         model_free(&mw); model_free(&mn); model_free(&ml); model_free(&m64);
@@ -300,6 +455,7 @@ static void test_llama_options(void)
         ok(m.lm_head != m.embed && m.cfg.rope_factor == 32.0f && m.cfg.rope_orig_ctx == 8.0f && m.cfg.attn_bias
                && m.cfg.mlp_bias,
            "llama: untied head, biases and rope_scaling read");
+        matches_definition(&m, "llama biased GQA, llama3 scaling", 13);
         cached_equals_naive(&m, "llama biased GQA", 13);
         model_free(&m);
     }
@@ -333,6 +489,8 @@ static void test_neox(void)
         float *a = all_logits(&ms, ids, 8), *b = all_logits(&mp, ids, 8);
         ok(ref_max_diff(a, b, 8 * V) > 1e-3, "gpt_neox: the two residual forms differ");
         free(a); free(b);
+        matches_definition(&ms, "gpt_neox sequential", 11);
+        matches_definition(&mp, "gpt_neox parallel", 11);
         cached_equals_naive(&ms, "gpt_neox sequential", 11);
         cached_equals_naive(&mp, "gpt_neox parallel", 11);
         model_free(&ms); model_free(&mp);
@@ -345,6 +503,7 @@ static void test_neox(void)
     Model m;
     if (load(&m, d, "gpt_neox, full rotary, no attention bias, tied")) {
         ok(m.lm_head == m.embed && m.cfg.rope_dims == 4, "gpt_neox: tied head is the embedding; rotary_pct 1 = every dim");
+        matches_definition(&m, "gpt_neox full rotary", 10);
         cached_equals_naive(&m, "gpt_neox full rotary", 10);
         model_free(&m);
     }
