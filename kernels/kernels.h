@@ -62,7 +62,8 @@ void kern_linear_kn(float *out, int ldo, const float *x, int ldx, const float *W
                     int T, int K, int N);
 
 /* ---- norms and activations -------------------------------------------------- */
-/* One row: out = x / sqrt(mean(x^2) + eps) * w */
+/* One row: out = x / sqrt(mean(x^2) + eps) * w; w NULL: a weightless norm
+ * (Falcon-Mamba's on dt, B and C).  out may be x. */
 void kern_rmsnorm(float *out, const float *x, const float *w, int C, float eps);
 /* One row: out = (x - mean) / sqrt(var + eps) * w + b */
 void kern_layernorm(float *out, const float *x, const float *w, const float *b, int C, float eps);

@@ -9,6 +9,10 @@ void kern_rmsnorm(float *out, const float *x, const float *w, int C, float eps)
     float ss = 0.0f;
     for (int i = 0; i < C; i++) ss += x[i] * x[i];
     float r = 1.0f / sqrtf(ss / (float)C + eps);
+    if (!w) {
+        for (int i = 0; i < C; i++) out[i] = x[i] * r;
+        return;
+    }
     for (int i = 0; i < C; i++) out[i] = x[i] * r * w[i];
 }
 

@@ -1,6 +1,7 @@
 /* arch.c: the list of families (see arch.h) and what is common to all. */
 #include "arch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -8,7 +9,8 @@
 #endif
 
 /* One line per family, in the order messages list them. */
-static const ArchOps *const table[] = {&arch_mamba1, &arch_mamba2, &arch_gpt2, &arch_llama, &arch_mistral, &arch_neox};
+static const ArchOps *const table[] = {&arch_mamba1, &arch_falcon_mamba, &arch_mamba2, &arch_gpt2, &arch_llama,
+                                       &arch_mistral, &arch_neox};
 enum { N_ARCH = sizeof table / sizeof table[0] };
 
 const ArchOps *arch_ops(Arch a)
@@ -31,6 +33,16 @@ int arch_names(const char *const **names)
     for (int i = 0; i < N_ARCH; i++) list[i] = table[i]->name;
     *names = list;
     return N_ARCH;
+}
+
+const char *arch_list(void)
+{
+    static char text[256];
+    if (!text[0])
+        for (int i = 0, k = 0; i < N_ARCH && k < (int)sizeof text; i++)
+            k += snprintf(text + k, sizeof text - (size_t)k, "%s%s", i == 0 ? "" : i + 1 < N_ARCH ? ", " : " or ",
+                          table[i]->name);
+    return text;
 }
 
 const char *arch_name(Arch a)

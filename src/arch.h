@@ -2,11 +2,13 @@
  *
  * Everything that differs between model families sits behind one ArchOps,
  * defined in the family's model file (src/model_mamba1.c, model_mamba2.c,
- * model_gpt2.c, model_llama.c, model_neox.c) and listed once in src/arch.c.  The loader, the forward pass,
- * the executor (knock.c), feature selection and `kop info` ask the table and
- * never switch on the architecture; the model files depend on this header,
- * not on the executor.  Adding a family is one model file plus one line in
- * arch.c (and its config.json reader in config.c).
+ * model_gpt2.c, model_llama.c, model_neox.c; Falcon-Mamba is a second entry
+ * in model_mamba1.c, Mistral one in model_llama.c) and listed once in
+ * src/arch.c.  The loader, the forward pass, the executor (knock.c),
+ * feature selection and `kop info` ask the table and never switch on the
+ * architecture; the model files depend on this header, not on the executor.
+ * Adding a family is one model file plus one line in arch.c (and its
+ * config.json reader in config.c).
  *
  * What a family provides:
  *  - loading: bind() looks up every tensor it needs through the loader
@@ -137,11 +139,13 @@ const ArchOps *arch_ops(Arch a);
 const ArchOps *arch_by_name(const char *s);
 /* Every family's name, in table order, for messages ("did you mean"). */
 int arch_names(const char *const **names);
+/* The names as a list for messages: "mamba1, mamba2 or gpt2". */
+const char *arch_list(void);
 
 /* Features per layer: 0 for a family without SSM features. */
 int model_n_features(const Config *c);
 
 /* The families, defined in their model files. */
-extern const ArchOps arch_mamba1, arch_mamba2, arch_gpt2, arch_llama, arch_mistral, arch_neox;
+extern const ArchOps arch_mamba1, arch_falcon_mamba, arch_mamba2, arch_gpt2, arch_llama, arch_mistral, arch_neox;
 
 #endif

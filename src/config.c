@@ -1,6 +1,7 @@
-/* config.c: config.json -> Config (json-c), for the Mamba families in both
- * the Hugging Face and the original mamba_ssm layouts, GPT-2, and the rotary
- * attention families Llama, Mistral and GPT-NeoX (see model.h).
+/* config.c: config.json -> Config (json-c), for the architectures of
+ * model.h: the Mamba families in both the Hugging Face and the original
+ * mamba_ssm layouts, GPT-2, and the rotary attention families Llama,
+ * Mistral and GPT-NeoX.
  *
  * Keys a real config always carries (width, depth, vocabulary) are required;
  * the others default to the value the writing library uses, so a hand-written
@@ -124,6 +125,7 @@ static double number(Reader *r, json_object *v, const char *k)
     return json_object_get_double(v);
 }
 
+/* A norm's eps: a number in (0, 1); DEF when absent. */
 static float eps_or(Reader *r, json_object *obj, const char *k, float def)
 {
     json_object *v = key(obj, k);
@@ -215,14 +217,39 @@ static void mamba_hf_common(Reader *r, json_object *o, Config *c, int tie_defaul
     c->tie_embeddings = flag(r, o, "tie_word_embeddings", tie_default);
 }
 
+/* MambaConfig, and FalconMambaConfig's keys it shares.  Both set
+ * intermediate_size = expand * hidden_size and then let a stored
+ * intermediate_size overwrite it, so a stored one wins over expand, and
+ * expand need not agree: tiiuae/falcon-mamba-7b says expand 16 beside
+ * intermediate_size 8192 = 2 * 4096, and its weights are 8192 wide.
+ * Keys that steer only training or initialisation (use_mambapy,
+ * rescale_prenorm_residual, time_step_scale/min/max/floor/init_scheme,
+ * initializer_range) are ignored, as transformers' inference ignores them;
+ * so is residual_in_fp32, since kop keeps the whole forward in fp32. */
 static void mamba1_hf(Reader *r, json_object *o, Config *c)
 {
     c->arch = ARCH_MAMBA1;
     mamba_hf_common(r, o, c, 1);
     c->d_state = dim(r, o, "state_size", 16);
     int expand = dim(r, o, "expand", 2);
-    c->d_inner = dim(r, o, "intermediate_size", derived(r, (int64_t)expand * c->d_model, "expand * hidden_size"));
+    if (key(o, "intermediate_size")) c->d_inner = dim(r, o, "intermediate_size", REQUIRED);
+    else c->d_inner = derived(r, (int64_t)expand * c->d_model, "expand * hidden_size");
     c->dt_rank = dt_rank(r, o, "time_step_rank", c->d_model);
+    /* the conv's and the gate's activation (ACT2FN[hidden_act]) */
+    const char *act = string(r, o, "hidden_act", "silu");
+    if (strcmp(act, "silu")) fail(r, "hidden_act '%s' is not supported (kop implements silu)", act);
+}
+
+/* FalconMambaConfig: Mamba-1's keys plus mixer_rms_eps, the eps of the
+ * weightless RMSNorm on dt, B and C (default 1e-6 as in transformers).
+ * use_falcon_mambapy and use_associative_scan choose between equal
+ * implementations of the scan and are ignored. */
+static void falcon_mamba_hf(Reader *r, json_object *o, Config *c)
+{
+    mamba1_hf(r, o, c);
+    c->arch = ARCH_FALCON_MAMBA;
+    c->bcdt_norm = 1;
+    c->mixer_rms_eps = eps_or(r, o, "mixer_rms_eps", 1e-6f);
 }
 
 static void mamba2_hf(Reader *r, json_object *o, Config *c)
@@ -436,7 +463,7 @@ static void check_derived(Reader *r, const Config *c)
 {
     int64_t big = 0;
     const char *what = "";
-    if (c->arch == ARCH_MAMBA1) {
+    if (c->arch == ARCH_MAMBA1 || c->arch == ARCH_FALCON_MAMBA) {
         big = 2 * (int64_t)c->d_inner;
         what = "2 * d_inner";
         if ((int64_t)c->dt_rank + 2 * (int64_t)c->d_state > big) {
@@ -480,14 +507,20 @@ int config_load(Config *cfg, const char *dir, KopError *err)
         json_object *mt = key(root, "model_type");
         const char *type = string(&r, root, "model_type", NULL);
         if (!mt && key(root, "d_model") && key(root, "n_layer")) mamba_ssm(&r, root, cfg);
-        else if (!type) fail(&r, "no model_type (kop reads mamba, mamba2, gpt2, llama, mistral, gpt_neox and mamba_ssm configs)");
+        else if (!type) fail(&r, "no model_type (kop reads mamba, falcon_mamba, mamba2, gpt2, llama, mistral, gpt_neox and mamba_ssm configs)");
         else if (!strcmp(type, "mamba")) mamba1_hf(&r, root, cfg);
+        else if (!strcmp(type, "falcon_mamba")) falcon_mamba_hf(&r, root, cfg);
         else if (!strcmp(type, "mamba2")) mamba2_hf(&r, root, cfg);
         else if (!strcmp(type, "gpt2")) gpt2(&r, root, cfg);
         else if (!strcmp(type, "llama")) llama(&r, root, cfg, 0);
         else if (!strcmp(type, "mistral")) llama(&r, root, cfg, 1);
         else if (!strcmp(type, "gpt_neox")) gpt_neox(&r, root, cfg);
-        else fail(&r, "unknown model_type '%s' (kop reads mamba, mamba2, gpt2, llama, mistral, gpt_neox)", type);
+        else fail(&r, "unknown model_type '%s' (kop reads mamba, falcon_mamba, mamba2, gpt2, llama, mistral, gpt_neox)", type);
+        /* quantized weights (bitsandbytes, GPTQ, ...) are tensors of another
+         * kind, which kop does not read; say so before the tensors do */
+        if (!r.failed && key(root, "quantization_config"))
+            fail(&r, "'quantization_config' is present: the weights are quantized, and kop reads only unquantized "
+                     "F32, F16 and BF16 checkpoints");
         if (!r.failed) check_derived(&r, cfg);
     }
     json_object_put(root);

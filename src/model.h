@@ -17,6 +17,9 @@
  *    intermediate_size, state_size, conv_kernel, time_step_rank, ...) and the
  *    original mamba_ssm layout (d_model, n_layer, ssm_cfg; tensor prefix
  *    backbone.embedding instead of backbone.embeddings).
+ *  - Falcon-Mamba: HF `FalconMambaForCausalLM` (model_type "falcon_mamba"):
+ *    Mamba-1 names and keys plus mixer_rms_eps; run by the Mamba-1 code with
+ *    Config.bcdt_norm set.
  *  - Mamba-2: HF `Mamba2ForCausalLM` (model_type "mamba2") and mamba_ssm's
  *    (ssm_cfg.layer == "Mamba2").
  *  - GPT-2: HF `GPT2LMHeadModel`, tensor names with or without "transformer.".
@@ -30,7 +33,9 @@
 #include <stddef.h>
 #include "util.h"
 
-typedef enum { ARCH_MAMBA1 = 1, ARCH_MAMBA2 = 2, ARCH_GPT2 = 3, ARCH_LLAMA = 4, ARCH_MISTRAL = 5, ARCH_NEOX = 6 } Arch;
+typedef enum {
+    ARCH_MAMBA1 = 1, ARCH_MAMBA2 = 2, ARCH_GPT2 = 3, ARCH_FALCON_MAMBA = 4, ARCH_LLAMA = 5, ARCH_MISTRAL = 6, ARCH_NEOX = 7
+} Arch;
 
 /* The family's name ("mamba1", ...; arch.h) and back (0 for anything else). */
 const char *arch_name(Arch a);
@@ -52,6 +57,8 @@ typedef struct Config {
     int conv_bias;      /* use_conv_bias */
     int proj_bias;      /* use_bias (in_proj and out_proj) */
     int dt_rank;        /* Mamba-1 only */
+    int bcdt_norm;      /* Falcon-Mamba: dt, B and C each through a weightless RMSNorm after x_proj */
+    float mixer_rms_eps; /* its eps */
     /* Mamba-2 (head_dim also the attention families') */
     int n_heads, head_dim, n_groups, chunk_size;
     float dt_limit_lo, dt_limit_hi; /* time_step_limit; hi may be +INFINITY */

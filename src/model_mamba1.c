@@ -1,6 +1,13 @@
 /* model_mamba1.c: the Mamba-1 block (MambaForCausalLM), following
  * transformers' MambaMixer.slow_forward and mamba.c: the whole-prompt layer,
- * the executor's row recomputation, and the SSM state rebuilt from records. */
+ * the executor's row recomputation, and the SSM state rebuilt from records.
+ *
+ * Falcon-Mamba (FalconMambaForCausalLM) is the same block with one addition,
+ * a weightless RMSNorm on each of dt, B and C straight after x_proj
+ * (Config.bcdt_norm; FalconMambaMixer.slow_forward).  It is a second entry of
+ * the architecture table sharing every function here, so its knockouts,
+ * features and recomputed rows are Mamba-1's: the records hold the normed
+ * B and C, and the states rebuilt from them use the normed B. */
 #include "model_mamba1.h"
 
 #include <math.h>
@@ -78,6 +85,22 @@ static void add_rows(float *x, const float *d, size_t n)
     for (size_t i = 0; i < n; i++) x[i] += d[i];
 }
 
+/* dt, B, C = rms_forward(dt), rms_forward(B), rms_forward(C) over each
+ * row of dbc (rows, R + 2N) [dt | B | C], when the config has the norm. */
+static void bcdt_norm(const Config *c, float *dbc, int rows)
+{
+    if (!c->bcdt_norm) return;
+    int R = c->dt_rank, N = c->d_state, nbc = R + 2 * N;
+    float eps = c->mixer_rms_eps;
+    #pragma omp parallel for schedule(static)
+    for (int t = 0; t < rows; t++) {
+        float *p = dbc + (size_t)t * nbc;
+        kern_rmsnorm(p, p, NULL, R, eps);
+        kern_rmsnorm(p + R, p + R, NULL, N, eps);
+        kern_rmsnorm(p + R + N, p + R + N, NULL, N, eps);
+    }
+}
+
 static int scratch_width(const Config *c)
 {
     int w = c->d_model;
@@ -136,6 +159,7 @@ static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKno
     }
     // ssm_parameters = x_proj(x); dt, B, C = split([R, N, N])
     kern_linear(dbc, nbc, u, di, w->x_proj, NULL, T, di, nbc);
+    bcdt_norm(c, dbc, T); /* Falcon-Mamba only; rec->bc gets the normed B and C */
     // dt = softplus(dt_proj(dt))
     kern_linear(dt, di, dbc, nbc, w->dt_proj_w, w->dt_proj_b, T, R, di);
     #pragma omp parallel for schedule(static)
@@ -173,7 +197,8 @@ static double layer_flops(const Config *c, int T)
 {
     double C = c->d_model, di = c->d_inner, N = c->d_state, R = c->dt_rank, t = T;
     return 2 * t * (C * 2 * di + di * (R + 2 * N) + R * di + di * C) /* projections */
-           + t * di * (2 * c->d_conv + 6 * N);                       /* conv + scan */
+           + t * di * (2 * c->d_conv + 6 * N)                        /* conv + scan */
+           + (c->bcdt_norm ? 3 * t * (R + 2 * N) : 0);               /* Falcon-Mamba's dt/B/C norm */
 }
 
 // ---------------------------------------------------------------------------
@@ -232,6 +257,7 @@ static void rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
                               w->conv_w, w->conv_b, r->t0, n, K, di);
     }
     kern_linear(dbc, nbc, u, di, w->x_proj, NULL, Rw, di, nbc);
+    bcdt_norm(c, dbc, Rw);
     kern_linear(dt, di, dbc, nbc, w->dt_proj_w, w->dt_proj_b, Rw, R, di);
     #pragma omp parallel for schedule(static)
     for (int t = 0; t < Rw; t++) kern_softplus_vec(dt + (size_t)t * di, di);
@@ -276,26 +302,28 @@ static void print_config(const Config *c, FILE *f)
 {
     fprintf(f, "d_inner: %d\nd_state: %d\nd_conv: %d\ndt_rank: %d\n", c->d_inner, c->d_state, c->d_conv, c->dt_rank);
     fprintf(f, "conv_bias: %s\nproj_bias: %s\n", c->conv_bias ? "yes" : "no", c->proj_bias ? "yes" : "no");
+    if (c->bcdt_norm) fprintf(f, "mixer_rms_eps: %g\n", c->mixer_rms_eps);
 }
+
+/* Everything but the names: Falcon-Mamba runs exactly this code (its
+ * difference is data, Config.bcdt_norm), so an operation added here reaches
+ * both entries. */
+#define MAMBA1_FAMILY_OPS                                                                                            \
+    .layer_prefix = "backbone.layers.", .bind = bind, .derived_floats = derived_floats, .derive = derive,           \
+    .scratch_width = scratch_width, .thread_floats = thread_floats, .layer = layer, .final_norm = final_norm,       \
+    .layer_flops = layer_flops, .record_fields = record_fields, .rows = rows, .state_floats = state_floats,         \
+    .states = states, .n_features = n_features, .feature_scores = feature_scores, .print_config = print_config
 
 const ArchOps arch_mamba1 = {
     .arch = ARCH_MAMBA1,
     .name = "mamba1",
     .description = "Mamba-1",
-    .layer_prefix = "backbone.layers.",
-    .bind = bind,
-    .derived_floats = derived_floats,
-    .derive = derive,
-    .scratch_width = scratch_width,
-    .thread_floats = thread_floats,
-    .layer = layer,
-    .final_norm = final_norm,
-    .layer_flops = layer_flops,
-    .record_fields = record_fields,
-    .rows = rows,
-    .state_floats = state_floats,
-    .states = states,
-    .n_features = n_features,
-    .feature_scores = feature_scores,
-    .print_config = print_config,
+    MAMBA1_FAMILY_OPS,
+};
+
+const ArchOps arch_falcon_mamba = {
+    .arch = ARCH_FALCON_MAMBA,
+    .name = "falcon_mamba",
+    .description = "Falcon-Mamba",
+    MAMBA1_FAMILY_OPS,
 };

@@ -274,10 +274,16 @@ int pipeline_check(Pipeline *p, FILE *out, KopError *err)
     fprintf(out, "pipeline %s: %d model%s x %d recipe%s = %d run%s, %d figure%s\n", p->name, p->n_models,
             p->n_models == 1 ? "" : "s", p->n_recipes, p->n_recipes == 1 ? "" : "s", runs, runs == 1 ? "" : "s",
             p->n_figures, p->n_figures == 1 ? "" : "s");
+    int wn = 1, wa = 1; /* column widths: the longest name and architecture */
+    for (int m = 0; m < p->n_models; m++) {
+        int n = (int)strlen(p->models[m].name), a = p->models[m].arch ? (int)strlen(arch_name(p->models[m].arch)) : 1;
+        wn = n > wn ? n : wn;
+        wa = a > wa ? a : wa;
+    }
     for (int m = 0; m < p->n_models; m++) {
         const PipeModel *pm = &p->models[m];
         struct stat st;
-        fprintf(out, "  %-14s %-7s", pm->name, pm->arch ? arch_name(pm->arch) : "?");
+        fprintf(out, "  %-*s %-*s", wn, pm->name, wa, pm->arch ? arch_name(pm->arch) : "?");
         if (pm->layers) fprintf(out, " %3d layers", pm->layers);
         else fprintf(out, "  ? layers");
         fprintf(out, "  %s%s: ", pm->dir, stat(pm->dir, &st) == 0 ? "" : " (absent)");

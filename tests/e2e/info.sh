@@ -23,6 +23,7 @@ expect_status 1 "$KOP" info "$TMP/empty"
 grep -q "^kop: error: $TMP/empty/config.json: no such file" "$TMP/err" || fail "no config: $(cat "$TMP/err")"
 
 need_shared reference/mamba1-tiny
+need_shared reference/falcon-mamba-tiny
 need_shared reference/mamba2-tiny
 need_shared reference/gpt2-tiny
 ref=$SHARED/reference
@@ -33,6 +34,19 @@ check arch mamba1; check d_model 32; check n_layer 3; check vocab_size 64
 check d_inner 64; check d_state 8; check d_conv 4; check dt_rank 4
 check lm_head tied; check params 28096; check dtype F32
 [ -z "$(field n_heads)" ] || fail "mamba1 prints n_heads"
+[ -z "$(field mixer_rms_eps)" ] || fail "mamba1 prints mixer_rms_eps"
+
+what=falcon_mamba
+expect_status 0 "$KOP" info "$ref/falcon-mamba-tiny"
+check arch falcon_mamba; check d_model 32; check n_layer 3; check vocab_size 64
+check d_inner 64; check d_state 8; check d_conv 4; check dt_rank 4; check mixer_rms_eps 1e-06
+check lm_head separate; check params 30144; check dtype F32
+# an option kop does not implement: exit 1, the file and the key named
+mkdir "$TMP/gelu"
+sed 's/"hidden_act": "silu"/"hidden_act": "gelu"/' "$ref/falcon-mamba-tiny/config.json" > "$TMP/gelu/config.json"
+ln -s "$ref/falcon-mamba-tiny/model.safetensors" "$TMP/gelu/model.safetensors"
+expect_status 1 "$KOP" info "$TMP/gelu"
+grep -q "^kop: error: $TMP/gelu/config.json: hidden_act 'gelu' is not supported" "$TMP/err" || fail "gelu: $(cat "$TMP/err")"
 
 what=mamba2
 expect_status 0 "$KOP" info "$ref/mamba2-tiny"

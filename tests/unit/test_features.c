@@ -20,8 +20,8 @@ static FeatKind kind_of(const char *stmt, double *F)
 
 int main(void)
 {
-    const char *names[] = {"mamba1-tiny", "mamba2-tiny"};
-    for (int mi = 0; mi < 2; mi++) {
+    const char *names[] = {"mamba1-tiny", "falcon-mamba-tiny", "mamba2-tiny"};
+    for (int mi = 0; mi < 3; mi++) {
         Model m;
         KopError err;
         if (!ok(model_load(&m, ref_model_dir(names[mi]), &err) == 0, "%s loads", names[mi])) continue;

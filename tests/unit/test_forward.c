@@ -119,6 +119,7 @@ static void check_model(const char *name)
 int main(void)
 {
     check_model("mamba1-tiny");
+    check_model("falcon-mamba-tiny");
     check_model("mamba2-tiny");
     check_model("gpt2-tiny");
     check_model("llama-tiny");

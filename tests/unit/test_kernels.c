@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fastexp.h"
 #include "kernels.h"
@@ -108,6 +109,13 @@ static void test_norms_and_acts(void)
     for (int i = 0; i < 6; i++) ss += x[i] * x[i];
     double r = 1 / sqrt(ss / 6 + 1e-5);
     is_float(out[2], 3 * r * 0.5, 1e-6, "rmsnorm element");
+    /* weightless and in place (Falcon-Mamba's dt/B/C norm), eps 1e-6 */
+    float xw[6];
+    memcpy(xw, x, sizeof xw);
+    kern_rmsnorm(xw, xw, NULL, 6, 1e-6f);
+    double rw = 1 / sqrt(ss / 6 + 1e-6), dw = 0;
+    for (int i = 0; i < 6; i++) dw = fmax(dw, fabs(xw[i] - x[i] * rw));
+    ok(dw < 1e-6, "weightless rmsnorm in place: x / rms(x) (max diff %.2g)", dw);
     kern_layernorm(out, x, w, b, 6, 1e-5f);
     double mean = (1 - 2 + 3 + 0.5 - 0.25 + 4) / 6.0, var = 0;
     for (int i = 0; i < 6; i++) var += (x[i] - mean) * (x[i] - mean);

@@ -28,7 +28,7 @@ static void check_model(const char *name)
     KopError err = {0};
     if (!ok(model_load(&m, dir, &err) == 0, "%s: loads", name)) return;
     int V = m.cfg.vocab_size, L = m.cfg.n_layer;
-    int nch = m.cfg.arch == ARCH_MAMBA1 ? m.cfg.d_inner : m.cfg.arch == ARCH_MAMBA2 ? m.cfg.n_heads : 0;
+    int nch = model_n_features(&m.cfg);
     json_object *cases = ref_get(exp_, "cases");
     for (size_t ci = 0; ci < json_object_array_length(cases); ci++) {
         json_object *cs = json_object_array_get_idx(cases, ci);
@@ -85,6 +85,7 @@ static void check_model(const char *name)
 int main(void)
 {
     check_model("mamba1-tiny");
+    check_model("falcon-mamba-tiny");
     check_model("mamba2-tiny");
     check_model("gpt2-tiny");
     check_model("llama-tiny");

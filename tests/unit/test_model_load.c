@@ -164,6 +164,39 @@ static void test_ref_mamba1(void)
     model_free(&m);
 }
 
+/* Falcon-Mamba: expand 16 in the config, weights 64 = intermediate_size wide */
+static void test_ref_falcon_mamba(void)
+{
+    Model m;
+    if (load_reference(&m, "falcon-mamba-tiny") < 0) return;
+    const Config *c = &m.cfg;
+    const char *st = sw_path("%s/model.safetensors", m.dir);
+    ok(c->arch == ARCH_FALCON_MAMBA && c->bcdt_norm && c->d_model == 32 && c->n_layer == 3 && c->vocab_size == 64,
+       "falcon_mamba: 32 wide, 3 layers, vocab 64, dt/B/C norm on");
+    ok(c->d_inner == 64 && c->d_state == 8 && c->dt_rank == 4,
+       "falcon_mamba: d_inner is intermediate_size 64, not expand 16 * 32 (got %d)", c->d_inner);
+    is_float(c->mixer_rms_eps, 1e-6, 1e-13, "falcon_mamba: mixer_rms_eps 1e-6");
+    is_float(c->norm_eps, 1e-5, 1e-12, "falcon_mamba: layer_norm_epsilon 1e-5");
+    ok(m.lm_head != m.embed && !c->tie_embeddings, "falcon_mamba: lm_head untied");
+    is_int((long)m.n_params, 28096 + 64 * 32, "falcon_mamba: Mamba-1's parameters plus the untied head");
+    same_bytes(st, "lm_head.weight", m.lm_head, 1000);
+    same_bytes(st, "backbone.layers.2.mixer.x_proj.weight", M1(m)[2].x_proj, 1279);
+    model_free(&m);
+}
+
+/* config.json TEXT in a new folder must load; *c filled. */
+static int config_ok(const char *text, Config *c, const char *what)
+{
+    static int k;
+    char *d = new_case(sw_path("config-ok%d", k++));
+    sw_write_text(sw_path("%s/config.json", d), text);
+    KopError err = {0};
+    int rc = config_load(c, d, &err);
+    if (!ok(rc == 0, "config: reads %s", what)) diag("  message: %s", err.msg);
+    free(d);
+    return rc == 0;
+}
+
 static void test_ref_mamba2(void)
 {
     Model m;
@@ -531,6 +564,47 @@ static void test_configs(void)
     expect_config_error("{\"model_type\": \"mamba\", \"hidden_size\": 16777217, \"num_hidden_layers\": 1, \"vocab_size\": 10}",
                         "must be an integer in [1, 16777216]", "an absurd hidden_size");
 
+    /* Falcon-Mamba: transformers' defaults for what the config leaves out
+     * (FalconMambaConfig: mixer_rms_eps 1e-6, tie_word_embeddings true,
+     * intermediate_size = expand * hidden_size, time_step_rank auto). */
+    Config fc;
+    if (config_ok("{\"model_type\": \"falcon_mamba\", \"hidden_size\": 48, \"num_hidden_layers\": 2, \"vocab_size\": 10,"
+                  " \"expand\": 3}", &fc, "a Falcon-Mamba config with defaults"))
+        ok(fc.arch == ARCH_FALCON_MAMBA && fc.bcdt_norm && fabs(fc.mixer_rms_eps - 1e-6) < 1e-13 && fc.tie_embeddings
+               && fc.d_inner == 144 && fc.dt_rank == 3 && fc.d_state == 16,
+           "config: falcon_mamba defaults (mixer_rms_eps 1e-6, tied, d_inner 3 * 48, dt_rank ceil(48/16))");
+    /* tiiuae/falcon-mamba-7b's contradiction: expand 16 against intermediate_size 2 * hidden_size;
+     * options that steer only training and initialisation are accepted */
+    if (config_ok("{\"model_type\": \"falcon_mamba\", \"hidden_size\": 4096, \"num_hidden_layers\": 64, \"vocab_size\": 65024,"
+                  " \"expand\": 16, \"intermediate_size\": 8192, \"time_step_rank\": 256, \"state_size\": 16,"
+                  " \"mixer_rms_eps\": 1e-5, \"tie_word_embeddings\": false, \"use_mambapy\": true,"
+                  " \"rescale_prenorm_residual\": true, \"residual_in_fp32\": false, \"time_step_init_scheme\": \"constant\","
+                  " \"time_step_scale\": 2.0, \"time_step_min\": 0.01, \"time_step_max\": 0.5, \"time_step_floor\": 0.001,"
+                  " \"hidden_act\": \"silu\", \"torch_dtype\": \"bfloat16\"}", &fc, "a falcon-mamba-7b-shaped config"))
+        ok(fc.d_inner == 8192 && fc.dt_rank == 256 && !fc.tie_embeddings && fabs(fc.mixer_rms_eps - 1e-5) < 1e-12,
+           "config: intermediate_size 8192 wins over expand 16 (got d_inner %d)", fc.d_inner);
+    /* expand is not even multiplied out when intermediate_size is given */
+    if (config_ok("{\"model_type\": \"falcon_mamba\", \"hidden_size\": 2097152, \"num_hidden_layers\": 1, \"vocab_size\": 10,"
+                  " \"expand\": 16, \"intermediate_size\": 64}", &fc, "an expand * hidden_size past the limit beside intermediate_size"))
+        is_int(fc.d_inner, 64, "config: d_inner from intermediate_size alone");
+    /* TRI-ML/mamba-7b-rw: a plain Mamba-1 (model_type mamba) with mamba_ssm's keys beside HF's */
+    if (config_ok("{\"architectures\": [\"MambaForCausalLM\"], \"model_type\": \"mamba\", \"hidden_size\": 4096,"
+                  " \"num_hidden_layers\": 64, \"n_layer\": 64, \"vocab_size\": 50432, \"expand\": 2, \"intermediate_size\": 8192,"
+                  " \"time_step_rank\": 256, \"state_size\": 16, \"fused_add_norm\": true, \"rms_norm\": true,"
+                  " \"pad_vocab_size_multiple\": 8, \"residual_in_fp32\": true}", &fc, "TRI-ML/mamba-7b-rw's config"))
+        ok(fc.arch == ARCH_MAMBA1 && !fc.bcdt_norm && fc.d_inner == 8192 && fc.dt_rank == 256 && fc.vocab_size == 50432
+               && fc.tie_embeddings,
+           "config: mamba-7b-rw is Mamba-1 without the dt/B/C norm, 50432 rows, tied");
+    expect_config_error("{\"model_type\": \"falcon_mamba\", \"hidden_size\": 8, \"num_hidden_layers\": 2, \"vocab_size\": 10,"
+                        " \"mixer_rms_eps\": 0}", "'mixer_rms_eps' must be a number in (0, 1)", "a zero mixer_rms_eps");
+    expect_config_error("{\"model_type\": \"falcon_mamba\", \"hidden_size\": 8, \"num_hidden_layers\": 2, \"vocab_size\": 10,"
+                        " \"hidden_act\": \"gelu\"}", "hidden_act 'gelu' is not supported", "Falcon-Mamba with another activation");
+    expect_config_error("{\"model_type\": \"mamba\", \"hidden_size\": 8, \"num_hidden_layers\": 2, \"vocab_size\": 10,"
+                        " \"hidden_act\": \"relu\"}", "hidden_act 'relu' is not supported", "Mamba-1 with another activation");
+    expect_config_error("{\"model_type\": \"falcon_mamba\", \"hidden_size\": 8, \"num_hidden_layers\": 2, \"vocab_size\": 10,"
+                        " \"quantization_config\": {\"load_in_4bit\": true}}", "'quantization_config' is present",
+                        "a quantized checkpoint");
+
     /* mamba_ssm Mamba-1: dt_rank auto, vocab padded. */
     char *d = new_case("ssm-mamba1");
     sw_write_text(sw_path("%s/config.json", d), "{\"d_model\": 40, \"n_layer\": 2, \"vocab_size\": 50277, \"ssm_cfg\": {}}");
@@ -548,6 +622,7 @@ int main(void)
     root = r;
     SwList *l = calloc(1, sizeof *l);
     test_ref_mamba1();
+    test_ref_falcon_mamba();
     test_ref_mamba2();
     test_ref_gpt2();
     test_mamba1_f16(l);

@@ -399,9 +399,23 @@ static void test_check(void)
     rmdir(tmpdir);
 }
 
+/* Falcon-Mamba is an architecture of its own in models and recipes. */
+static void test_falcon_mamba(void)
+{
+    Pipeline *p = parse("models:\n  - {name: f, dir: fm7b, arch: falcon_mamba}\n"
+                        "recipes:\n  - {file: feat.kop, archs: [mamba1, falcon_mamba]}\n");
+    ok(p && p->models[0].arch == ARCH_FALCON_MAMBA, "arch: falcon_mamba");
+    ok(p && p->recipes[0].archs == ((1u << ARCH_MAMBA1) | (1u << ARCH_FALCON_MAMBA)), "archs: [mamba1, falcon_mamba]");
+    pipeline_free(p);
+    is_error("models:\n  - {name: f, dir: x, arch: falcon-mamba}\nrecipes: [r.kop]\n",
+             "dir/t.yaml:2:29: error: unknown architecture 'falcon-mamba' (did you mean 'falcon_mamba'?)",
+             "a hyphen for the underscore");
+}
+
 int main(void)
 {
     test_full();
+    test_falcon_mamba();
     test_defaults();
     test_variables();
     test_errors();

@@ -142,6 +142,7 @@ int main(void)
     ref_model_dir("mamba1-tiny"); /* skips when the shared folder is absent */
     if (!mkdtemp(tmpdir)) skip_all("cannot make a temporary folder");
     check_model(kop, "mamba1-tiny");
+    check_model(kop, "falcon-mamba-tiny");
     check_model(kop, "mamba2-tiny");
     check_model(kop, "gpt2-tiny");
     check_model(kop, "llama-tiny");
