@@ -84,7 +84,7 @@ typedef struct Model {
     const float *embed;      /* (vocab_size, d_model)  embeddings / wte */
     const float *pos_embed;  /* (n_ctx, d_model)  GPT-2 wpe; NULL otherwise */
     const float *norm_f;     /* (d_model) final norm weight */
-    const float *norm_f_b;   /* (d_model) GPT-2 ln_f bias; NULL otherwise */
+    const float *norm_f_b;   /* (d_model) GPT-2 ln_f / GPT-NeoX final_layer_norm bias; NULL otherwise */
     const float *lm_head;    /* (vocab_size, d_model); == embed when tied */
     const float *lm_head_t;  /* (d_model, vocab_size) lm_head transposed (model_derive): BLIS packs
                               * this layout faster for the wide vocabulary product */
