@@ -21,7 +21,7 @@ static int run_pipeline(const RunOptions *o, const char *const *sets, int n_sets
     return rc;
 }
 
-enum { OPT_MODEL, OPT_OUT, OPT_NAME, OPT_THREADS, OPT_SET, OPT_QUIET };
+enum { OPT_MODEL, OPT_OUT, OPT_NAME, OPT_THREADS, OPT_SET, OPT_QUIET, OPT_RESTART, OPT_SHARD };
 static const CliOption options[] = {
     [OPT_MODEL] = {"model", 0, "DIR", "the model folder (Hugging Face layout); for a .kop recipe"},
     [OPT_OUT] = {"out", 0, "DIR", "write the results in DIR (default: see below)"},
@@ -29,8 +29,41 @@ static const CliOption options[] = {
     [OPT_THREADS] = {"threads", 0, "N", "use N threads (default: OMP_NUM_THREADS, else every core)"},
     [OPT_SET] = {"set", 0, "VAR=VALUE", "give a pipeline's ${VAR} a value (beats the environment)"},
     [OPT_QUIET] = {"quiet", 'q', NULL, "no progress bar and no log lines"},
+    [OPT_RESTART] = {"restart", 0, NULL, "start over, even where DIR holds this run, whole or in part"},
+    [OPT_SHARD] = {"shard", 0, "I/N", "measure shard I of N (0 <= I < N; default from SLURM_ARRAY_TASK_*)"},
     {0},
 };
+
+/* "I/N" into o's shard; -1 if it is not one. */
+static int parse_shard(const char *v, RunOptions *o)
+{
+    char *end;
+    long i = strtol(v, &end, 10);
+    if (end == v || *end != '/') return -1;
+    const char *n_at = end + 1;
+    long n = strtol(n_at, &end, 10);
+    if (end == n_at || *end || n < 1 || n > 100000 || i < 0 || i >= n) return -1;
+    o->shard = (int)i;
+    o->n_shards = (int)n;
+    return 0;
+}
+
+/* A Slurm job array's task as the shard, when --shard is not given:
+ * task SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT (ids from
+ * SLURM_ARRAY_TASK_MIN, 0 unless set). */
+static int shard_from_slurm(RunOptions *o)
+{
+    const char *id = getenv("SLURM_ARRAY_TASK_ID"), *count = getenv("SLURM_ARRAY_TASK_COUNT");
+    const char *min = getenv("SLURM_ARRAY_TASK_MIN");
+    if (!id || !count || o->n_shards) return 0;
+    char spec[64];
+    long first = min ? strtol(min, NULL, 10) : 0;
+    snprintf(spec, sizeof spec, "%ld/%s", strtol(id, NULL, 10) - first, count);
+    if (parse_shard(spec, o) < 0)
+        return cli_usage("run", "SLURM_ARRAY_TASK_ID %s / SLURM_ARRAY_TASK_COUNT %s (min %ld) do not make a shard", id,
+                         count, first);
+    return 0;
+}
 
 /* The options into o and the --set values into sets; 0 or a usage status. */
 static int parse_args(const CliArg *args, int n, RunOptions *o, const char **sets, int *n_sets)
@@ -56,6 +89,11 @@ static int parse_args(const CliArg *args, int n, RunOptions *o, const char **set
             break;
         }
         case OPT_QUIET: o->quiet = 1; break;
+        case OPT_RESTART: o->restart = 1; break;
+        case OPT_SHARD:
+            if (parse_shard(v, o) < 0)
+                return cli_usage("run", "--shard takes I/N with 0 <= I < N <= 100000, got '%s'", v);
+            break;
         default:
             if (o->recipe_path) return cli_usage("run", "unexpected argument '%s' (one recipe or pipeline at a time)", v);
             o->recipe_path = v;
@@ -70,6 +108,7 @@ static int run(const RunOptions *o, const char *const *sets, int n_sets)
     if (o->recipe_path && pipeline_is_file(o->recipe_path)) {
         if (o->model_dir || o->model_label)
             return cli_usage("run", "a pipeline names its own models: --model and --name are for .kop recipes");
+        if (o->n_shards > 1) return cli_usage("run", "--shard is for .kop recipes; run a pipeline's recipes one by one to shard them");
         return run_pipeline(o, sets, n_sets);
     }
     if (n_sets) return cli_usage("run", "--set is for pipelines (PIPELINE.yaml), not recipes");
@@ -87,6 +126,7 @@ static int run_main(const CliArg *args, int n)
     char *found = NULL;
     int n_sets = 0;
     int rc = parse_args(args, n, &o, sets, &n_sets);
+    if (!rc) rc = shard_from_slurm(&o);
     if (!rc && o.recipe_path && pipeline_is_file(o.recipe_path)) o.recipe_path = found = cli_find_pipeline(o.recipe_path);
     if (!rc) rc = run(&o, sets, n_sets);
     free(found);
@@ -101,10 +141,14 @@ const CliCommand cli_run = {
     .description =
         "Run the recipe FILE.kop on the model in DIR, or every recipe of a pipeline on\n"
         "every model it names, and write rows.csv, summary.csv, manifest.yaml and the\n"
-        "recipe's figures.",
+        "recipe's figures.  A run killed and started again with the same command\n"
+        "resumes where it stopped; a complete one has nothing to do.  With --shard I/N\n"
+        "it measures every N-th group of prompts into its own folder, and\n"
+        "`kop merge` joins the shards' folders into the run's results.",
     .options = options,
     .notes =
-        "--out defaults to results/EXPERIMENT/MODEL for a recipe, and to the\n"
+        "--out defaults to results/EXPERIMENT/MODEL for a recipe (MODEL.shard-I-of-N\n"
+        "for a shard), and to the\n"
         "pipeline's 'output' (else results/NAME) for a pipeline.\n\n"
         "A PIPELINE.yaml named without a folder and not found in the current folder\n"
         "is taken from the installed pipelines (demo.yaml: the examples on the demo\n"

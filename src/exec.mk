@@ -1,7 +1,7 @@
 ## src/exec.mk: the executor (`kop run`): statistics, manifest, progress.
-libkop_a_SOURCES += src/run.h src/run.c src/journal.h src/journal.c src/exec.h src/exec.c src/results.h src/results.c src/results_csv.c src/stats.h src/stats.c src/sha256.h src/sha256.c \
+libkop_a_SOURCES += src/run.h src/run.c src/journal.h src/journal.c src/merge.h src/merge.c src/exec.h src/exec.c src/results.h src/results.c src/results_csv.c src/stats.h src/stats.c src/sha256.h src/sha256.c \
 	src/manifest.h src/manifest.c src/progress.h src/progress.c
-kop_SOURCES += src/cli_run.c
+kop_SOURCES += src/cli_run.c src/cli_merge.c
 
 check_PROGRAMS += tests/unit/test_run_reference tests/unit/test_stats
 tests_unit_test_run_reference_SOURCES = tests/unit/test_run_reference.c tests/unit/expected.h tests/unit/expected.c
@@ -10,5 +10,5 @@ tests_unit_test_stats_SOURCES = tests/unit/test_stats.c
 tests_unit_test_stats_LDADD = $(KOP_LIBS)
 TESTS += tests/unit/test_run_reference tests/unit/test_stats
 
-TESTS += tests/e2e/run.sh
-EXTRA_DIST += tests/e2e/run.sh
+TESTS += tests/e2e/run.sh tests/e2e/resume.sh
+EXTRA_DIST += tests/e2e/run.sh tests/e2e/resume.sh

@@ -2,6 +2,8 @@
 #include "config.h"
 #include "run.h"
 
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -130,17 +132,29 @@ typedef struct Sink {
     const PromptList *ps;
 } Sink;
 
+/* KOP_TEST_KILL=N (tests only): the process kills itself with SIGKILL
+ * once N prompts are on disk; N.5: between the rows and the journal line of
+ * prompt N + 1.  Where a real kill may land, at a point a test can name. */
+static void test_kill(double at, int done, int between)
+{
+    if (at >= 0 && (between ? at == done + 0.5 : at == done)) raise(SIGKILL);
+}
+
 static void on_prompts(void *ctx, const Results *res, int from, int to)
 {
     Sink *k = ctx;
+    const char *env = getenv("KOP_TEST_KILL");
+    double kill_at = env ? strtod(env, NULL) : -1;
     for (int i = from; i < to; i++) {
         const PromptResult *p = &res->prompts[i];
+        test_kill(kill_at, i, 0);
         if (p->mine && p->used) results_rows_write(k->rows, res, p);
         else if (p->mine) manifest_skip(k->man, k->ps->v[p->index], p->reason);
         fflush(k->rows);
+        test_kill(kill_at, i, 1);
         journal_prompt(k->journal, p, ftell(k->rows));
+        fflush(k->journal);
     }
-    fflush(k->journal);
 }
 
 int run_outputs(const Recipe *r, const Results *res, const char *out_dir, KopError *err)
@@ -177,8 +191,9 @@ static int resume(const RunOptions *o, const char *journal_path, const char *row
         results_free(&old);
         return 1;
     }
-    if (complete) {
-        results_free(&old);
+    if (complete) { /* res holds the whole run, for a pipeline's figures */
+        results_free(res);
+        *res = old;
         return 0;
     }
     /* labels come again from the executor; the prompts, rows and journal up
@@ -271,6 +286,10 @@ int run_recipe(const RunOptions *o, KopError *err)
             if (o->log)
                 fprintf(o->log, "%s on %s: nothing to do, %s/ holds this run's complete results (--restart runs it again)\n",
                         r->experiment, model_name, out_dir);
+            if (o->summary) {
+                results_finish(&res);
+                results_summary(&res, o->summary);
+            }
             status = 0;
             goto out;
         }
