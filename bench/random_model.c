@@ -11,6 +11,7 @@
 
 #include "kernels.h"
 #include "model_gpt2.h"
+#include "model_llama.h"
 #include "model_mamba1.h"
 #include "model_mamba2.h"
 
@@ -61,6 +62,12 @@ int random_model(Model *m, const char *shape, unsigned seed)
         *c = (Config){.arch = ARCH_GPT2, .d_model = med ? 1024 : 768, .n_layer = med ? 24 : 12, .vocab_size = 50257,
                       .norm_eps = 1e-5f, .tie_embeddings = 1, .n_head = med ? 16 : 12, .n_ctx = 1024,
                       .n_inner = med ? 4096 : 3072};
+    } else if (!strcmp(shape, "llama-3.2-1b")) {
+        /* meta-llama/Llama-3.2-1B's config.json */
+        *c = (Config){.arch = ARCH_LLAMA, .d_model = 2048, .n_layer = 16, .vocab_size = 128256, .norm_eps = 1e-5f,
+                      .tie_embeddings = 1, .n_head = 32, .n_kv_head = 8, .head_dim = 64, .rope_dims = 64,
+                      .n_inner = 8192, .rope_theta = 500000.0f, .rope_factor = 32.0f, .rope_low_freq = 1.0f,
+                      .rope_high_freq = 4.0f, .rope_orig_ctx = 8192.0f};
     } else {
         return -1;
     }
@@ -117,6 +124,21 @@ int random_model(Model *m, const char *shape, unsigned seed)
             w->D = cst(a, H, 1.0f);
             w->gnorm = cst(a, di, 1.0f);
             w->out_proj = rnd(a, (size_t)C * di, 0.02f / sqrtf(2.0f * L));
+        }
+    } else if (c->arch == ARCH_LLAMA) {
+        int I = c->n_inner, Q = c->n_head * c->head_dim, KV = c->n_kv_head * c->head_dim;
+        LlamaLayer *ls = kop_xcalloc((size_t)L, sizeof *ls);
+        m->layers = ls;
+        for (int l = 0; l < L; l++) {
+            LlamaLayer *w = &ls[l];
+            w->attn_norm = w->mlp_norm = cst(a, C, 1.0f);
+            w->wq = rnd(a, (size_t)Q * C, 0.02f);
+            w->wk = rnd(a, (size_t)KV * C, 0.02f);
+            w->wv = rnd(a, (size_t)KV * C, 0.02f);
+            w->wo = rnd(a, (size_t)C * Q, 0.02f / sqrtf(2.0f * L));
+            w->w_gate = rnd(a, (size_t)I * C, 0.02f);
+            w->w_up = rnd(a, (size_t)I * C, 0.02f);
+            w->w_down = rnd(a, (size_t)C * I, 0.02f / sqrtf(2.0f * L));
         }
     } else {
         int I = c->n_inner;

@@ -1,7 +1,7 @@
 /* bench/sweep.c: the executor on the Mamba Knockout paper's flow sweep.
  *
- * The six statements of LANGUAGE.md's example (four for GPT-2, which has no
- * SSM features), each swept over every layer with a centred window of 9, for
+ * The six statements of LANGUAGE.md's example (four for the transformers,
+ * which have no SSM features), each swept over every layer with a centred window of 9, for
  * the first N prompts of known_1000.json tokenized with the real GPT-NeoX
  * (Mamba) or GPT-2 tokenizer, on random weights with real model shapes.
  * Reports seconds per prompt, knocked forwards per second, achieved GFLOP/s
@@ -13,11 +13,13 @@
  *
  *   bench/sweep [--prompts 64] [--naive-prompts 8] [--threads 1,2]
  *               [--shapes mamba-130m,mamba2-130m,gpt2-medium] [--shared DIR]
+ * (--shapes llama-3.2-1b adds the Llama-3.2-1B row; it needs about 6 GB.)
  */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "run.h"
 #include "random_model.h"
 
@@ -67,13 +69,15 @@ int main(int argc, char **argv)
     for (char *sh = strtok(shapes, ","); sh; sh = strtok(NULL, ",")) {
         Model m;
         if (random_model(&m, sh, 1) < 0) { fprintf(stderr, "unknown shape %s\n", sh); return 2; }
-        int gpt2 = m.cfg.arch == ARCH_GPT2;
+        /* GPT-2's tokenizer for GPT-2, GPT-NeoX's for the rest (its ids fit
+         * Llama-3's vocabulary; the cost does not depend on which ids) */
+        int gpt2 = m.cfg.arch == ARCH_GPT2, ssm = model_n_features(&m.cfg) > 0;
         if (gpt2) snprintf(tok, sizeof tok, "%s/tokenizers/gpt2", shared);
         else snprintf(tok, sizeof tok, "%s/tokenizers/gpt-neox-20b/tokenizer.json", shared);
         snprintf(recipe, sizeof recipe, "%s/sweep.kop", dir);
         snprintf(naive_recipe, sizeof naive_recipe, "%s/naive.kop", dir);
         snprintf(out, sizeof out, "%s/out", dir);
-        if (write_recipe(recipe, shared, n_prompts, !gpt2) || write_recipe(naive_recipe, shared, naive_prompts, !gpt2)) {
+        if (write_recipe(recipe, shared, n_prompts, ssm) || write_recipe(naive_recipe, shared, naive_prompts, ssm)) {
             perror(recipe);
             return 2;
         }

@@ -70,6 +70,8 @@ void kern_layernorm(float *out, const float *x, const float *w, const float *b, 
 float kern_silu(float x);
 float kern_softplus(float x);
 float kern_gelu_new(float x);
+/* The exact GELU, 0.5 x (1 + erf(x / sqrt 2)) (torch's default, GPT-NeoX's "gelu") */
+float kern_gelu(float x);
 /* x[i] = softplus(x[i]) in place, vectorised: max(x, 0) + log1p(exp(-|x|)),
  * with log1p(y) = 2 atanh(y / (2 + y)) as a series; within 2e-7 relative of
  * kern_softplus (torch's threshold: x > 20 gives x). */
@@ -184,7 +186,7 @@ void kern_mamba2_scan_rows(float *y, int ldy, const float *x, int ldx, const flo
                            int knocked, const unsigned char *src, const unsigned char *dst, int t0, int rows, int P,
                            int N);
 
-/* ---- causal self-attention (GPT-2, one head) ------------------------------------
+/* ---- causal self-attention (one head) ------------------------------------------
  * Rows i in [i0, T): q and out hold those rows (row i at (i - i0) * ldq / ldo),
  * this head's HS columns at offset 0.  Keys and values come in two parts so
  * the executor can combine a clean prefix with recomputed rows: position
@@ -197,9 +199,41 @@ void kern_attention_head(float *out, int ldo, const float *q, int ldq,
                          const float *k0, const float *v0, int ld0,
                          const float *k1, const float *v1, int ld1, int split,
                          const KernKnock *ko, float *att, int i0, int T, int HS);
+/* The same with a sliding window (Mistral): row i sees only keys
+ * j > i - window (its last `window` positions, itself included), as
+ * transformers' sliding-window mask does; window 0 = no window.  Knockout
+ * and the fully-blocked rule apply within the window. */
+void kern_attention_head_win(float *out, int ldo, const float *q, int ldq,
+                             const float *k0, const float *v0, int ld0,
+                             const float *k1, const float *v1, int ld1, int split,
+                             const KernKnock *ko, int window, float *att, int i0, int T, int HS);
 /* Reference: all rows, one key/value matrix (T, ld); T <= KERN_ATTN_REF_MAX. */
 enum { KERN_ATTN_REF_MAX = 4096 };
 void kern_attention_head_ref(float *out, int ldo, const float *q, const float *k, const float *v, int ld,
                              const KernKnock *ko, int T, int HS);
+void kern_attention_head_win_ref(float *out, int ldo, const float *q, const float *k, const float *v, int ld,
+                                 const KernKnock *ko, int window, int T, int HS);
+
+/* ---- rotary position embeddings (Llama, Mistral, GPT-NeoX) ------------------------
+ * Hugging Face's rotate-half layout: of a head's first `rot` dims, dim i and
+ * dim i + rot/2 (i < rot/2) form a pair rotated by the angle pos * inv_freq[i]:
+ *   x'[i]         = x[i] cos - x[i + rot/2] sin
+ *   x'[i + rot/2] = x[i + rot/2] cos + x[i] sin
+ * and the dims from rot on are left alone (GPT-NeoX's partial rotary).
+ *
+ * kern_rope_freqs fills inv_freq (rot/2) = theta^(-2i/rot), computed in fp32
+ * as transformers does; with factor > 0 rescaled as its llama3 rope_scaling
+ * (_compute_llama3_parameters): wavelength w = 2 pi / f;
+ *   w < orig_ctx / high_freq_factor: f;   w > orig_ctx / low_freq_factor: f / factor;
+ *   between: (1 - s) f / factor + s f,  s = (orig_ctx / w - low) / (high - low). */
+void kern_rope_freqs(float *inv_freq, int rot, float theta, float factor, float low_freq_factor,
+                     float high_freq_factor, float orig_ctx);
+/* Rotate n heads of one position in place, head k at x + k * step, for
+ * position pos (angles in fp32 as transformers computes them). */
+void kern_rope(float *x, int n, int step, int rot, const float *inv_freq, int pos);
+/* Reference for one head: transformers' formula literally, in double:
+ * out = x * cos(emb) + rotate_half(x) * sin(emb), emb = cat(freqs, freqs),
+ * rotate_half(x) = cat(-x[rot/2:rot], x[:rot/2]); out[rot:] = x[rot:]. */
+void kern_rope_ref(float *out, const float *x, int HS, int rot, const float *inv_freq, int pos);
 
 #endif

@@ -41,6 +41,11 @@ float kern_gelu_new(float x)
     return 0.5f * x * (1.0f + tanhf(c * (x + 0.044715f * x * x * x)));
 }
 
+float kern_gelu(float x)
+{
+    return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+}
+
 KERN_CLONES
 void kern_softplus_vec(float *x, int n)
 {

@@ -9,7 +9,8 @@
 #endif
 
 /* One line per family, in the order messages list them. */
-static const ArchOps *const table[] = {&arch_mamba1, &arch_falcon_mamba, &arch_mamba2, &arch_gpt2};
+static const ArchOps *const table[] = {&arch_mamba1, &arch_falcon_mamba, &arch_mamba2, &arch_gpt2, &arch_llama,
+                                       &arch_mistral, &arch_neox};
 enum { N_ARCH = sizeof table / sizeof table[0] };
 
 const ArchOps *arch_ops(Arch a)

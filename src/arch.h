@@ -2,8 +2,9 @@
  *
  * Everything that differs between model families sits behind one ArchOps,
  * defined in the family's model file (src/model_mamba1.c, model_mamba2.c,
- * model_gpt2.c; Falcon-Mamba is a second entry in model_mamba1.c) and listed
- * once in src/arch.c.  The loader, the forward pass, the executor (knock.c),
+ * model_gpt2.c, model_llama.c, model_neox.c; Falcon-Mamba is a second entry
+ * in model_mamba1.c, Mistral one in model_llama.c) and listed once in
+ * src/arch.c.  The loader, the forward pass, the executor (knock.c),
  * feature selection and `kop info` ask the table and never switch on the
  * architecture; the model files depend on this header, not on the executor.
  * Adding a family is one model file plus one line in arch.c (and its
@@ -46,6 +47,7 @@ typedef struct LayerRec {
     float *dt;    /* Mamba-1 (T, d_inner);            Mamba-2 (T, n_heads) */
     float *bc;    /* Mamba-1 (T, dt_rank + 2 d_state) [dt | B | C] */
     float *qkv;   /* GPT-2 (T, 3C) */
+    float *kv;    /* rotary attention (T, 2 * n_kv_head * head_dim): rotated keys, then values */
 } LayerRec;
 
 /* One recorded field: its width per position and where it goes in a LayerRec. */
@@ -144,6 +146,6 @@ const char *arch_list(void);
 int model_n_features(const Config *c);
 
 /* The families, defined in their model files. */
-extern const ArchOps arch_mamba1, arch_falcon_mamba, arch_mamba2, arch_gpt2;
+extern const ArchOps arch_mamba1, arch_falcon_mamba, arch_mamba2, arch_gpt2, arch_llama, arch_mistral, arch_neox;
 
 #endif

@@ -1,12 +1,14 @@
 /* config.c: config.json -> Config (json-c), for the architectures of
- * model.h in both the Hugging Face and the original mamba_ssm layouts.
+ * model.h: the Mamba families in both the Hugging Face and the original
+ * mamba_ssm layouts, GPT-2, and the rotary attention families Llama,
+ * Mistral and GPT-NeoX.
  *
  * Keys a real config always carries (width, depth, vocabulary) are required;
  * the others default to the value the writing library uses, so a hand-written
  * config means what it would mean to transformers or mamba_ssm.  Options that
  * change the computation in ways kop does not implement (a LayerNorm Mamba, a
  * gate applied after the norm, another GPT-2 activation) are rejected by name
- * rather than ignored.  Every dimension is bounded so that the sizes derived
+ * rather than ignored (another rope_scaling type, another activation).  Every dimension is bounded so that the sizes derived
  * from it (2*d_inner, the Mamba-2 in_proj rows, 3*C) fit in an int. */
 #include "model.h"
 
@@ -136,6 +138,19 @@ static float eps_or(Reader *r, json_object *obj, const char *k, float def)
 static float eps(Reader *r, json_object *obj, const char *k)
 {
     return eps_or(r, obj, k, 1e-5f);
+}
+
+/* A finite number > 0, or DEF when absent (REQUIRED: error). */
+static float positive(Reader *r, json_object *obj, const char *k, double def)
+{
+    json_object *v = key(obj, k);
+    if (!v) {
+        if (def == REQUIRED) return fail(r, "missing key '%s'", k);
+        return (float)def;
+    }
+    double x = number(r, v, k);
+    if (!(x > 0 && isfinite(x) && x < 1e30)) return fail(r, "'%s' must be a positive number", k);
+    return (float)x;
 }
 
 /* A string key, or DEF when absent. */
@@ -334,6 +349,115 @@ static void gpt2(Reader *r, json_object *o, Config *c)
         fail(r, "n_embd %d is not a multiple of n_head %d", c->d_model, c->n_head);
 }
 
+/* rope_scaling (transformers 4.x) or rope_parameters (which also holds
+ * rope_theta): absent, null or type "default" mean plain RoPE; "llama3"
+ * (Llama-3.1/3.2) rescales the frequencies (kernels.h); other types (linear,
+ * dynamic, yarn, longrope) are not implemented and rejected by name. */
+static void rope_scaling(Reader *r, json_object *o, Config *c)
+{
+    const char *name = "rope_scaling";
+    json_object *rs = key(o, name);
+    if (!rs && key(o, "rope_parameters")) {
+        name = "rope_parameters";
+        rs = key(o, name);
+        if (json_object_is_type(rs, json_type_object) && key(rs, "rope_theta"))
+            c->rope_theta = positive(r, rs, "rope_theta", REQUIRED);
+    }
+    if (!rs) return;
+    if (!json_object_is_type(rs, json_type_object)) {
+        fail(r, "'%s' must be an object or null", name);
+        return;
+    }
+    const char *type = string(r, rs, "rope_type", string(r, rs, "type", "default"));
+    if (!strcmp(type, "default")) return;
+    if (strcmp(type, "llama3")) {
+        fail(r, "%s type '%s' is not supported (kop implements llama3 and the default)", name, type);
+        return;
+    }
+    c->rope_factor = positive(r, rs, "factor", REQUIRED);
+    c->rope_low_freq = positive(r, rs, "low_freq_factor", REQUIRED);
+    c->rope_high_freq = positive(r, rs, "high_freq_factor", REQUIRED);
+    c->rope_orig_ctx = positive(r, rs, "original_max_position_embeddings", REQUIRED);
+    if (!r->failed && !(c->rope_high_freq > c->rope_low_freq))
+        fail(r, "%s: high_freq_factor %g must be above low_freq_factor %g", name, c->rope_high_freq, c->rope_low_freq);
+}
+
+/* Mistral's sliding_window: absent means MistralConfig's 4096, null none. */
+static int sliding_window(Reader *r, json_object *o)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(o, "sliding_window", &v)) return 4096;
+    return v ? dim(r, o, "sliding_window", REQUIRED) : 0;
+}
+
+/* LlamaConfig and MistralConfig (the same model but for Mistral's sliding
+ * window and its defaults; MistralAttention has no biases). */
+static void llama(Reader *r, json_object *o, Config *c, int mistral)
+{
+    c->arch = mistral ? ARCH_MISTRAL : ARCH_LLAMA;
+    c->d_model = dim(r, o, "hidden_size", REQUIRED);
+    c->n_layer = dim(r, o, "num_hidden_layers", REQUIRED);
+    c->n_head = dim(r, o, "num_attention_heads", REQUIRED);
+    c->vocab_size = dim(r, o, "vocab_size", REQUIRED);
+    if (r->failed) return;
+    c->n_inner = dim(r, o, "intermediate_size", mistral ? 14336 : 11008);
+    c->n_kv_head = dim(r, o, "num_key_value_heads", c->n_head);
+    /* LlamaConfig: head_dim = hidden_size // num_attention_heads unless given */
+    c->head_dim = dim(r, o, "head_dim", c->d_model / c->n_head > 0 ? c->d_model / c->n_head : REQUIRED);
+    c->rope_dims = c->head_dim;
+    c->norm_eps = eps_or(r, o, "rms_norm_eps", 1e-6f);
+    c->rope_theta = positive(r, o, "rope_theta", 10000.0);
+    rope_scaling(r, o, c);
+    c->tie_embeddings = flag(r, o, "tie_word_embeddings", 0);
+    if (mistral) c->sliding_window = sliding_window(r, o);
+    else {
+        c->attn_bias = flag(r, o, "attention_bias", 0);
+        c->mlp_bias = flag(r, o, "mlp_bias", 0);
+    }
+    const char *act = string(r, o, "hidden_act", "silu");
+    if (strcmp(act, "silu")) fail(r, "hidden_act '%s' is not supported (kop implements silu)", act);
+    if (!r->failed && c->n_head % c->n_kv_head)
+        fail(r, "num_attention_heads %d is not a multiple of num_key_value_heads %d", c->n_head, c->n_kv_head);
+    if (!r->failed && c->head_dim % 2) fail(r, "head_dim %d is odd; rotary embeddings rotate pairs of dims", c->head_dim);
+}
+
+/* GPTNeoXConfig (Pythia).  rotary_pct and rotary_emb_base are the classic
+ * names; later transformers call them partial_rotary_factor and rope_theta. */
+static void gpt_neox(Reader *r, json_object *o, Config *c)
+{
+    c->arch = ARCH_NEOX;
+    c->d_model = dim(r, o, "hidden_size", REQUIRED);
+    c->n_layer = dim(r, o, "num_hidden_layers", REQUIRED);
+    c->n_head = dim(r, o, "num_attention_heads", REQUIRED);
+    c->vocab_size = dim(r, o, "vocab_size", REQUIRED);
+    if (r->failed) return;
+    if (c->d_model % c->n_head) {
+        fail(r, "hidden_size %d is not a multiple of num_attention_heads %d", c->d_model, c->n_head);
+        return;
+    }
+    c->n_inner = dim(r, o, "intermediate_size", 24576);
+    c->n_kv_head = c->n_head;
+    c->head_dim = c->d_model / c->n_head;
+    const char *pct_key = !key(o, "rotary_pct") && key(o, "partial_rotary_factor") ? "partial_rotary_factor" : "rotary_pct";
+    json_object *pv = key(o, pct_key);
+    double pct = pv ? number(r, pv, pct_key) : 0.25;
+    if (!(pct >= 0 && pct <= 1)) fail(r, "'%s' must be a number in [0, 1]", pct_key);
+    // self.rotary_ndims = int(self.head_size * config.rotary_pct)
+    c->rope_dims = r->failed ? 0 : (int)(c->head_dim * pct);
+    if (!r->failed && c->rope_dims % 2)
+        fail(r, "%s %g of head size %d gives %d rotary dims, an odd number; rotary embeddings rotate pairs",
+             pct_key, pct, c->head_dim, c->rope_dims);
+    const char *base_key = !key(o, "rotary_emb_base") && key(o, "rope_theta") ? "rope_theta" : "rotary_emb_base";
+    c->rope_theta = positive(r, o, base_key, 10000.0);
+    rope_scaling(r, o, c);
+    c->norm_eps = eps_or(r, o, "layer_norm_eps", 1e-5f);
+    c->parallel_residual = flag(r, o, "use_parallel_residual", 1);
+    c->attn_bias = flag(r, o, "attention_bias", 1);
+    c->tie_embeddings = flag(r, o, "tie_word_embeddings", 0);
+    const char *act = string(r, o, "hidden_act", "gelu");
+    if (strcmp(act, "gelu")) fail(r, "hidden_act '%s' is not supported (kop implements gelu, the exact erf form)", act);
+}
+
 /* Sizes the forward passes derive must fit in an int, too. */
 static void check_derived(Reader *r, const Config *c)
 {
@@ -351,9 +475,14 @@ static void check_derived(Reader *r, const Config *c)
         what = "the in_proj rows";
         if (c->n_heads % c->n_groups)
             fail(r, "the %d heads do not divide into %d groups", c->n_heads, c->n_groups);
-    } else {
+    } else if (c->arch == ARCH_GPT2) {
         big = 3 * (int64_t)c->d_model;
         what = "3 * n_embd";
+    } else {
+        big = ((int64_t)c->n_head + 2 * (int64_t)c->n_kv_head) * c->head_dim;
+        what = "the query, key and value widths";
+        if (3 * (int64_t)c->d_model > big) big = 3 * (int64_t)c->d_model, what = "3 * hidden_size";
+        if (2 * (int64_t)c->n_inner > big) big = 2 * (int64_t)c->n_inner, what = "2 * intermediate_size";
     }
     if (big > DIM_MAX) fail(r, "%s = %lld is above kop's limit of %d", what, (long long)big, DIM_MAX);
 }
@@ -378,12 +507,15 @@ int config_load(Config *cfg, const char *dir, KopError *err)
         json_object *mt = key(root, "model_type");
         const char *type = string(&r, root, "model_type", NULL);
         if (!mt && key(root, "d_model") && key(root, "n_layer")) mamba_ssm(&r, root, cfg);
-        else if (!type) fail(&r, "no model_type (kop reads mamba, falcon_mamba, mamba2, gpt2 and mamba_ssm configs)");
+        else if (!type) fail(&r, "no model_type (kop reads mamba, falcon_mamba, mamba2, gpt2, llama, mistral, gpt_neox and mamba_ssm configs)");
         else if (!strcmp(type, "mamba")) mamba1_hf(&r, root, cfg);
         else if (!strcmp(type, "falcon_mamba")) falcon_mamba_hf(&r, root, cfg);
         else if (!strcmp(type, "mamba2")) mamba2_hf(&r, root, cfg);
         else if (!strcmp(type, "gpt2")) gpt2(&r, root, cfg);
-        else fail(&r, "unknown model_type '%s' (kop reads mamba, falcon_mamba, mamba2, gpt2)", type);
+        else if (!strcmp(type, "llama")) llama(&r, root, cfg, 0);
+        else if (!strcmp(type, "mistral")) llama(&r, root, cfg, 1);
+        else if (!strcmp(type, "gpt_neox")) gpt_neox(&r, root, cfg);
+        else fail(&r, "unknown model_type '%s' (kop reads mamba, falcon_mamba, mamba2, gpt2, llama, mistral, gpt_neox)", type);
         /* quantized weights (bitsandbytes, GPTQ, ...) are tensors of another
          * kind, which kop does not read; say so before the tensors do */
         if (!r.failed && key(root, "quantization_config"))

@@ -25,6 +25,9 @@
  *  - Mamba-2: HF `Mamba2ForCausalLM` (model_type "mamba2") and mamba_ssm's
  *    (ssm_cfg.layer == "Mamba2").
  *  - GPT-2: HF `GPT2LMHeadModel`, tensor names with or without "transformer.".
+ *  - Llama and Mistral: HF `LlamaForCausalLM` / `MistralForCausalLM`
+ *    (model_type "llama" / "mistral"), GPT-NeoX: HF `GPTNeoXForCausalLM`
+ *    (model_type "gpt_neox", Pythia).
  * A tied lm_head absent from the file uses the embedding. */
 #ifndef KOP_MODEL_H
 #define KOP_MODEL_H
@@ -32,7 +35,9 @@
 #include <stddef.h>
 #include "util.h"
 
-typedef enum { ARCH_MAMBA1 = 1, ARCH_MAMBA2 = 2, ARCH_GPT2 = 3, ARCH_FALCON_MAMBA = 4 } Arch;
+typedef enum {
+    ARCH_MAMBA1 = 1, ARCH_MAMBA2 = 2, ARCH_GPT2 = 3, ARCH_FALCON_MAMBA = 4, ARCH_LLAMA = 5, ARCH_MISTRAL = 6, ARCH_NEOX = 7
+} Arch;
 
 /* The family's name ("mamba1", ...; arch.h) and back (0 for anything else). */
 const char *arch_name(Arch a);
@@ -56,13 +61,23 @@ typedef struct Config {
     int dt_rank;        /* Mamba-1 only */
     int bcdt_norm;      /* Falcon-Mamba: dt, B and C each through a weightless RMSNorm after x_proj */
     float mixer_rms_eps; /* its eps */
-    /* Mamba-2 only */
+    /* Mamba-2 (head_dim also the attention families') */
     int n_heads, head_dim, n_groups, chunk_size;
     float dt_limit_lo, dt_limit_hi; /* time_step_limit; hi may be +INFINITY */
-    /* GPT-2 only */
-    int n_head;         /* attention heads */
-    int n_ctx;          /* n_positions: rows of wpe */
-    int n_inner;        /* MLP width (n_inner or 4 * n_embd) */
+    /* GPT-2 and the rotary attention families */
+    int n_head;         /* attention (query) heads */
+    int n_ctx;          /* GPT-2 n_positions: rows of wpe; 0 = no limit (rotary) */
+    int n_inner;        /* MLP width (n_inner or 4 * n_embd; intermediate_size) */
+    /* Llama, Mistral, GPT-NeoX: rotary attention */
+    int n_kv_head;      /* key/value heads (num_key_value_heads; == n_head without GQA) */
+    int rope_dims;      /* dims of each head that rotate (head_dim; NeoX: head_dim * rotary_pct) */
+    float rope_theta;   /* rope_theta / rotary_emb_base */
+    /* rope_scaling of type llama3; rope_factor 0 = none */
+    float rope_factor, rope_low_freq, rope_high_freq, rope_orig_ctx;
+    int sliding_window; /* Mistral: a query sees its last sliding_window keys; 0 = all */
+    int attn_bias;      /* attention projections carry biases (attention_bias) */
+    int mlp_bias;       /* Llama mlp_bias */
+    int parallel_residual; /* NeoX use_parallel_residual: x + attn(ln1(x)) + mlp(ln2(x)) */
 } Config;
 
 typedef struct Model {
@@ -71,7 +86,7 @@ typedef struct Model {
     const float *embed;      /* (vocab_size, d_model)  embeddings / wte */
     const float *pos_embed;  /* (n_ctx, d_model)  GPT-2 wpe; NULL otherwise */
     const float *norm_f;     /* (d_model) final norm weight */
-    const float *norm_f_b;   /* (d_model) GPT-2 ln_f bias; NULL otherwise */
+    const float *norm_f_b;   /* (d_model) GPT-2 ln_f / GPT-NeoX final_layer_norm bias; NULL otherwise */
     const float *lm_head;    /* (vocab_size, d_model); == embed when tied */
     const float *lm_head_t;  /* (d_model, vocab_size) lm_head transposed (model_derive): BLIS packs
                               * this layout faster for the wide vocabulary product */

@@ -251,10 +251,13 @@ void loadp_mamba_common(Loader *L, Model *m)
 }
 
 /* A stored lm_head is used even when the config says tied; an absent one is
- * the embedding when tied, and an error otherwise. */
+ * the embedding when tied, and an error otherwise.  Tensors bind() does not
+ * ask for (buffers some conversions carry, such as GPT-NeoX's
+ * attention.rotary_emb.inv_freq or attention.bias) are ignored. */
 static void load_head(Loader *L)
 {
     Model *m = L->m;
+    if (m->lm_head) return; /* bound by the family under its own name (GPT-NeoX's embed_out) */
     if (loadp_present(L, "lm_head.weight"))
         m->lm_head = loadp_get(L, S2(m->cfg.vocab_size, m->cfg.d_model), "lm_head.weight");
     else if (m->cfg.tie_embeddings)

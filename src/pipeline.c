@@ -378,7 +378,7 @@ static void read_model(Rd *r, const yaml_node_t *n, PipeModel *m)
         m->dir = resolve(r, dir);
         m->dir_loc = node_loc(r, v[1]);
     }
-    const char *arch = opt_str(r, v[2], "an architecture (mamba1, falcon_mamba, mamba2 or gpt2)");
+    const char *arch = opt_str(r, v[2], "an architecture name (mamba1, gpt2, llama, ...)");
     if (arch) {
         m->arch_loc = node_loc(r, v[2]);
         m->arch = arch_value(r, arch, m->arch_loc);
@@ -401,7 +401,7 @@ static void read_recipe(Rd *r, const yaml_node_t *n, PipeRecipe *rc)
     rc->path = resolve(r, req_str(r, n, v[0], "file", "a recipe needs 'file', the .kop file"));
     if (v[0]) rc->loc = node_loc(r, v[0]);
     PipeList archs;
-    list(r, v[1], "an architecture (mamba1, falcon_mamba, mamba2 or gpt2)", &archs);
+    list(r, v[1], "an architecture name (mamba1, gpt2, llama, ...)", &archs);
     for (int i = 0; i < archs.n; i++) rc->archs |= 1u << arch_value(r, archs.v[i], archs.loc[i]);
     if (v[1] && seq_len(v[1]) == 0)
         diag_error(r->p->diag, node_loc(r, v[1]), "'archs' is empty: the recipe would run on no model");

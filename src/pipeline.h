@@ -12,7 +12,7 @@
  *     models:                        # required, at least one
  *       - name: mamba-130m           # unique; the folder of its results
  *         dir: ${MODELS}/mamba-130m  # required: a Hugging Face model folder
- *         arch: mamba1               # optional: mamba1, falcon_mamba, mamba2 or gpt2
+ *         arch: mamba1               # optional: mamba1, falcon_mamba, mamba2, gpt2, llama, mistral, gpt_neox
  *         layers: 24                 # optional: the layer count
  *         tokenizer: PATH            # optional: tokenizer file or folder (default: dir)
  *       - ../examples/models/gpt2-facts   # shorthand: dir only, named after its folder

@@ -61,6 +61,41 @@ check arch gpt2; check d_model 32; check n_layer 3; check vocab_size 64
 check n_head 4; check head_dim 8; check n_ctx 64; check n_inner 128
 check lm_head tied; check params 42272; check dtype F32
 
+need_shared reference/llama-tiny
+need_shared reference/pythia-tiny
+
+what=llama
+expect_status 0 "$KOP" info "$ref/llama-tiny"
+check arch llama; check d_model 32; check n_layer 3; check vocab_size 64
+check n_head 4; check n_kv_head 2; check head_dim 8; check intermediate_size 48
+check rope_theta 10000; check rope_scaling none; check attention_bias false; check mlp_bias false
+check lm_head tied; check params 25312; check dtype F32
+[ -z "$(field sliding_window)" ] || fail "llama prints sliding_window"
+
+what=pythia
+expect_status 0 "$KOP" info "$ref/pythia-tiny"
+check arch gpt_neox; check d_model 32; check n_layer 3; check vocab_size 64
+check n_head 4; check head_dim 8; check intermediate_size 128; check rotary_dims 2
+check parallel_residual true; check attention_bias true
+check lm_head separate; check params 42272; check dtype F32
+
+# Mistral: the llama-tiny weights under a Mistral config with a window and
+# llama3 rope scaling.
+mkdir "$TMP/mistral"
+sed -e 's/"llama"/"mistral"/' -e 's/"rope_theta": 10000.0,/"rope_theta": 500000.0, "sliding_window": 4, "rope_scaling": {"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192},/' \
+    "$ref/llama-tiny/config.json" > "$TMP/mistral/config.json"
+ln -s "$ref/llama-tiny/model.safetensors" "$TMP/mistral/model.safetensors"
+what=mistral
+expect_status 0 "$KOP" info "$TMP/mistral"
+check arch mistral; check n_kv_head 2; check sliding_window 4; check rope_theta 500000
+check rope_scaling "llama3 factor 32 low_freq_factor 1 high_freq_factor 4 original_max_position_embeddings 8192"
+
+# Another rope scaling: exit 1, named.
+sed 's/"rope_theta": 10000.0,/"rope_scaling": {"type": "dynamic", "factor": 2.0},/' "$ref/llama-tiny/config.json" \
+    > "$TMP/mistral/config.json"
+expect_status 1 "$KOP" info "$TMP/mistral"
+grep -q "config.json: rope_scaling type 'dynamic' is not supported" "$TMP/err" || fail "dynamic rope: $(cat "$TMP/err")"
+
 # mamba_ssm releases: pytorch_model.bin, the vocabulary padded to a multiple
 # of pad_vocab_size_multiple (60 -> 64), the tied head sharing the embedding's
 # storage (so counted once).

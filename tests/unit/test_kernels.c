@@ -124,6 +124,7 @@ static void test_norms_and_acts(void)
     is_float(kern_silu(1.5f), 1.5 / (1 + exp(-1.5)), 1e-7, "silu");
     is_float(kern_softplus(0.3f), log1p(exp(0.3)), 1e-7, "softplus");
     is_float(kern_softplus(30.0f), 30.0, 0, "softplus threshold");
+    is_float(kern_gelu(-0.7f), -0.35 * (1 + erf(-0.7 / sqrt(2.0))), 1e-7, "exact gelu");
     is_float(kern_gelu_new(0.7f), 0.5 * 0.7 * (1 + tanh(sqrt(2 / M_PI) * (0.7 + 0.044715 * 0.343))), 1e-7, "gelu_new");
     float sv[1000], ref[1000];
     double worst = 0;
@@ -344,6 +345,92 @@ static void test_attention(void)
     free(q); free(k); free(v);
 }
 
+/* Sliding windows (Mistral): the window kernel against its reference,
+ * window >= T = no window, and split keys in the recomputed rows. */
+static void test_attention_window(void)
+{
+    enum { T = 12, HS = 4, LD = 10 };
+    float *q = rand_vec(T * LD, -2, 2), *k = rand_vec(T * LD, -2, 2), *v = rand_vec(T * LD, -1, 1);
+    float o1[T * HS], o2[T * HS], o3[T * HS], att[T];
+    unsigned char src[T], dst[T], chan[1];
+    for (int W = 1; W <= 5; W += 2) {
+        kern_attention_head_win(o1, HS, q, LD, k, v, LD, NULL, NULL, 0, T, NULL, W, att, 0, T, HS);
+        kern_attention_head_win_ref(o2, HS, q, k, v, LD, NULL, W, T, HS);
+        ok(max_abs_diff(o1, o2, T, HS, HS) < 1e-5, "attention with a window of %d = reference", W);
+        random_masks(src, dst, chan, T, 1);
+        KernKnock ko = {src, dst, NULL};
+        kern_attention_head_win(o1, HS, q, LD, k, v, LD, NULL, NULL, 0, T, &ko, W, att, 0, T, HS);
+        kern_attention_head_win_ref(o2, HS, q, k, v, LD, &ko, W, T, HS);
+        ok(max_abs_diff(o1, o2, T, HS, HS) < 1e-5, "attention with a window of %d and a knockout = reference", W);
+    }
+    /* window 1: every row is its own value */
+    kern_attention_head_win(o1, HS, q, LD, k, v, LD, NULL, NULL, 0, T, NULL, 1, att, 0, T, HS);
+    double d = 0;
+    for (int i = 0; i < T; i++)
+        for (int c = 0; c < HS; c++) d = fmax(d, fabs(o1[i * HS + c] - v[i * LD + c]));
+    ok(d < 1e-6, "a window of 1: each row attends only to itself (max diff %.2g)", d);
+    kern_attention_head_win(o1, HS, q, LD, k, v, LD, NULL, NULL, 0, T, NULL, T, att, 0, T, HS);
+    kern_attention_head(o2, HS, q, LD, k, v, LD, NULL, NULL, 0, T, NULL, att, 0, T, HS);
+    ok(memcmp(o1, o2, sizeof o1) == 0, "a window as long as the prompt = no window");
+    kern_attention_head_win(o3, HS, q, LD, k, v, LD, NULL, NULL, 0, T, NULL, 4, att, 0, T, HS);
+    ok(max_abs_diff(o3, o2, T, HS, HS) > 1e-3 && max_abs_diff(o3, o2, 4, HS, HS) == 0,
+       "a window of 4 changes rows 4.. only");
+    float k1[T * LD], v1[T * LD];
+    memcpy(k1, k + 7 * LD, sizeof(float) * (T - 7) * LD);
+    memcpy(v1, v + 7 * LD, sizeof(float) * (T - 7) * LD);
+    kern_attention_head_win(o2, HS, q + 7 * LD, LD, k, v, LD, k1, v1, LD, 7, NULL, 4, att, 7, T, HS);
+    ok(memcmp(o3 + 7 * HS, o2, sizeof(float) * (T - 7) * HS) == 0,
+       "windowed rows from a split key/value set = the same rows from one set");
+    free(q); free(k); free(v);
+}
+
+static void test_rope(void)
+{
+    enum { HS = 10, NH = 3, ROT = 6 };
+    float inv[ROT / 2], x[NH * HS], y[NH * HS], want[HS];
+    kern_rope_freqs(inv, ROT, 10000.0f, 0, 0, 0, 0);
+    /* theta^(-2i/rot): 1, 10000^(-1/3), 10000^(-2/3) */
+    is_float(inv[0], 1.0, 0, "rope frequency 0 is 1");
+    is_float(inv[1], pow(10000.0, -1.0 / 3), 1e-7, "rope frequency 1 = theta^(-2/6)");
+    is_float(inv[2], pow(10000.0, -2.0 / 3), 1e-8, "rope frequency 2 = theta^(-4/6)");
+    for (int i = 0; i < NH * HS; i++) x[i] = y[i] = frand();
+    kern_rope(y, NH, HS, ROT, inv, 0);
+    ok(memcmp(x, y, sizeof x) == 0, "rope at position 0 is the identity");
+    double d = 0;
+    for (int pos = 1; pos < 2000; pos += 333) {
+        memcpy(y, x, sizeof x);
+        kern_rope(y, NH, HS, ROT, inv, pos);
+        for (int h = 0; h < NH; h++) {
+            kern_rope_ref(want, x + h * HS, HS, ROT, inv, pos);
+            d = fmax(d, max_abs_diff(y + h * HS, want, 1, HS, HS));
+        }
+    }
+    ok(d < 1e-5, "rope of every head = transformers' rotate_half formula, partial rotary, positions to 2000 (max diff %.2g)", d);
+    /* a rotation keeps each pair's length, and dims from rot on untouched */
+    memcpy(y, x, sizeof x);
+    kern_rope(y, NH, HS, ROT, inv, 17);
+    double n0 = x[1] * x[1] + x[4] * x[4], n1 = y[1] * y[1] + y[4] * y[4];
+    ok(fabs(n0 - n1) < 1e-6 && y[7] == x[7] && y[HS + 9] == x[HS + 9], "rope rotates pairs (i, i + rot/2) only");
+
+    /* llama3 rope_scaling (transformers' _compute_llama3_parameters), rot 8,
+     * theta 10000, factor 8, low_freq_factor 1, high_freq_factor 4,
+     * original_max_position_embeddings 1024, derived by hand:
+     *   plain frequencies 10000^(-i/4) = 1, 0.1, 0.01, 0.001;
+     *   wavelengths 2 pi / f = 6.283, 62.83, 628.3, 6283;
+     *   low_freq_wavelen = 1024 / 1 = 1024, high_freq_wavelen = 1024 / 4 = 256;
+     *   i = 0, 1: wavelength < 256, high frequency, kept: 1, 0.1;
+     *   i = 3: wavelength 6283 > 1024, low frequency, divided: 0.001 / 8 = 0.000125;
+     *   i = 2: between, smoothed: s = (1024 / 628.3185 - 1) / (4 - 1)
+     *          = (1.6297466 - 1) / 3 = 0.2099155,
+     *          f = (1 - s) 0.01 / 8 + s 0.01 = 0.000987606 + 0.002099155 = 0.003086761. */
+    float f8[4];
+    kern_rope_freqs(f8, 8, 10000.0f, 8.0f, 1.0f, 4.0f, 1024.0f);
+    is_float(f8[0], 1.0, 1e-7, "llama3 scaling keeps a high frequency");
+    is_float(f8[1], 0.1, 1e-8, "llama3 scaling keeps the next high frequency");
+    is_float(f8[2], 0.003086761, 1e-9, "llama3 scaling smooths a medium frequency");
+    is_float(f8[3], 0.000125, 1e-10, "llama3 scaling divides a low frequency by the factor");
+}
+
 int main(void)
 {
     test_gemm();
@@ -354,5 +441,7 @@ int main(void)
     test_mamba1_scan();
     test_mamba2_scan();
     test_attention();
+    test_attention_window();
+    test_rope();
     return done_testing();
 }

@@ -261,8 +261,8 @@ static void batched_prompts(const char *name, const Model *m)
 
 int main(void)
 {
-    const char *names[] = {"mamba1-tiny", "falcon-mamba-tiny", "mamba2-tiny", "gpt2-tiny"};
-    for (int i = 0; i < 4; i++) {
+    const char *names[] = {"mamba1-tiny", "falcon-mamba-tiny", "mamba2-tiny", "gpt2-tiny", "llama-tiny", "pythia-tiny"};
+    for (int i = 0; i < 6; i++) {
         Model m;
         KopError err;
         if (!ok(model_load(&m, ref_model_dir(names[i]), &err) == 0, "%s loads", names[i])) continue;

@@ -88,6 +88,8 @@ int main(void)
     check_model("falcon-mamba-tiny");
     check_model("mamba2-tiny");
     check_model("gpt2-tiny");
+    check_model("llama-tiny");
+    check_model("pythia-tiny");
     /* mamba_ssm releases: pytorch_model.bin, padded vocabulary */
     check_model("mamba1-ssm-tiny");
     check_model("mamba2-ssm-tiny");

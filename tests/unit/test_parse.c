@@ -265,9 +265,9 @@ static const char *int_list(json_object *arr)
 static void test_reference(void)
 {
     const char *root = getenv("KOP_SHARED");
-    const char *models[] = {"mamba1-tiny", "falcon-mamba-tiny", "mamba2-tiny", "gpt2-tiny"};
-    const Arch arch[] = {ARCH_MAMBA1, ARCH_FALCON_MAMBA, ARCH_MAMBA2, ARCH_GPT2};
-    for (int m = 0; m < 4; m++) {
+    const char *models[] = {"mamba1-tiny", "falcon-mamba-tiny", "mamba2-tiny", "gpt2-tiny", "llama-tiny", "pythia-tiny"};
+    const Arch arch[] = {ARCH_MAMBA1, ARCH_FALCON_MAMBA, ARCH_MAMBA2, ARCH_GPT2, ARCH_LLAMA, ARCH_NEOX};
+    for (int m = 0; m < 6; m++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/reference/%s/expected.json", root ? root : "", models[m]);
         json_object *doc = root ? json_object_from_file(path) : NULL;

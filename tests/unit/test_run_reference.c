@@ -145,6 +145,8 @@ int main(void)
     check_model(kop, "falcon-mamba-tiny");
     check_model(kop, "mamba2-tiny");
     check_model(kop, "gpt2-tiny");
+    check_model(kop, "llama-tiny");
+    check_model(kop, "pythia-tiny");
     check_model(kop, "mamba1-ssm-tiny");
     check_model(kop, "mamba2-ssm-tiny");
     if (!getenv("KOP_KEEP_TMP")) sh("rm -rf '%s'", tmpdir);

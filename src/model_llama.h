@@ -1,0 +1,24 @@
+/* model_llama.h: the weights of one Llama / Mistral layer (Model.layers of a
+ * llama or mistral model). */
+#ifndef KOP_MODEL_LLAMA_H
+#define KOP_MODEL_LLAMA_H
+
+#include "model.h"
+
+/* Llama decoder layer (HF names under model.layers.N.); nn.Linear weights
+ * (out, in); NH query heads and NKV key/value heads of HS dims; I the MLP
+ * width.  Biases are NULL unless attention_bias / mlp_bias. */
+typedef struct LlamaLayer {
+    const float *attn_norm;          /* (C)  input_layernorm.weight */
+    const float *wq, *bq;            /* (NH*HS, C), (NH*HS)  self_attn.q_proj */
+    const float *wk, *bk;            /* (NKV*HS, C), (NKV*HS)  self_attn.k_proj */
+    const float *wv, *bv;            /* (NKV*HS, C), (NKV*HS)  self_attn.v_proj */
+    const float *wo, *bo;            /* (C, NH*HS), (C)  self_attn.o_proj */
+    const float *mlp_norm;           /* (C)  post_attention_layernorm.weight */
+    const float *w_gate, *b_gate;    /* (I, C), (I)  mlp.gate_proj */
+    const float *w_up, *b_up;        /* (I, C), (I)  mlp.up_proj */
+    const float *w_down, *b_down;    /* (C, I), (C)  mlp.down_proj */
+    const float *inv_freq;           /* (HS / 2) rotary frequencies, the same in every layer (model_derive) */
+} LlamaLayer;
+
+#endif

@@ -1,0 +1,21 @@
+/* model_neox.h: the weights of one GPT-NeoX layer (Model.layers of a
+ * gpt_neox model, Pythia). */
+#ifndef KOP_MODEL_NEOX_H
+#define KOP_MODEL_NEOX_H
+
+#include "model.h"
+
+/* GPT-NeoX layer (HF names under gpt_neox.layers.N.); nn.Linear weights
+ * (out, in); I the MLP width.  Attention biases are NULL when
+ * attention_bias is false. */
+typedef struct NeoxLayer {
+    const float *ln1_w, *ln1_b;      /* (C)  input_layernorm */
+    const float *qkv_w, *qkv_b;      /* (3C, C), (3C)  attention.query_key_value: rows per head [q k v] */
+    const float *dense_w, *dense_b;  /* (C, C), (C)  attention.dense */
+    const float *ln2_w, *ln2_b;      /* (C)  post_attention_layernorm */
+    const float *fc_w, *fc_b;        /* (I, C), (I)  mlp.dense_h_to_4h */
+    const float *proj_w, *proj_b;    /* (C, I), (C)  mlp.dense_4h_to_h */
+    const float *inv_freq;           /* (rotary dims / 2), the same in every layer (model_derive) */
+} NeoxLayer;
+
+#endif
