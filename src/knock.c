@@ -43,8 +43,7 @@ static size_t state_size(const Config *c)
     return ops->state_floats ? ops->state_floats(c) : 0;
 }
 
-/* Floats recorded per position and layer. */
-static size_t record_width(const Config *c)
+size_t knockp_record_width(const Config *c)
 {
     RecField f[REC_MAX_FIELDS];
     size_t sum = 0;
@@ -52,13 +51,11 @@ static size_t record_width(const Config *c)
     return sum;
 }
 
-/* The LayerRec of layer l for rows [r0, ...) of a record block of `rows`
- * rows per layer: each field is a (rows, width) block, one after another. */
-static void layer_views(const Config *c, float *mem, int rows, int l, int r0, LayerRec *r)
+void knockp_layer_views(const Config *c, float *mem, int rows, int l, int r0, LayerRec *r)
 {
     RecField f[REC_MAX_FIELDS];
     int n = arch_ops(c->arch)->record_fields(c, f);
-    float *q = mem + record_width(c) * rows * l;
+    float *q = mem + knockp_record_width(c) * rows * l;
     memset(r, 0, sizeof *r);
     for (int i = 0; i < n; i++) {
         *(float **)((char *)r + f[i].offset) = q + f[i].width * r0;
@@ -88,10 +85,10 @@ int prompt_runs_new(const Model *m, int n, const int *const *ids, const int *T, 
     if (n <= 0) return 0;
     Records *sh = kop_xcalloc(1, sizeof *sh);
     sh->resid = kop_xmalloc(sizeof(float) * (size_t)(L + 1) * rows * C);
-    sh->mem = kop_xmalloc(sizeof(float) * record_width(c) * rows * L);
+    sh->mem = kop_xmalloc(sizeof(float) * knockp_record_width(c) * rows * L);
     sh->logits = kop_xmalloc(sizeof(float) * (size_t)n * V);
     LayerRec *rec = kop_xmalloc(sizeof *rec * (size_t)L);
-    for (int l = 0; l < L; l++) layer_views(c, sh->mem, rows, l, 0, &rec[l]);
+    for (int l = 0; l < L; l++) knockp_layer_views(c, sh->mem, rows, l, 0, &rec[l]);
     int *all = kop_xmalloc(sizeof(int) * (size_t)rows);
     for (int q = 0, r = 0; q < n; r += T[q++]) memcpy(all + r, ids[q], sizeof(int) * (size_t)T[q]);
     ForwardReq req = {.ids = all, .T = rows, .n_seq = n, .seq_len = T, .resid_out = sh->resid, .rec = rec,
@@ -115,7 +112,7 @@ int prompt_runs_new(const Model *m, int n, const int *const *ids, const int *T, 
         p->resid = sh->resid + (size_t)r0 * C;
         p->resid_stride = (size_t)rows * C;
         p->rec = kop_xmalloc(sizeof *p->rec * (size_t)L);
-        for (int l = 0; l < L; l++) layer_views(c, sh->mem, rows, l, r0, &p->rec[l]);
+        for (int l = 0; l < L; l++) knockp_layer_views(c, sh->mem, rows, l, r0, &p->rec[l]);
         p->clean_logits = sh->logits + (size_t)q * V;
         p->scratch = scratch ? scratch : &p->own;
     }

@@ -66,5 +66,11 @@ int prompt_run_knock_naive(PromptRun *p, const KnockRun *runs, int n, float *log
  * multiply-add), for benchmarks. */
 double knock_flops(const Config *c, int T, const KnockRun *runs, int n);
 
+/* The record layout, shared with trace.c: floats recorded per position and
+ * layer; and the LayerRec of layer l for rows [r0, ...) of a record block
+ * of `rows` rows per layer (each field a (rows, width) block, one after
+ * another). */
+size_t knockp_record_width(const Config *c);
+void knockp_layer_views(const Config *c, float *mem, int rows, int l, int r0, LayerRec *r);
 
 #endif
