@@ -216,14 +216,20 @@ static int first_set(const unsigned char *mask, int n)
 }
 
 /* The hooks the runs restore (*restore) and freeze (*freeze), checked
- * against the model. */
-static int runs_hooks(TracePrompt *tp, const TraceRun *runs, int n, unsigned *restore, unsigned *freeze,
+ * against the model and captured if they were not yet; the runs and the
+ * target checked. */
+static int runs_hooks(TracePrompt *tp, const TraceRun *runs, int n, int target, unsigned *restore, unsigned *freeze,
                       KopError *err)
 {
     *restore = *freeze = 0;
+    if (target < 0 || target >= tp->m->cfg.vocab_size)
+        return kop_fail(err, KOP_EXIT_USAGE, "trace: target token %d is outside the vocabulary (0..%d)", target,
+                        tp->m->cfg.vocab_size - 1);
     for (int k = 0; k < n; k++) {
-        if ((unsigned)runs[k].restore.hook >= HOOK_COUNT || (runs[k].freeze.pos && (unsigned)runs[k].freeze.hook >= HOOK_COUNT))
-            return kop_fail(err, KOP_EXIT_INTERNAL, "trace: run %d names no hook", k);
+        const TraceSite *r = &runs[k].restore, *f = &runs[k].freeze;
+        if ((unsigned)r->hook >= HOOK_COUNT || (f->pos && (unsigned)f->hook >= HOOK_COUNT) || (r->pos && !r->layers) ||
+            (f->pos && !f->layers))
+            return kop_fail(err, KOP_EXIT_INTERNAL, "trace: run %d: a site without a hook or layers", k);
         *restore |= HOOK_BIT(runs[k].restore.hook);
         if (runs[k].freeze.pos) *freeze |= HOOK_BIT(runs[k].freeze.hook);
     }
@@ -387,7 +393,7 @@ int trace_restore(TracePrompt *tp, const TraceRun *runs, int n, int target, doub
     const Config *c = &tp->m->cfg;
     int T = tp->T, N = tp->N, V = c->vocab_size;
     unsigned rh, fh;
-    if (runs_hooks(tp, runs, n, &rh, &fh, err) < 0) return -1;
+    if (runs_hooks(tp, runs, n, target, &rh, &fh, err) < 0) return -1;
     corrupted_results(tp, n, target, p_restored, logits);
     Act *act = kop_xmalloc(sizeof *act * (size_t)(n * N + 1));
     int na = plan_acts(tp, runs, n, act);
@@ -427,7 +433,7 @@ int trace_restore_naive(TracePrompt *tp, const TraceRun *runs, int n, int target
     const Model *m = tp->m;
     int T = tp->T, N = tp->N, L = m->cfg.n_layer, C = m->cfg.d_model, V = m->cfg.vocab_size;
     unsigned rh, fh;
-    if (runs_hooks(tp, runs, n, &rh, &fh, err) < 0) return -1;
+    if (runs_hooks(tp, runs, n, target, &rh, &fh, err) < 0) return -1;
     HookOp *ops = kop_xmalloc(sizeof *ops * (size_t)L * 2);
     HookList *hl = kop_xmalloc(sizeof *hl * (size_t)L);
     float *lg = kop_xmalloc(sizeof(float) * (size_t)V);

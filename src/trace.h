@@ -95,7 +95,7 @@ int trace_restore_naive(TracePrompt *tp, const TraceRun *runs, int n, int target
 
 /* Rows per chunk of trace_restore (default TRACE_ROW_BUDGET); tests make it
  * small to cover the chunking. */
-enum { TRACE_ROW_BUDGET = 4096 };
+enum { TRACE_ROW_BUDGET = 2048 };
 void trace_set_row_budget(TracePrompt *tp, int rows);
 
 /* Floating point operations of trace_restore and of trace_restore_naive on

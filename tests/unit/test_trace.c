@@ -11,6 +11,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "expected.h"
 #include "noise.h"
@@ -195,6 +198,14 @@ static void reference_cases(const char *name)
 // ---------------------------------------------------------------------------
 // (c) efficient = definitional on random runs
 
+static void set_threads(int n)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+    kern_set_blas_threads(n);
+}
+
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static int irand(int n)
 {
@@ -270,6 +281,15 @@ static void random_runs(const char *name, int swap)
     ok(moved > 1e-3, "%s%s: the restores change the result (max |p_restored - p_corrupt| %.3g)", name,
        swap ? " (swap)" : "", moved);
     ok(pf[n - 1] == trace_p_corrupt(tp, target), "%s: a run restoring nothing is the corrupted run", name);
+    /* bit-identical for 1 and 2 threads */
+    float *l1 = malloc(sizeof(float) * (size_t)n * N * V);
+    set_threads(1);
+    trace_restore(tp, runs, n, target, pn, l1, &err);
+    set_threads(2);
+    trace_restore(tp, runs, n, target, pf, lf, &err);
+    ok(!memcmp(l1, lf, sizeof(float) * (size_t)n * N * V), "%s%s: bit-identical for 1 and 2 threads", name,
+       swap ? " (swap)" : "");
+    free(l1);
     /* a hook the family lacks is an error, not a crash */
     TraceRun bad = {.restore = {ops->hooks & HOOK_BIT(HOOK_ATTN) ? HOOK_SSM : HOOK_ATTN, pos[0], lay[0]}};
     KopError e2 = {0};
