@@ -96,7 +96,7 @@ int main(int argc, char **argv)
             TracePrompt *tp = trace_prompt_new(&m, ids, T, &cor, HOOK_BIT(mp->runs[0].restore.hook), 0, &err);
             if (!tp) { fprintf(stderr, "bench: %s\n", err.msg); return 1; }
             double *p = kop_xmalloc(sizeof(double) * (size_t)mp->n);
-            if (trace_restore(tp, mp->runs, mp->n, 0, p, NULL, &err) < 0) { fprintf(stderr, "bench: %s\n", err.msg); return 1; }
+            if (trace_restore(tp, mp->runs, mp->n, &(TraceOut){.p_restored = p}, &err) < 0) { fprintf(stderr, "bench: %s\n", err.msg); return 1; }
             double sec = kop_now() - t0;
             double flops = trace_flops(tp, mp->runs, mp->n) + (N + 1) * model_forward_flops(&m.cfg, T, 1);
             /* the definitional path on naive_runs runs spread over the map */
@@ -104,7 +104,7 @@ int main(int argc, char **argv)
             TraceRun *sub = kop_xmalloc(sizeof(TraceRun) * (size_t)nk);
             for (int i = 0; i < nk; i++) sub[i] = mp->runs[(size_t)i * mp->n / nk];
             double t1 = kop_now();
-            if (trace_restore_naive(tp, sub, nk, 0, p, NULL, &err) < 0) { fprintf(stderr, "bench: %s\n", err.msg); return 1; }
+            if (trace_restore_naive(tp, sub, nk, &(TraceOut){.p_restored = p}, &err) < 0) { fprintf(stderr, "bench: %s\n", err.msg); return 1; }
             double naive = (kop_now() - t1) / nk * mp->n;
             double gf = flops / sec / 1e9;
             printf("%-12s %-14s %5d %9.2f %8.1f %6.0f%% %11.1f %7.1fx\n", sh, names[k], mp->n, sec, gf, 100 * gf / peak,

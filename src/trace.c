@@ -375,32 +375,31 @@ static void run_chunk(TracePrompt *tp, const TraceRun *runs, Act *act, int na, i
     free(h); free(X); free(rr); free(hops); free(hl);
 }
 
-/* Each run starts as its corrupted runs: p_restored the mean p_corrupt,
- * logits the corrupted ones; active runs overwrite theirs. */
-static void corrupted_results(const TracePrompt *tp, int n, int target, double *p_restored, float *logits)
+/* One result: run k, sample s; the probabilities are summed in sample
+ * order and divided once, as trace_p_corrupt does, so a run that restores
+ * nothing gives p_corrupt exactly. */
+static void deliver(const TracePrompt *tp, const TraceOut *out, int k, int s, const float *lg)
 {
     int V = tp->m->cfg.vocab_size;
-    double pc = trace_p_corrupt(tp, target);
-    for (int k = 0; k < n; k++) {
-        p_restored[k] = pc;
-        if (logits) memcpy(logits + (size_t)k * tp->N * V, tp->cor_logits, sizeof(float) * (size_t)tp->N * V);
-    }
+    if (out->p_restored) out->p_restored[k] += prob_of(lg, V, out->target); /* divided by N at the end */
+    if (out->logits) memcpy(out->logits + ((size_t)k * tp->N + s) * V, lg, sizeof(float) * V);
+    if (out->each) out->each(out->ctx, k, s, lg);
 }
 
-int trace_restore(TracePrompt *tp, const TraceRun *runs, int n, int target, double *p_restored, float *logits,
-                  KopError *err)
+int trace_restore(TracePrompt *tp, const TraceRun *runs, int n, const TraceOut *out, KopError *err)
 {
     const Config *c = &tp->m->cfg;
     int T = tp->T, N = tp->N, V = c->vocab_size;
     unsigned rh, fh;
-    if (runs_hooks(tp, runs, n, target, &rh, &fh, err) < 0) return -1;
-    corrupted_results(tp, n, target, p_restored, logits);
+    if (runs_hooks(tp, runs, n, out->target, &rh, &fh, err) < 0) return -1;
+    if (out->p_restored) memset(out->p_restored, 0, sizeof(double) * (size_t)n);
     Act *act = kop_xmalloc(sizeof *act * (size_t)(n * N + 1));
     int na = plan_acts(tp, runs, n, act);
+    /* runs that restore nothing are their corrupted runs */
     unsigned char *touched = kop_xcalloc((size_t)n + 1, 1);
     for (int a = 0; a < na; a++) touched[act[a].run] = 1;
     for (int k = 0; k < n; k++)
-        if (touched[k]) p_restored[k] = 0;
+        for (int s = 0; s < N && !touched[k]; s++) deliver(tp, out, k, s, tp->cor_logits + (size_t)s * V);
     float **st = kop_xcalloc((size_t)N * T, sizeof *st);
     int *at_layer = kop_xmalloc(sizeof(int) * (size_t)N * T);
     for (int i = 0; i < N * T; i++) at_layer[i] = -1;
@@ -412,44 +411,39 @@ int trace_restore(TracePrompt *tp, const TraceRun *runs, int n, int target, doub
             rows += T - act[a1].t0;
             a1++;
         }
-        float *out = kop_xmalloc(sizeof(float) * (size_t)(a1 - a0) * V);
-        run_chunk(tp, runs, act + a0, a1 - a0, rows, st, at_layer, out);
-        for (int a = a0; a < a1; a++) {
-            const float *lg = out + (size_t)(a - a0) * V;
-            p_restored[act[a].run] += prob_of(lg, V, target) / N;
-            if (logits) memcpy(logits + ((size_t)act[a].run * N + act[a].s) * V, lg, sizeof(float) * V);
-        }
-        free(out);
+        float *lg = kop_xmalloc(sizeof(float) * (size_t)(a1 - a0) * V);
+        run_chunk(tp, runs, act + a0, a1 - a0, rows, st, at_layer, lg);
+        for (int a = a0; a < a1; a++) deliver(tp, out, act[a].run, act[a].s, lg + (size_t)(a - a0) * V);
+        free(lg);
         a0 = a1;
     }
     for (int i = 0; i < N * T; i++) free(st[i]);
     free(st); free(at_layer); free(act); free(touched);
+    for (int k = 0; out->p_restored && k < n; k++) out->p_restored[k] /= N;
     return 0;
 }
 
-int trace_restore_naive(TracePrompt *tp, const TraceRun *runs, int n, int target, double *p_restored,
-                        float *logits, KopError *err)
+int trace_restore_naive(TracePrompt *tp, const TraceRun *runs, int n, const TraceOut *out, KopError *err)
 {
     const Model *m = tp->m;
     int T = tp->T, N = tp->N, L = m->cfg.n_layer, C = m->cfg.d_model, V = m->cfg.vocab_size;
     unsigned rh, fh;
-    if (runs_hooks(tp, runs, n, target, &rh, &fh, err) < 0) return -1;
+    if (runs_hooks(tp, runs, n, out->target, &rh, &fh, err) < 0) return -1;
+    if (out->p_restored) memset(out->p_restored, 0, sizeof(double) * (size_t)n);
     HookOp *ops = kop_xmalloc(sizeof *ops * (size_t)L * 2);
     HookList *hl = kop_xmalloc(sizeof *hl * (size_t)L);
     float *lg = kop_xmalloc(sizeof(float) * (size_t)V);
     int status = 0;
-    for (int k = 0; k < n && status == 0; k++) {
-        p_restored[k] = 0;
+    for (int k = 0; k < n && status == 0; k++)
         for (int s = 0; s < N && status == 0; s++) {
             for (int l = 0; l < L; l++) hl[l] = (HookList){layer_ops(tp, &runs[k], s, l, ops + 2 * l), ops + 2 * l};
             ForwardReq req = {.ids = tp->cids + (size_t)s * T, .T = T, .hooks = hl, .logits = lg,
                               .embed_add = tp->noise ? tp->noise + (size_t)s * T * C : NULL, .scratch = &tp->scratch};
             status = model_forward(m, &req, err);
-            p_restored[k] += prob_of(lg, V, target) / N;
-            if (logits) memcpy(logits + ((size_t)k * N + s) * V, lg, sizeof(float) * V);
+            if (status == 0) deliver(tp, out, k, s, lg);
         }
-    }
     free(ops); free(hl); free(lg);
+    for (int k = 0; out->p_restored && k < n; k++) out->p_restored[k] /= N;
     return status;
 }
 

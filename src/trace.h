@@ -83,15 +83,27 @@ const float *trace_corrupt_logits(const TracePrompt *tp); /* (N, V) last positio
 double trace_p_clean(const TracePrompt *tp, int target);
 double trace_p_corrupt(const TracePrompt *tp, int target); /* mean over the N runs */
 
-/* The n runs: p_restored[k] (mean over the samples of the target's
- * probability) and, if logits is not NULL, logits (n, N, V) of each run
- * and sample.  A run whose restore names no position or no layer is the
- * corrupted run.  Returns 0, or -1 with err set (a hook the model lacks). */
-int trace_restore(TracePrompt *tp, const TraceRun *runs, int n, int target, double *p_restored, float *logits,
-                  KopError *err);
+/* What trace_restore gives back, each part optional: p_restored[k], the
+ * mean over the samples of the target's probability in run k; logits
+ * (n, N, V), run k sample s at (k * N + s) * V; and each(ctx, k, s,
+ * logits (V)) called once for every run and sample (in no particular order
+ * across runs, samples of a run in order; the logits valid during the
+ * call), for metrics that need the whole distribution without keeping
+ * n * N of them. */
+typedef struct TraceOut {
+    int target;                 /* the measured token, for p_restored */
+    double *p_restored;         /* (n) or NULL */
+    float *logits;              /* (n, N, V) or NULL */
+    void (*each)(void *ctx, int run, int sample, const float *logits);
+    void *ctx;
+} TraceOut;
+
+/* The n runs (TraceOut above).  A run whose restore names no position or
+ * no layer is the corrupted run.  Returns 0, or -1 with err set (a hook
+ * the model lacks, a target outside the vocabulary). */
+int trace_restore(TracePrompt *tp, const TraceRun *runs, int n, const TraceOut *out, KopError *err);
 /* The same, every run of every sample recomputed in full (definitional). */
-int trace_restore_naive(TracePrompt *tp, const TraceRun *runs, int n, int target, double *p_restored,
-                        float *logits, KopError *err);
+int trace_restore_naive(TracePrompt *tp, const TraceRun *runs, int n, const TraceOut *out, KopError *err);
 
 /* Rows per chunk of trace_restore (default TRACE_ROW_BUDGET); tests make it
  * small to cover the chunking. */

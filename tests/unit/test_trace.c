@@ -173,8 +173,8 @@ static void reference_cases(const char *name)
             if (cl[v] > cl[top]) top = v;
         ok(top == target, "%s %s: target is the clean top-1 (%d)", name, cname, top);
         double pc = trace_p_clean(tp, target), pk = trace_p_corrupt(tp, target), pr_fast, pr_naive;
-        trace_restore(tp, &run, 1, target, &pr_fast, NULL, &err);
-        trace_restore_naive(tp, &run, 1, target, &pr_naive, NULL, &err);
+        trace_restore(tp, &run, 1, &(TraceOut){.target = target, .p_restored = &pr_fast}, &err);
+        trace_restore_naive(tp, &run, 1, &(TraceOut){.target = target, .p_restored = &pr_naive}, &err);
         double want_diff = json_object_get_double(ref_get(cs, "prob_diff"));
         double want_rec = json_object_get_double(ref_get(cs, "recovered"));
         is_float(pc, json_object_get_double(ref_get(cs, "p_clean")), tol, "%s %s: p_clean", name, cname);
@@ -211,6 +211,21 @@ static int irand(int n)
 {
     rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
     return (int)((rng >> 33) % (uint64_t)n);
+}
+
+/* each(): counts calls, checks that a run's samples come in order, keeps
+ * the logits of the last run's last sample */
+typedef struct Each { int calls, in_order, last_run, last_s; float *last; int V, n, N; } Each;
+static void each_count(void *ctx, int run, int s, const float *logits)
+{
+    Each *e = ctx;
+    if (!e->calls) e->in_order = 1, e->last_run = -1;
+    if (run == e->last_run && s != e->last_s + 1) e->in_order = 0;
+    if (run != e->last_run && s != 0) e->in_order = 0;
+    e->last_run = run;
+    e->last_s = s;
+    e->calls++;
+    if (run == e->n - 1 && s == e->N - 1) memcpy(e->last, logits, sizeof(float) * e->V);
 }
 
 static void random_runs(const char *name, int swap)
@@ -266,10 +281,14 @@ static void random_runs(const char *name, int swap)
         if (cl[v] > cl[target]) target = v;
     double *pf = malloc(sizeof(double) * n), *pn = malloc(sizeof(double) * n);
     float *lf = malloc(sizeof(float) * (size_t)n * N * V), *ln = malloc(sizeof(float) * (size_t)n * N * V);
-    int sf = trace_restore(tp, runs, n, target, pf, lf, &err);
-    int sn = trace_restore_naive(tp, runs, n, target, pn, ln, &err);
+    Each ea = {.last = malloc(sizeof(float) * V), .V = V, .n = n, .N = N};
+    int sf = trace_restore(tp, runs, n, &(TraceOut){target, pf, lf, each_count, &ea}, &err);
+    int sn = trace_restore_naive(tp, runs, n, &(TraceOut){.target = target, .p_restored = pn, .logits = ln}, &err);
     ok(sf == 0 && sn == 0, "%s%s: both paths run", name, swap ? " (swap)" : "");
     ok(seen == ops->hooks, "%s: every hook of the family exercised", name);
+    ok(ea.calls == n * N && ea.in_order && !memcmp(ea.last, lf + (size_t)(n * N - 1) * V, sizeof(float) * V),
+       "%s: each() called once per run and sample, samples in order, with the run's logits", name);
+    free(ea.last);
     double dl = ref_max_diff(lf, ln, (size_t)n * N * V), dp = 0, moved = 0;
     for (int k = 0; k < n; k++) {
         dp = fmax(dp, fabs(pf[k] - pn[k]));
@@ -284,17 +303,19 @@ static void random_runs(const char *name, int swap)
     /* bit-identical for 1 and 2 threads */
     float *l1 = malloc(sizeof(float) * (size_t)n * N * V);
     set_threads(1);
-    trace_restore(tp, runs, n, target, pn, l1, &err);
+    trace_restore(tp, runs, n, &(TraceOut){.target = target, .logits = l1}, &err);
     set_threads(2);
-    trace_restore(tp, runs, n, target, pf, lf, &err);
+    trace_restore(tp, runs, n, &(TraceOut){.target = target, .logits = lf}, &err);
     ok(!memcmp(l1, lf, sizeof(float) * (size_t)n * N * V), "%s%s: bit-identical for 1 and 2 threads", name,
        swap ? " (swap)" : "");
     free(l1);
     /* a hook the family lacks is an error, not a crash */
     TraceRun bad = {.restore = {ops->hooks & HOOK_BIT(HOOK_ATTN) ? HOOK_SSM : HOOK_ATTN, pos[0], lay[0]}};
     KopError e2 = {0};
-    ok(trace_restore(tp, &bad, 1, target, pf, NULL, &e2) < 0 && strstr(e2.msg, "has no hook"),
+    ok(trace_restore(tp, &bad, 1, &(TraceOut){.target = target}, &e2) < 0 && strstr(e2.msg, "has no hook"),
        "%s: a missing hook is an error (%s)", name, e2.msg);
+    ok(trace_restore(tp, runs, 1, &(TraceOut){.target = V}, &e2) < 0 && strstr(e2.msg, "outside the vocabulary"),
+       "%s: a target outside the vocabulary is an error (%s)", name, e2.msg);
     trace_prompt_free(tp);
     free(pf); free(pn); free(lf); free(ln);
     model_free(&m);
