@@ -47,43 +47,60 @@ static int check_hooks(const Model *m, unsigned mask, KopError *err)
     return 0;
 }
 
-/* Capture the hooks of `mask` the prompt lacks, in the clean run
- * (corrupted = 0) or in the corrupted runs: one more forward with capture
- * ops only, whose numbers are those of the first. */
-static int capture(TracePrompt *tp, unsigned mask, int corrupted, KopError *err)
+/* The clean run (corrupted = 0, logits (V)) or the N corrupted runs as one
+ * batch (logits (N, V)), capturing the hooks of mask not captured yet; keep:
+ * the corrupted runs' streams and records too.  A forward repeated to
+ * capture more hooks computes the same numbers as the first. */
+static int forward_capture(TracePrompt *tp, int corrupted, unsigned mask, int keep, float *logits, KopError *err)
 {
     const Model *m = tp->m;
     int L = m->cfg.n_layer, rows = corrupted ? tp->N * tp->T : tp->T;
     float **cap = corrupted ? tp->cor_cap : tp->clean_cap;
-    int nh = 0;
-    Hook hs[HOOK_COUNT];
-    for (int h = 0; h < HOOK_COUNT; h++)
-        if ((mask & HOOK_BIT(h)) && !cap[h]) hs[nh++] = (Hook)h;
-    if (!nh) return 0;
-    if (check_hooks(m, mask, err) < 0) return -1;
-    HookOp *ops = kop_xmalloc(sizeof *ops * (size_t)L * nh);
+    HookOp *ops = kop_xmalloc(sizeof *ops * (size_t)L * HOOK_COUNT);
     HookList *hl = kop_xmalloc(sizeof *hl * (size_t)L);
-    for (int i = 0; i < nh; i++)
-        cap[hs[i]] = kop_xmalloc(sizeof(float) * (size_t)L * rows * width_of(m, hs[i]));
-    for (int l = 0; l < L; l++) {
-        for (int i = 0; i < nh; i++) {
-            int w = width_of(m, hs[i]);
-            ops[l * nh + i] = (HookOp){hs[i], 1, NULL, cap[hs[i]] + (size_t)l * rows * w, w};
+    unsigned todo = 0;
+    for (int h = 0; h < HOOK_COUNT; h++)
+        if ((mask & HOOK_BIT(h)) && !cap[h]) {
+            todo |= HOOK_BIT(h);
+            cap[h] = kop_xmalloc(sizeof(float) * (size_t)L * rows * width_of(m, h));
         }
-        hl[l] = (HookList){nh, ops + l * nh};
+    for (int l = 0; l < L; l++) {
+        int nh = 0;
+        for (int h = 0; h < HOOK_COUNT; h++)
+            if (todo & HOOK_BIT(h)) {
+                int w = width_of(m, h);
+                ops[l * HOOK_COUNT + nh++] = (HookOp){(Hook)h, 1, NULL, cap[h] + (size_t)l * rows * w, w};
+            }
+        hl[l] = (HookList){nh, ops + l * HOOK_COUNT};
     }
     int *len = kop_xmalloc(sizeof(int) * (size_t)tp->N);
     for (int s = 0; s < tp->N; s++) len[s] = tp->T;
-    float *logits = kop_xmalloc(sizeof(float) * (size_t)tp->N * m->cfg.vocab_size);
-    ForwardReq req = {.ids = corrupted ? tp->cids : tp->ids, .T = rows, .hooks = hl, .logits = logits,
-                      .scratch = &tp->scratch};
+    ForwardReq req = {.ids = tp->ids, .T = rows, .hooks = hl, .logits = logits, .scratch = &tp->scratch};
     if (corrupted) {
+        req.ids = tp->cids;
         req.n_seq = tp->N;
         req.seq_len = len;
         req.embed_add = tp->noise;
+        if (keep) {
+            req.resid_out = tp->resid;
+            req.rec = tp->rec;
+        }
     }
     int status = model_forward(m, &req, err);
-    free(logits); free(len); free(ops); free(hl);
+    free(len); free(ops); free(hl);
+    return status;
+}
+
+/* Capture the hooks of mask the prompt lacks (clean or corrupted runs). */
+static int capture(TracePrompt *tp, unsigned mask, int corrupted, KopError *err)
+{
+    float **cap = corrupted ? tp->cor_cap : tp->clean_cap;
+    int missing = 0;
+    for (int h = 0; h < HOOK_COUNT; h++) missing |= (mask & HOOK_BIT(h)) && !cap[h];
+    if (!missing) return 0;
+    float *logits = kop_xmalloc(sizeof(float) * (size_t)tp->N * tp->m->cfg.vocab_size);
+    int status = forward_capture(tp, corrupted, mask, 0, logits, err);
+    free(logits);
     return status;
 }
 
@@ -118,54 +135,8 @@ TracePrompt *trace_prompt_new(const Model *m, const int *ids, int T, const Trace
     tp->mem = kop_xmalloc(sizeof(float) * knockp_record_width(c) * rows * L);
     tp->rec = kop_xmalloc(sizeof *tp->rec * (size_t)L);
     for (int l = 0; l < L; l++) knockp_layer_views(c, tp->mem, rows, l, 0, &tp->rec[l]);
-
-    /* the clean run, capturing the restore hooks */
-    int status = 0;
-    {
-        unsigned mask = restore_hooks;
-        int nh = 0;
-        HookOp *ops = kop_xmalloc(sizeof *ops * (size_t)L * HOOK_COUNT);
-        HookList *hl = kop_xmalloc(sizeof *hl * (size_t)L);
-        for (int h = 0; h < HOOK_COUNT; h++)
-            if (mask & HOOK_BIT(h)) tp->clean_cap[h] = kop_xmalloc(sizeof(float) * (size_t)L * T * width_of(m, h));
-        for (int l = 0; l < L; l++) {
-            nh = 0;
-            for (int h = 0; h < HOOK_COUNT; h++)
-                if (mask & HOOK_BIT(h)) {
-                    int w = width_of(m, h);
-                    ops[l * HOOK_COUNT + nh++] = (HookOp){(Hook)h, 1, NULL, tp->clean_cap[h] + (size_t)l * T * w, w};
-                }
-            hl[l] = (HookList){nh, ops + l * HOOK_COUNT};
-        }
-        ForwardReq req = {.ids = ids, .T = T, .hooks = hl, .logits = tp->clean_logits, .scratch = &tp->scratch};
-        status = model_forward(m, &req, err);
-        /* the corrupted runs in one batch, with records, streams and the freeze hooks */
-        if (status == 0) {
-            for (int h = 0; h < HOOK_COUNT; h++)
-                if (freeze_hooks & HOOK_BIT(h))
-                    tp->cor_cap[h] = kop_xmalloc(sizeof(float) * (size_t)L * rows * width_of(m, h));
-            for (int l = 0; l < L; l++) {
-                nh = 0;
-                for (int h = 0; h < HOOK_COUNT; h++)
-                    if (freeze_hooks & HOOK_BIT(h)) {
-                        int w = width_of(m, h);
-                        ops[l * HOOK_COUNT + nh++] =
-                            (HookOp){(Hook)h, 1, NULL, tp->cor_cap[h] + (size_t)l * rows * w, w};
-                    }
-                hl[l] = (HookList){nh, ops + l * HOOK_COUNT};
-            }
-            int *len = kop_xmalloc(sizeof(int) * (size_t)N);
-            for (int s = 0; s < N; s++) len[s] = T;
-            ForwardReq cr = {.ids = tp->cids, .T = rows, .n_seq = N, .seq_len = len, .resid_out = tp->resid,
-                             .rec = tp->rec, .embed_add = tp->noise, .hooks = hl, .logits = tp->cor_logits,
-                             .scratch = &tp->scratch};
-            status = model_forward(m, &cr, err);
-            free(len);
-        }
-        free(ops);
-        free(hl);
-    }
-    if (status < 0) {
+    if (forward_capture(tp, 0, restore_hooks, 0, tp->clean_logits, err) < 0 ||
+        forward_capture(tp, 1, freeze_hooks, 1, tp->cor_logits, err) < 0) {
         trace_prompt_free(tp);
         return NULL;
     }
