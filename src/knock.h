@@ -10,7 +10,8 @@
  *  - every run starts at its layer lo from the clean residual stream and
  *    recomputes just its rows t0..T-1 (one row for a `-> last` statement);
  *  - all runs of a prompt go through each layer together: their rows are
- *    stacked so every projection is one GEMM, not one GEMV per run;
+ *    stacked so every projection is one GEMM, not one GEMV per run (the
+ *    layer loop is rowexec.h's, shared with the tracing engine, trace.h);
  *  - the blocked contribution is removed exactly with a second, sources-only
  *    state: h' = h - h^S, where h^S is the SSM state driven by the source
  *    inputs only (LANGUAGE.md "What a knockout does"); positions before t0 are

@@ -7,7 +7,7 @@
 
 #include "knock.h"
 #include "noise.h"
-#include "threads.h"
+#include "rowexec.h"
 
 struct TracePrompt {
     const Model *m;
@@ -297,53 +297,79 @@ static void states_for(TracePrompt *tp, int l, const Act *act, int nact, float *
     free(t_end); free(take); free(h);
 }
 
+/* One chunk's acts as rowexec jobs (rowexec.h). */
+typedef struct TraceSteps {
+    TracePrompt *tp;
+    const TraceRun *runs;
+    const Act *act;
+    float **st;        /* states_for's */
+    int *at_layer;
+    HookOp *ops;       /* (na, 2) */
+    HookList *hl;      /* (na) */
+} TraceSteps;
+
+/* from its corrupted run's stream; a resid restore at l - 1 (and a freeze
+ * there) acts on it first */
+static void trace_join(void *ctx, int j, int l, float *X)
+{
+    TraceSteps *k = ctx;
+    const TracePrompt *tp = k->tp;
+    const Act *a = &k->act[j];
+    int T = tp->T, C = tp->m->cfg.d_model;
+    float *x = X + (size_t)a->row0 * C;
+    memcpy(x, tp->resid + (size_t)l * tp->N * T * C + ((size_t)a->s * T + a->t0) * C,
+           sizeof(float) * (size_t)(T - a->t0) * C);
+    if (l > 0) {
+        HookOp o[2];
+        HookList one = {layer_ops(tp, &k->runs[a->run], a->s, l - 1, o), o};
+        hook_apply(&one, HOOK_RESID, x, C, a->t0, T - a->t0, C);
+    }
+}
+
+/* the sample's records and states at t0-1, and the layer's hook ops */
+static void trace_prepare(void *ctx, int l, int n, RowRun *rr)
+{
+    TraceSteps *k = ctx;
+    TracePrompt *tp = k->tp;
+    int ssm = arch_ops(tp->m->cfg.arch)->states != NULL;
+    if (ssm) states_for(tp, l, k->act, n, k->st, k->at_layer);
+    for (int a = 0; a < n; a++) {
+        const Act *x = &k->act[a];
+        k->hl[a] = (HookList){layer_ops(tp, &k->runs[x->run], x->s, l, k->ops + 2 * a), k->ops + 2 * a};
+        rr[a].rec_row = x->s * tp->T;
+        rr[a].h0 = ssm && x->t0 > 0 ? k->st[x->s * tp->T + x->t0] : NULL;
+        rr[a].hooks = k->hl[a].n ? &k->hl[a] : NULL;
+    }
+}
+
+/* the stream after the layer: resid restores and freezes */
+static void trace_after(void *ctx, int l, int n, const RowRun *rr, float *X, int R)
+{
+    int C = ((TraceSteps *)ctx)->tp->m->cfg.d_model;
+    (void)l;
+    rows_hook(rr, n, R, HOOK_RESID, X, C, C);
+}
+
 /* Acts [0, na) of one chunk (rows assigned, sorted by first layer): their
  * last positions' logits into out (na, V). */
 static void run_chunk(TracePrompt *tp, const TraceRun *runs, Act *act, int na, int rows, float **st, int *at_layer,
                       float *out)
 {
-    const Model *m = tp->m;
-    const Config *c = &m->cfg;
-    const ArchOps *ops = arch_ops(c->arch);
-    int T = tp->T, L = c->n_layer, C = c->d_model, V = c->vocab_size;
-    size_t stride = (size_t)tp->N * T * C; /* one layer's corrupted streams */
+    int T = tp->T, C = tp->m->cfg.d_model;
     float *X = kop_xmalloc(sizeof(float) * (size_t)rows * C);
-    RowRun *rr = kop_xmalloc(sizeof *rr * (size_t)na);
-    HookOp *hops = kop_xmalloc(sizeof *hops * (size_t)na * 2);
-    HookList *hl = kop_xmalloc(sizeof *hl * (size_t)na);
-    int nact = 0;
-    for (int l = act[0].first; l <= L; l++) {
-        /* acts whose first layer is l join from their corrupted run's stream;
-         * a resid restore at l - 1 (and a freeze there) acts on it first */
-        while (nact < na && act[nact].first <= l) {
-            Act *a = &act[nact++];
-            memcpy(X + (size_t)a->row0 * C, tp->resid + (size_t)l * stride + ((size_t)a->s * T + a->t0) * C,
-                   sizeof(float) * (size_t)(T - a->t0) * C);
-            if (l > 0) {
-                HookOp o[2];
-                HookList one = {layer_ops(tp, &runs[a->run], a->s, l - 1, o), o};
-                hook_apply(&one, HOOK_RESID, X + (size_t)a->row0 * C, C, a->t0, T - a->t0, C);
-            }
-        }
-        if (l == L) break;
-        int R = nact < na ? act[nact].row0 : rows;
-        if (ops->states) states_for(tp, l, act, nact, st, at_layer);
-        for (int a = 0; a < nact; a++) {
-            hl[a] = (HookList){layer_ops(tp, &runs[act[a].run], act[a].s, l, hops + 2 * a), hops + 2 * a};
-            rr[a] = (RowRun){.t0 = act[a].t0, .row0 = act[a].row0, .rec_row = act[a].s * T,
-                             .h0 = act[a].t0 > 0 && ops->states ? st[act[a].s * T + act[a].t0] : NULL,
-                             .hooks = hl[a].n ? &hl[a] : NULL};
-        }
-        scratch_reserve(&tp->scratch, c, R, threads_team(), T);
-        ops->rows(m, l, X, R, rr, nact, &tp->rec[l], T, &tp->scratch);
-        rows_hook(rr, nact, R, HOOK_RESID, X, C, C);
+    RowJob *jobs = kop_xmalloc(sizeof *jobs * (size_t)na);
+    int *last = kop_xmalloc(sizeof(int) * (size_t)na);
+    for (int a = 0; a < na; a++) {
+        jobs[a] = (RowJob){act[a].first, act[a].t0, act[a].row0};
+        last[a] = act[a].row0 + T - 1 - act[a].t0;
     }
-    float *h = kop_xmalloc(sizeof(float) * (size_t)na * C);
-    #pragma omp parallel for schedule(static)
-    for (int a = 0; a < na; a++)
-        ops->final_norm(m, h + (size_t)a * C, X + (size_t)(act[a].row0 + T - 1 - act[a].t0) * C);
-    kern_linear_kn(out, V, h, C, m->lm_head_t, NULL, na, C, V);
-    free(h); free(X); free(rr); free(hops); free(hl);
+    TraceSteps ts = {tp, runs, act, st, at_layer, kop_xmalloc(sizeof(HookOp) * (size_t)na * 2),
+                     kop_xmalloc(sizeof(HookList) * (size_t)na)};
+    RowSteps steps = {.m = tp->m, .T = T, .rec = tp->rec, .scratch = &tp->scratch, .ctx = &ts, .join = trace_join,
+                      .prepare = trace_prepare, .after = trace_after};
+    rowexec_layers(&steps, jobs, na, X, rows);
+    rowexec_logits(tp->m, X, last, na, out);
+    free(X); free(jobs); free(last); free(ts.ops); free(ts.hl);
 }
 
 /* One result: run k, sample s; the probabilities are summed in sample

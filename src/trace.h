@@ -33,8 +33,9 @@
  * corrupted run's residual stream, with its SSM states at i-1 rebuilt from
  * its records and its conv inputs, keys and values before i read from
  * them; only the last row gets logits.  The rows of all runs and samples go
- * through each layer together (ArchOps.rows: one GEMM per projection), in
- * chunks of at most a row budget to bound memory.  trace_restore_naive is
+ * through each layer together (ArchOps.rows: one GEMM per projection; the
+ * layer loop is rowexec.h's, shared with the knockout engine), in chunks of
+ * at most a row budget to bound memory.  trace_restore_naive is
  * the definitional path: every run of every sample is a full model_forward
  * with its hook ops; tests hold the two equal.
  *
