@@ -109,10 +109,10 @@ static void attn_out_mlp(const Config *c, const Gpt2Layer *w, float *x, const fl
 static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec,
                   const HookList *hk)
 {
-    RowRun whole = {.hooks = hk}; /* hook positions are the rows of the batch */
     const Config *c = &m->cfg;
     const Gpt2Layer *w = layer_w(m, l);
     int C = c->d_model, NH = c->n_head, HS = C / NH, T = sq->start[sq->n];
+    RowRun whole = {.hooks = hk}; /* hook positions are the rows of the batch */
     float *xn = s->a;   /* (T, C) */
     float *qkv = s->b;  /* (T, 3C) */
     float *att = s->c;  /* (T, C) heads side by side */

@@ -3,6 +3,7 @@
 #include "trace.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "knock.h"
@@ -234,21 +235,14 @@ typedef struct Act {
     int row0;    /* in the chunk's X */
 } Act;
 
-static int act_before(const Act *x, const Act *y)
+/* by first layer, then run, then sample: a total order, so qsort's result
+ * is the same everywhere */
+static int act_cmp(const void *pa, const void *pb)
 {
-    if (x->first != y->first) return x->first < y->first;
-    if (x->run != y->run) return x->run < y->run;
-    return x->s < y->s;
-}
-
-static void sort_acts(Act *a, int n)
-{
-    for (int i = 1; i < n; i++) {
-        Act v = a[i];
-        int j = i - 1;
-        while (j >= 0 && act_before(&v, &a[j])) { a[j + 1] = a[j]; j--; }
-        a[j + 1] = v;
-    }
+    const Act *x = pa, *y = pb;
+    if (x->first != y->first) return x->first < y->first ? -1 : 1;
+    if (x->run != y->run) return x->run < y->run ? -1 : 1;
+    return (x->s > y->s) - (x->s < y->s);
 }
 
 /* The active (run, sample) pairs, sorted by first layer; runs restoring
@@ -263,7 +257,7 @@ static int plan_acts(const TracePrompt *tp, const TraceRun *runs, int n, Act *ac
         int first = rs->hook == HOOK_RESID ? l0 + 1 : l0;
         for (int s = 0; s < tp->N; s++) act[na++] = (Act){k, s, t0, first, 0};
     }
-    sort_acts(act, na);
+    qsort(act, (size_t)na, sizeof *act, act_cmp);
     return na;
 }
 
