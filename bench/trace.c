@@ -82,7 +82,8 @@ int main(int argc, char **argv)
         int L = m.cfg.n_layer, gpt2 = m.cfg.arch == ARCH_GPT2;
         int *ids = kop_xmalloc(sizeof(int) * (size_t)T);
         unsigned char *subj = kop_xcalloc((size_t)T, 1);
-        for (int t = 0; t < T; t++) ids[t] = (int)((1103515245u * (unsigned)(t + 7) + 12345u) % (unsigned)m.cfg.vocab_size);
+        for (int t = 0; t < T; t++) /* any fixed ids: the weights are random */
+            ids[t] = (int)((1103515245u * (unsigned)(t + 7) + 12345u) % (unsigned)m.cfg.vocab_size);
         for (int t = 2; t <= 4; t++) subj[t] = 1;
         NoiseStd acc = {0};
         noise_std_add(&acc, &m, ids, T, subj);
@@ -96,7 +97,10 @@ int main(int argc, char **argv)
             TracePrompt *tp = trace_prompt_new(&m, ids, T, &cor, HOOK_BIT(mp->runs[0].restore.hook), 0, &err);
             if (!tp) { fprintf(stderr, "bench: %s\n", err.msg); return 1; }
             double *p = kop_xmalloc(sizeof(double) * (size_t)mp->n);
-            if (trace_restore(tp, mp->runs, mp->n, &(TraceOut){.p_restored = p}, &err) < 0) { fprintf(stderr, "bench: %s\n", err.msg); return 1; }
+            if (trace_restore(tp, mp->runs, mp->n, &(TraceOut){.p_restored = p}, &err) < 0) {
+                fprintf(stderr, "bench: %s\n", err.msg);
+                return 1;
+            }
             double sec = kop_now() - t0;
             double flops = trace_flops(tp, mp->runs, mp->n) + (N + 1) * model_forward_flops(&m.cfg, T, 1);
             /* the definitional path on naive_runs runs spread over the map */
@@ -104,7 +108,10 @@ int main(int argc, char **argv)
             TraceRun *sub = kop_xmalloc(sizeof(TraceRun) * (size_t)nk);
             for (int i = 0; i < nk; i++) sub[i] = mp->runs[(size_t)i * mp->n / nk];
             double t1 = kop_now();
-            if (trace_restore_naive(tp, sub, nk, &(TraceOut){.p_restored = p}, &err) < 0) { fprintf(stderr, "bench: %s\n", err.msg); return 1; }
+            if (trace_restore_naive(tp, sub, nk, &(TraceOut){.p_restored = p}, &err) < 0) {
+                fprintf(stderr, "bench: %s\n", err.msg);
+                return 1;
+            }
             double naive = (kop_now() - t1) / nk * mp->n;
             double gf = flops / sec / 1e9;
             printf("%-12s %-14s %5d %9.2f %8.1f %6.0f%% %11.1f %7.1fx\n", sh, names[k], mp->n, sec, gf, 100 * gf / peak,

@@ -99,8 +99,9 @@ static void scan(const Config *c, const Mamba1Layer *w, float *xz, const float *
                  const RowRun *r, int rows, float *work, int e0, int e1, int gated)
 {
     int di = c->d_inner, N = c->d_state, R = c->dt_rank, nbc = R + 2 * N;
-    KernScan1 a = {.y = xz, .ldy = 2 * di, .z = gated ? xz + di : NULL, .ldz = 2 * di, .u = u, .ldu = di, .dt = dt, .lddt = di,
-                   .At = w->A_t, .ldA = di, .B = dbc + R, .C = dbc + R + N, .ldbc = nbc, .D = w->D,
+    KernScan1 a = {.y = xz, .ldy = 2 * di, .z = gated ? xz + di : NULL, .ldz = 2 * di, .u = u, .ldu = di,
+                   .dt = dt, .lddt = di, .At = w->A_t, .ldA = di, .B = dbc + R, .C = dbc + R + N, .ldbc = nbc,
+                   .D = w->D,
                    .h0 = r->h0, .hs0 = r->hs0, .ldh = di, .knocked = r->knocked, .src = r->src, .dst = r->dst,
                    .chan = r->chan, .t0 = r->t0, .rows = rows, .N = N};
     kern_mamba1_scan_rows(&a, work, e0, e1);

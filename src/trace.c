@@ -450,8 +450,3 @@ double trace_flops(const TracePrompt *tp, const TraceRun *runs, int n)
     free(act);
     return f;
 }
-
-double trace_flops_naive(const TracePrompt *tp, int n)
-{
-    return (double)n * tp->N * model_forward_flops(&tp->m->cfg, tp->T, 1);
-}

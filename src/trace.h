@@ -111,10 +111,9 @@ int trace_restore_naive(TracePrompt *tp, const TraceRun *runs, int n, const Trac
 enum { TRACE_ROW_BUDGET = 2048 };
 void trace_set_row_budget(TracePrompt *tp, int rows);
 
-/* Floating point operations of trace_restore and of trace_restore_naive on
- * these runs (2 per multiply-add; one row through one layer counted as a
- * T = 1 layer), for benchmarks. */
+/* Floating point operations of trace_restore on these runs (2 per
+ * multiply-add; one row through one layer counted as a T = 1 layer), for
+ * benchmarks. */
 double trace_flops(const TracePrompt *tp, const TraceRun *runs, int n);
-double trace_flops_naive(const TracePrompt *tp, int n);
 
 #endif

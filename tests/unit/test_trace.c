@@ -335,7 +335,8 @@ static int supported(const char *name)
 int main(void)
 {
     noise_values();
-    const char *models[] = {"mamba1-tiny", "mamba2-tiny", "gpt2-tiny", "falcon-mamba-tiny", "llama-tiny", "pythia-tiny"};
+    const char *models[] = {"mamba1-tiny",       "mamba2-tiny", "gpt2-tiny",
+                            "falcon-mamba-tiny", "llama-tiny",  "pythia-tiny"};
     for (int i = 0; i < 6; i++) {
         if (!supported(models[i])) continue;
         reference_cases(models[i]);
