@@ -1,5 +1,5 @@
 ## bench/local.mk: benchmarks (built by `make bench`, never run by make check).
-EXTRA_PROGRAMS = bench/forward bench/sweep
+EXTRA_PROGRAMS = bench/forward bench/sweep bench/trace
 ## bench/tokenize [SHARED_DIR] is quick to build, so it is built with kop and
 ## cannot rot unnoticed; make check never runs it.
 noinst_PROGRAMS += bench/tokenize
@@ -8,6 +8,9 @@ bench_tokenize_LDADD = $(KOP_LIBS)
 bench_sweep_SOURCES = bench/sweep.c bench/random_model.c bench/random_model.h
 bench_sweep_LDADD = $(KOP_LIBS)
 bench_sweep_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bench
+bench_trace_SOURCES = bench/trace.c bench/random_model.c bench/random_model.h
+bench_trace_LDADD = $(KOP_LIBS)
+bench_trace_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bench
 bench_forward_SOURCES = bench/forward.c bench/random_model.c bench/random_model.h
 bench_forward_LDADD = $(KOP_LIBS)
 bench_forward_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bench

@@ -129,12 +129,13 @@ void kern_mamba1_scan_ref(float *y, int ldy, const float *u, int ldu, const floa
  * at t0-1) are (N, ldh), NULL = zero.  On a knocked layer (knocked != 0) the
  * rows with dst[i] set, on selected channels (chan NULL = all), drop the
  * sources' contribution: y = C.(h - hs) + D u.  Row q of u, dt, B, C, y is
- * position t0 + q; y is multiplied by silu(z).  N <= KERN_MAX_STATE (the
+ * position t0 + q; y is multiplied by silu(z), unless z is NULL (causal
+ * tracing's hooks between the SSM and the gate).  N <= KERN_MAX_STATE (the
  * loader refuses larger states). */
 enum { KERN_MAX_STATE = 512 };
 typedef struct KernScan1 {
     float *y; int ldy;                 /* (rows, ldy) output */
-    const float *z; int ldz;           /* (rows, ldz) gate input */
+    const float *z; int ldz;           /* (rows, ldz) gate input, or NULL: no gate */
     const float *u; int ldu;           /* (rows, ldu) SSM input */
     const float *dt; int lddt;         /* (rows, lddt) step sizes after softplus */
     const float *At; int ldA;          /* (N, ldA) */

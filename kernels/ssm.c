@@ -95,13 +95,17 @@ scan_rows_block(float *y, int ldy, const float *z, int ldz, const float *u, int 
         hsin = hsout;
         ldin = ldsin = KERN_EB;
         float blocked = knocked && dst[i] ? 1.0f : 0.0f, g[KERN_EB], out[KERN_EB];
-        const float *zq = z + (size_t)q * ldz + eb;
-        for (int j = 0; j < ne; j++) g[j] = -zq[j];
-        kern_exp_vec(g, g, ne); /* silu(z) = z / (1 + exp(-z)) */
-        /* into a local first: y and z are halves of one buffer, and the
-         * compiler would not vectorise a loop that might write what it reads */
-        for (int j = 0; j < ne; j++)
-            out[j] = (acc[j] - blocked * kmask[j] * accs[j] + D[eb + j] * x[j]) * (zq[j] / (1.0f + g[j]));
+        if (z) {
+            const float *zq = z + (size_t)q * ldz + eb;
+            for (int j = 0; j < ne; j++) g[j] = -zq[j];
+            kern_exp_vec(g, g, ne); /* silu(z) = z / (1 + exp(-z)) */
+            /* into a local first: y and z are halves of one buffer, and the
+             * compiler would not vectorise a loop that might write what it reads */
+            for (int j = 0; j < ne; j++)
+                out[j] = (acc[j] - blocked * kmask[j] * accs[j] + D[eb + j] * x[j]) * (zq[j] / (1.0f + g[j]));
+        } else {
+            for (int j = 0; j < ne; j++) out[j] = acc[j] - blocked * kmask[j] * accs[j] + D[eb + j] * x[j];
+        }
         memcpy(y + (size_t)q * ldy + eb, out, sizeof(float) * (size_t)ne);
     }
 }

@@ -106,3 +106,19 @@ void scratch_release(Scratch *s)
     free(s->a); free(s->b); free(s->c); free(s->d); free(s->tw);
     memset(s, 0, sizeof *s);
 }
+
+void rows_hook(const RowRun *runs, int nruns, int R, Hook h, float *buf, int ld, int width)
+{
+    for (int k = 0; k < nruns; k++)
+        if (runs[k].hooks) {
+            int n = (k + 1 < nruns ? runs[k + 1].row0 : R) - runs[k].row0;
+            hook_apply(runs[k].hooks, h, buf + (size_t)runs[k].row0 * ld, ld, runs[k].t0, n, width);
+        }
+}
+
+int rows_hooked(const RowRun *runs, int nruns, Hook h)
+{
+    for (int k = 0; k < nruns; k++)
+        if (hook_list_has(runs[k].hooks, h)) return 1;
+    return 0;
+}

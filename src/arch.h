@@ -19,16 +19,20 @@
  *    records per position (record_fields), the recomputation of a run's
  *    affected rows through one layer (rows) and, for SSMs, the state at a
  *    position rebuilt from those records (states);
+ *  - the hooks causal tracing reads and overwrites (hooks.h): which ones the
+ *    family has and their widths; layer() and rows() call rows_hook() at
+ *    each of them (resid, after the layer, is applied by the caller);
  *  - SSM features and their decay scores (featsel.h), FLOP counts, and the
  *    lines `kop info` prints.
  *
- * Interventions reach the model code as data (KernKnock, RowRun), never as
- * special cases. */
+ * Interventions reach the model code as data (KernKnock, RowRun, HookList),
+ * never as special cases. */
 #ifndef KOP_ARCH_H
 #define KOP_ARCH_H
 
 #include <stdio.h>
 
+#include "hooks.h"
 #include "kernels.h"
 #include "model.h"
 
@@ -77,14 +81,24 @@ void scratch_release(Scratch *s);
 /* The calling thread's work area (inside a layer's parallel loop). */
 float *scratch_thread(const Scratch *s);
 
-/* One run's rows inside a recomputed layer step (knock.c). */
+/* One run's rows inside a recomputed layer step (knock.c, trace.c). */
 typedef struct RowRun {
     int t0, row0;               /* first position recomputed; its row in the batch */
+    int rec_row;                /* row of the run's position 0 in the LayerRec passed (runs of several
+                                 * base runs share one record block) */
     int knocked;                /* layer is in [lo, hi] */
     const unsigned char *src, *dst, *chan; /* chan: this layer's features or NULL */
     const float *h0;            /* SSM state at t0-1 (NULL when t0 == 0) */
     const float *hs0;           /* sources-only state at t0-1 (NULL: zero) */
+    const HookList *hooks;      /* this layer's hook ops on the run's positions, or NULL */
 } RowRun;
+
+/* At a hook point of layer() or rows(): apply each run's ops on hook h to
+ * its rows of buf (R rows of ld floats, width of them the hook's value).
+ * layer() passes one run {t0 = 0, row0 = 0} covering the whole batch. */
+void rows_hook(const RowRun *runs, int nruns, int R, Hook h, float *buf, int ld, int width);
+/* Whether any run has an op on hook h in this layer. */
+int rows_hooked(const RowRun *runs, int nruns, Hook h);
 
 typedef struct ModelLoader ModelLoader; /* model_load.h */
 
@@ -105,17 +119,23 @@ typedef struct ArchOps {
     size_t (*thread_floats)(const Config *c, int T); /* each thread's work area; NULL: none */
     int (*max_positions)(const Config *c);          /* longest prompt; NULL: no limit */
     const char *context_key;                        /* the config.json key that sets it, for messages */
-    /* x (T, C) for the ids of the prompts sq; NULL: rows of the embedding */
-    void (*embed)(const Model *m, const int *ids, const Seqs *sq, float *x);
-    /* x (T, C) in place through layer l; ko (knockout) and rec may be NULL */
-    void (*layer)(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec);
+    /* x (T, C) for the ids of the prompts sq, with add (T, C) (or NULL)
+     * added to the token embeddings before anything else (position
+     * embeddings) is; NULL: rows of the embedding (+ add) */
+    void (*embed)(const Model *m, const int *ids, const float *add, const Seqs *sq, float *x);
+    /* x (T, C) in place through layer l; ko (knockout), rec and hk (hook ops
+     * on the rows of the batch, hooks.h) may be NULL */
+    void (*layer)(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec,
+                  const HookList *hk);
     void (*final_norm)(const Model *m, float *out, const float *x); /* one row */
     double (*layer_flops)(const Config *c, int T);  /* one layer over T positions, 2 per multiply-add */
 
     /* ---- the executor's cached recomputation */
     int (*record_fields)(const Config *c, RecField f[REC_MAX_FIELDS]); /* returns how many */
     /* Recompute rows X (R, C) in place through layer l for the runs given
-     * (prompt of T positions; rec: its clean records of layer l). */
+     * (prompt of T positions; rec: the base runs' records of layer l, run k's
+     * position p at row runs[k].rec_row + p), applying each run's hook ops
+     * (all but resid, which the caller applies after the layer). */
     void (*rows)(const Model *m, int l, float *X, int R, const RowRun *runs, int nruns, const LayerRec *rec, int T,
                  Scratch *s);
     size_t (*state_floats)(const Config *c);        /* NULL: no SSM state (attention) */
@@ -124,6 +144,11 @@ typedef struct ArchOps {
      * everywhere); the layout is the one rows() reads as RowRun.h0/hs0. */
     void (*states)(const Model *m, int l, const LayerRec *rec, int n, const int *t_end,
                    const unsigned char *const *take, float *const *h);
+
+    /* ---- hooks (hooks.h): HOOK_BIT of each the family has, and the width
+     * of each (0 for one it lacks) */
+    unsigned hooks;
+    int (*hook_width)(const Config *c, Hook h);
 
     /* ---- SSM features (featsel.h); NULL for attention families */
     int (*n_features)(const Config *c);

@@ -5,11 +5,16 @@
 
 #include "threads.h"
 
-/* rows of the embedding, for families without positions of their own */
-static void embed_rows(const Model *m, const int *ids, const Seqs *sq, float *x)
+/* rows of the embedding (+ add), for families without positions of their own */
+static void embed_rows(const Model *m, const int *ids, const float *add, const Seqs *sq, float *x)
 {
     int C = m->cfg.d_model;
-    for (int t = 0; t < sq->start[sq->n]; t++) memcpy(x + (size_t)t * C, m->embed + (size_t)ids[t] * C, C * sizeof(float));
+    for (int t = 0; t < sq->start[sq->n]; t++) {
+        float *xt = x + (size_t)t * C;
+        memcpy(xt, m->embed + (size_t)ids[t] * C, C * sizeof(float));
+        if (add)
+            for (int i = 0; i < C; i++) xt[i] += add[(size_t)t * C + i];
+    }
 }
 
 int model_forward(const Model *m, const ForwardReq *req, KopError *err)
@@ -48,7 +53,7 @@ int model_forward(const Model *m, const ForwardReq *req, KopError *err)
             }
 
     float *x = kop_xmalloc((size_t)T * C * sizeof(float)); /* (T, C) the residual stream */
-    if (req->from_layer == 0) (ops->embed ? ops->embed : embed_rows)(m, req->ids, &sq, x);
+    if (req->from_layer == 0) (ops->embed ? ops->embed : embed_rows)(m, req->ids, req->embed_add, &sq, x);
     else memcpy(x, req->resid_in, (size_t)T * C * sizeof(float));
 
     Scratch own = {0}, *s = req->scratch ? req->scratch : &own;
@@ -57,7 +62,9 @@ int model_forward(const Model *m, const ForwardReq *req, KopError *err)
         if (req->resid_out) memcpy(req->resid_out + (size_t)l * T * C, x, (size_t)T * C * sizeof(float));
         const KernKnock *ko = req->knock ? req->knock[l] : NULL;
         LayerRec *rec = req->rec ? &req->rec[l] : NULL;
-        ops->layer(m, l, x, &sq, ko, s, rec);
+        const HookList *hk = req->hooks ? &req->hooks[l] : NULL;
+        ops->layer(m, l, x, &sq, ko, s, rec, hk);
+        hook_apply(hk, HOOK_RESID, x, C, 0, T, C);
     }
     if (req->resid_out) memcpy(req->resid_out + (size_t)L * T * C, x, (size_t)T * C * sizeof(float));
 

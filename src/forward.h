@@ -8,7 +8,9 @@
  *    (from_layer + resid_in) instead of recomputing the layers before it,
  *  - insert a knockout in any layer: knock[l] is the edge block of layer l as
  *    data (source and target positions, selected channels), applied inside the
- *    mixer exactly as LANGUAGE.md defines it; NULL entries are clean layers.
+ *    mixer exactly as LANGUAGE.md defines it; NULL entries are clean layers;
+ *  - capture or overwrite hook values (hooks.h) in any layer, and add noise
+ *    to the input embeddings (causal tracing, trace.h).
  * Logits are computed for the last position only unless all_positions is set
  * (one GEMV against the vocabulary instead of T of them).
  *
@@ -36,6 +38,10 @@ typedef struct ForwardReq {
     const KernKnock *const *knock;/* (n_layer) per-layer knockout or NULL; NULL array = clean run */
     float *resid_out;             /* optional (n_layer + 1, T, d_model): entering each layer; [n_layer] = after the last */
     struct LayerRec *rec;         /* optional (n_layer): per-layer records for the executor */
+    const float *embed_add;       /* optional (T, d_model): added to the token embeddings (before GPT-2's
+                                   * position embedding): a corrupted run's noise (trace.h) */
+    const HookList *hooks;        /* optional (n_layer): each layer's hook ops (hooks.h) on the rows of the
+                                   * forward, resid included (applied after the layer) */
     int all_positions;            /* logits for every position (T, V) instead of the last (V) */
     float *logits;                /* output */
     int threads;                  /* the team size of the layers' parallel loops here; 0: threads_team() */

@@ -1,8 +1,8 @@
 ## src/forward.mk: forward passes of Mamba-1, Mamba-2, GPT-2, Llama/Mistral and GPT-NeoX, and `kop logits`.
-libkop_a_SOURCES += src/arch.h src/arch.c src/threads.h src/threads.c src/forward.h src/forward.c \
+libkop_a_SOURCES += src/arch.h src/arch.c src/hooks.h src/hooks.c src/threads.h src/threads.c src/forward.h src/forward.c \
 	src/model_mamba1.h src/model_mamba1.c src/model_mamba2.h src/model_mamba2.c src/model_gpt2.h src/model_gpt2.c \
 	src/model_llama.h src/model_llama.c src/model_neox.h src/model_neox.c src/rope_attn.h src/rope_attn.c \
-	src/knock.h src/knock.c src/featsel.h src/featsel.c
+	src/rowexec.h src/rowexec.c src/knock.h src/knock.c src/featsel.h src/featsel.c
 kop_SOURCES += src/cli_logits.c
 
 check_PROGRAMS += tests/unit/test_forward

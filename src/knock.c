@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "threads.h"
+#include "rowexec.h"
 
 /* An SSM state at t0 - 1 per layer, with inputs from every position (full
  * state) or from the sources before t0 only. */
@@ -43,8 +43,7 @@ static size_t state_size(const Config *c)
     return ops->state_floats ? ops->state_floats(c) : 0;
 }
 
-/* Floats recorded per position and layer. */
-static size_t record_width(const Config *c)
+size_t knockp_record_width(const Config *c)
 {
     RecField f[REC_MAX_FIELDS];
     size_t sum = 0;
@@ -52,13 +51,11 @@ static size_t record_width(const Config *c)
     return sum;
 }
 
-/* The LayerRec of layer l for rows [r0, ...) of a record block of `rows`
- * rows per layer: each field is a (rows, width) block, one after another. */
-static void layer_views(const Config *c, float *mem, int rows, int l, int r0, LayerRec *r)
+void knockp_layer_views(const Config *c, float *mem, int rows, int l, int r0, LayerRec *r)
 {
     RecField f[REC_MAX_FIELDS];
     int n = arch_ops(c->arch)->record_fields(c, f);
-    float *q = mem + record_width(c) * rows * l;
+    float *q = mem + knockp_record_width(c) * rows * l;
     memset(r, 0, sizeof *r);
     for (int i = 0; i < n; i++) {
         *(float **)((char *)r + f[i].offset) = q + f[i].width * r0;
@@ -88,10 +85,10 @@ int prompt_runs_new(const Model *m, int n, const int *const *ids, const int *T, 
     if (n <= 0) return 0;
     Records *sh = kop_xcalloc(1, sizeof *sh);
     sh->resid = kop_xmalloc(sizeof(float) * (size_t)(L + 1) * rows * C);
-    sh->mem = kop_xmalloc(sizeof(float) * record_width(c) * rows * L);
+    sh->mem = kop_xmalloc(sizeof(float) * knockp_record_width(c) * rows * L);
     sh->logits = kop_xmalloc(sizeof(float) * (size_t)n * V);
     LayerRec *rec = kop_xmalloc(sizeof *rec * (size_t)L);
-    for (int l = 0; l < L; l++) layer_views(c, sh->mem, rows, l, 0, &rec[l]);
+    for (int l = 0; l < L; l++) knockp_layer_views(c, sh->mem, rows, l, 0, &rec[l]);
     int *all = kop_xmalloc(sizeof(int) * (size_t)rows);
     for (int q = 0, r = 0; q < n; r += T[q++]) memcpy(all + r, ids[q], sizeof(int) * (size_t)T[q]);
     ForwardReq req = {.ids = all, .T = rows, .n_seq = n, .seq_len = T, .resid_out = sh->resid, .rec = rec,
@@ -115,7 +112,7 @@ int prompt_runs_new(const Model *m, int n, const int *const *ids, const int *T, 
         p->resid = sh->resid + (size_t)r0 * C;
         p->resid_stride = (size_t)rows * C;
         p->rec = kop_xmalloc(sizeof *p->rec * (size_t)L);
-        for (int l = 0; l < L; l++) layer_views(c, sh->mem, rows, l, r0, &p->rec[l]);
+        for (int l = 0; l < L; l++) knockp_layer_views(c, sh->mem, rows, l, r0, &p->rec[l]);
         p->clean_logits = sh->logits + (size_t)q * V;
         p->scratch = scratch ? scratch : &p->own;
     }
@@ -267,12 +264,57 @@ static int plan_runs(const Config *c, int T, const KnockRun *runs, int n, Active
     return na;
 }
 
+/* The knocked runs as rowexec jobs (rowexec.h). */
+typedef struct KnockSteps {
+    PromptRun *p;
+    const KnockRun *runs;
+    Active *act;
+    int *want;    /* (2 na) state entries a layer needs */
+} KnockSteps;
+
+/* from the clean stream, or the rows of its rep; a duplicate has none */
+static void knock_join(void *ctx, int j, int l, float *X)
+{
+    KnockSteps *k = ctx;
+    PromptRun *p = k->p;
+    const Active *a = &k->act[j];
+    int C = p->m->cfg.d_model;
+    if (a->start >= p->m->cfg.n_layer) return;
+    const float *from = a->rep < 0 ? p->resid + (size_t)l * p->resid_stride + (size_t)a->t0 * C
+                                   : X + (size_t)k->act[a->rep].row0 * C;
+    memcpy(X + (size_t)a->row0 * C, from, sizeof(float) * (size_t)(p->T - a->t0) * C);
+}
+
+/* the knockout of layer l and the states at t0-1 it needs */
+static void knock_prepare(void *ctx, int l, int n, RowRun *rr)
+{
+    KnockSteps *k = ctx;
+    PromptRun *p = k->p;
+    int nf = model_n_features(&p->m->cfg), nwant = 0;
+    for (int a = 0; a < n; a++) {
+        const Active *x = &k->act[a];
+        const KnockRun *r = &k->runs[x->index];
+        rr[a].knocked = l >= x->lo && l <= x->hi;
+        rr[a].src = r->src;
+        rr[a].dst = r->dst;
+        rr[a].chan = r->chan ? r->chan + (size_t)l * nf : NULL;
+        if (x->full >= 0) k->want[nwant++] = x->full;
+        if (x->src >= 0 && rr[a].knocked) k->want[nwant++] = x->src;
+    }
+    states_at(p, l, k->want, nwant);
+    for (int a = 0; a < n; a++)
+        if (k->act[a].full >= 0) {
+            rr[a].h0 = p->states[k->act[a].full].h[l];
+            rr[a].hs0 = k->act[a].src >= 0 && rr[a].knocked ? p->states[k->act[a].src].h[l] : NULL;
+        }
+}
+
 int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, KopError *err)
 {
     const Model *m = p->m;
     const Config *c = &m->cfg;
     const ArchOps *ops = arch_ops(c->arch);
-    int T = p->T, L = c->n_layer, C = c->d_model, V = c->vocab_size, nf = model_n_features(c);
+    int T = p->T, L = c->n_layer, C = c->d_model, V = c->vocab_size;
     int ssm = ops->states != NULL;
     Active *act = kop_xmalloc(sizeof *act * (size_t)(n ? n : 1));
     int rows, na = plan_runs(c, T, runs, n, act, &rows);
@@ -291,55 +333,29 @@ int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, K
         }
     }
     float *X = kop_xmalloc(sizeof(float) * (size_t)(rows ? rows : 1) * C);
-    RowRun *rr = kop_xmalloc(sizeof *rr * (size_t)(na ? na : 1));
-    int *want = kop_xmalloc(sizeof(int) * (size_t)(2 * na + 1));
-    int nact = 0;
-    for (int l = na ? act[0].start : L; l < L; l++) {
-        /* runs that start at l join, from the clean stream or their rep's rows */
-        while (nact < na && act[nact].start <= l) {
-            Active *a = &act[nact++];
-            const float *from = a->rep < 0 ? p->resid + (size_t)l * p->resid_stride + (size_t)a->t0 * C
-                                           : X + (size_t)act[a->rep].row0 * C;
-            memcpy(X + (size_t)a->row0 * C, from, sizeof(float) * (size_t)(T - a->t0) * C);
-        }
-        int nwant = 0;
-        for (int a = 0; a < nact; a++) {
-            const KnockRun *r = &runs[act[a].index];
-            rr[a] = (RowRun){.t0 = act[a].t0, .row0 = act[a].row0, .knocked = l >= act[a].lo && l <= act[a].hi,
-                             .src = r->src, .dst = r->dst, .chan = r->chan ? r->chan + (size_t)l * nf : NULL};
-            if (act[a].full >= 0) want[nwant++] = act[a].full;
-            if (act[a].src >= 0 && rr[a].knocked) want[nwant++] = act[a].src;
-        }
-        states_at(p, l, want, nwant);
-        for (int a = 0; a < nact; a++)
-            if (act[a].full >= 0) {
-                rr[a].h0 = p->states[act[a].full].h[l];
-                rr[a].hs0 = act[a].src >= 0 && rr[a].knocked ? p->states[act[a].src].h[l] : NULL;
-            }
-        int R = nact < na ? act[nact].row0 : rows;
-        scratch_reserve(p->scratch, c, R, threads_team(), T);
-        ops->rows(m, l, X, R, rr, nact, &p->rec[l], T, p->scratch);
-    }
-    /* the last position of every run that computed rows: final norm, then one
-     * GEMM against the vocabulary; duplicates copy their rep's logits */
+    RowJob *jobs = kop_xmalloc(sizeof *jobs * (size_t)(na ? na : 1));
+    for (int a = 0; a < na; a++) jobs[a] = (RowJob){act[a].start, act[a].t0, act[a].row0};
+    KnockSteps ks = {p, runs, act, kop_xmalloc(sizeof(int) * (size_t)(2 * na + 1))};
+    RowSteps st = {.m = m, .T = T, .rec = p->rec, .scratch = p->scratch, .ctx = &ks, .join = knock_join,
+                   .prepare = knock_prepare};
+    rowexec_layers(&st, jobs, na, X, rows);
+    /* the last position of every run that computed rows (they come first);
+     * duplicates copy their rep's logits */
     int nlog = 0;
     for (int a = 0; a < na; a++) nlog += act[a].start < L;
     if (nlog) {
-        float *h = kop_xmalloc(sizeof(float) * (size_t)nlog * C), *out = kop_xmalloc(sizeof(float) * (size_t)nlog * V);
-        #pragma omp parallel for schedule(static)
-        for (int a = 0; a < nlog; a++) {
-            const float *x = X + (size_t)(act[a].row0 + T - 1 - act[a].t0) * C;
-            ops->final_norm(m, h + (size_t)a * C, x);
-        }
-        kern_linear_kn(out, V, h, C, m->lm_head_t, NULL, nlog, C, V);
+        float *out = kop_xmalloc(sizeof(float) * (size_t)nlog * V);
+        int *last = kop_xmalloc(sizeof(int) * (size_t)nlog);
+        for (int a = 0; a < nlog; a++) last[a] = act[a].row0 + T - 1 - act[a].t0;
+        rowexec_logits(m, X, last, nlog, out);
         for (int a = 0; a < na; a++) {
             int from = a < nlog ? a : act[a].rep;
             memcpy(logits + (size_t)act[a].index * V, out + (size_t)from * V, sizeof(float) * V);
         }
-        free(h);
         free(out);
+        free(last);
     }
-    free(X); free(rr); free(act); free(want);
+    free(X); free(jobs); free(act); free(ks.want);
     (void)err;
     return 0;
 }

@@ -10,7 +10,8 @@
  *  - every run starts at its layer lo from the clean residual stream and
  *    recomputes just its rows t0..T-1 (one row for a `-> last` statement);
  *  - all runs of a prompt go through each layer together: their rows are
- *    stacked so every projection is one GEMM, not one GEMV per run;
+ *    stacked so every projection is one GEMM, not one GEMV per run (the
+ *    layer loop is rowexec.h's, shared with the tracing engine, trace.h);
  *  - the blocked contribution is removed exactly with a second, sources-only
  *    state: h' = h - h^S, where h^S is the SSM state driven by the source
  *    inputs only (LANGUAGE.md "What a knockout does"); positions before t0 are
@@ -66,5 +67,11 @@ int prompt_run_knock_naive(PromptRun *p, const KnockRun *runs, int n, float *log
  * multiply-add), for benchmarks. */
 double knock_flops(const Config *c, int T, const KnockRun *runs, int n);
 
+/* The record layout, shared with trace.c: floats recorded per position and
+ * layer; and the LayerRec of layer l for rows [r0, ...) of a record block
+ * of `rows` rows per layer (each field a (rows, width) block, one after
+ * another). */
+size_t knockp_record_width(const Config *c);
+void knockp_layer_views(const Config *c, float *mem, int rows, int l, int r0, LayerRec *r);
 
 #endif

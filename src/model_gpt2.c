@@ -67,14 +67,15 @@ static int max_positions(const Config *c)
     return c->n_ctx;
 }
 
-/* token plus position embedding; positions restart at each prompt */
-static void embed(const Model *m, const int *ids, const Seqs *sq, float *x)
+/* token (+ add) plus position embedding; positions restart at each prompt */
+static void embed(const Model *m, const int *ids, const float *add, const Seqs *sq, float *x)
 {
     int C = m->cfg.d_model;
     for (int q = 0; q < sq->n; q++)
         for (int t = sq->start[q]; t < sq->start[q + 1]; t++) {
             const float *e = m->embed + (size_t)ids[t] * C, *p = m->pos_embed + (size_t)(t - sq->start[q]) * C;
-            for (int i = 0; i < C; i++) x[(size_t)t * C + i] = e[i] + p[i];
+            const float *a = add ? add + (size_t)t * C : NULL;
+            for (int i = 0; i < C; i++) x[(size_t)t * C + i] = (a ? e[i] + a[i] : e[i]) + p[i];
         }
 }
 
@@ -84,12 +85,14 @@ static void layernorm_rows(float *out, const float *x, const float *w, const flo
     for (int t = 0; t < R; t++) kern_layernorm(out + (size_t)t * C, x + (size_t)t * C, w, b, C, eps);
 }
 
-/* x += attn_proj(att); x += mlp(ln_2(x)), on R rows; xn, h, o scratch */
+/* x += attn_proj(att); x += mlp(ln_2(x)), on R rows; xn, h, o scratch;
+ * with the runs' attn and mlp hooks */
 static void attn_out_mlp(const Config *c, const Gpt2Layer *w, float *x, const float *att,
-                         float *xn, float *h, float *o, int R)
+                         float *xn, float *h, float *o, int R, const RowRun *runs, int nruns)
 {
     int C = c->d_model, I = c->n_inner;
     kern_linear_kn(o, C, att, C, w->attn_proj_w, w->attn_proj_b, R, C, C);
+    rows_hook(runs, nruns, R, HOOK_ATTN, o, C, C);
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < (size_t)R * C; i++) x[i] += o[i];
     // x = x + mlp(ln_2(x)),  mlp = c_proj(gelu_new(c_fc(.)))
@@ -98,15 +101,18 @@ static void attn_out_mlp(const Config *c, const Gpt2Layer *w, float *x, const fl
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < (size_t)R * I; i++) h[i] = kern_gelu_new(h[i]);
     kern_linear_kn(o, C, h, I, w->fc_proj_w, w->fc_proj_b, R, I, C);
+    rows_hook(runs, nruns, R, HOOK_MLP, o, C, C);
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < (size_t)R * C; i++) x[i] += o[i];
 }
 
-static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec)
+static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec,
+                  const HookList *hk)
 {
     const Config *c = &m->cfg;
     const Gpt2Layer *w = layer_w(m, l);
     int C = c->d_model, NH = c->n_head, HS = C / NH, T = sq->start[sq->n];
+    RowRun whole = {.hooks = hk}; /* hook positions are the rows of the batch */
     float *xn = s->a;   /* (T, C) */
     float *qkv = s->b;  /* (T, 3C) */
     float *att = s->c;  /* (T, C) heads side by side */
@@ -123,7 +129,7 @@ static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKno
         kern_attention_head(att + (size_t)sq->start[q] * C + off, C, qq + off, 3 * C, qq + C + off, qq + 2 * C + off,
                             3 * C, NULL, NULL, 0, Tq, ko, scratch_thread(s), 0, Tq, HS);
     }
-    attn_out_mlp(c, w, x, att, xn, s->b, s->d, T);
+    attn_out_mlp(c, w, x, att, xn, s->b, s->d, T, &whole, 1);
 }
 
 static void final_norm(const Model *m, float *out, const float *x)
@@ -166,13 +172,18 @@ static void rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
         const RowRun *r = &runs[job / NH];
         size_t off = (size_t)(job % NH) * HS;
         KernKnock ko = {r->src, r->dst, NULL};
-        const float *mine = qkv + (size_t)r->row0 * 3 * C;
+        const float *mine = qkv + (size_t)r->row0 * 3 * C, *base = rec->qkv + (size_t)r->rec_row * 3 * C;
         kern_attention_head(att + (size_t)r->row0 * C + off, C, mine + off, 3 * C,
-                            rec->qkv + C + off, rec->qkv + 2 * C + off, 3 * C,
+                            base + C + off, base + 2 * C + off, 3 * C,
                             mine + C + off, mine + 2 * C + off, 3 * C, r->t0,
                             r->knocked ? &ko : NULL, scratch_thread(s), r->t0, T, HS);
     }
-    attn_out_mlp(c, w, X, att, xn, qkv, o, Rw);
+    attn_out_mlp(c, w, X, att, xn, qkv, o, Rw, runs, nruns);
+}
+
+static int hook_width(const Config *c, Hook h)
+{
+    return h == HOOK_RESID || h == HOOK_ATTN || h == HOOK_MLP ? c->d_model : 0;
 }
 
 static void print_config(const Config *c, FILE *f)
@@ -198,5 +209,7 @@ const ArchOps arch_gpt2 = {
     .layer_flops = layer_flops,
     .record_fields = record_fields,
     .rows = rows,
+    .hooks = HOOK_BIT(HOOK_RESID) | HOOK_BIT(HOOK_ATTN) | HOOK_BIT(HOOK_MLP),
+    .hook_width = hook_width,
     .print_config = print_config,
 };

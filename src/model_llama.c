@@ -118,12 +118,13 @@ static void project(const Config *c, const LlamaLayer *w, const RopeAttn *a, flo
 }
 
 /* x += o_proj(att); x += mlp(post_attention_layernorm(x)) on R rows;
- * xn, gu, o scratch */
+ * xn, gu, o scratch; with the runs' attn and mlp hooks */
 static void attn_out_mlp(const Config *c, const LlamaLayer *w, float *x, const float *att, float *xn, float *gu,
-                         float *o, int R)
+                         float *o, int R, const RowRun *runs, int nruns)
 {
     int C = c->d_model, I = c->n_inner, Q = c->n_head * c->head_dim;
     kern_linear(o, C, att, Q, w->wo, w->bo, R, Q, C);
+    rows_hook(runs, nruns, R, HOOK_ATTN, o, C, C);
     add_rows(x, o, (size_t)R * C);
     // down_proj(act_fn(gate_proj(x)) * up_proj(x))
     rmsnorm_rows(xn, x, w->mlp_norm, R, C, c->norm_eps);
@@ -136,11 +137,14 @@ static void attn_out_mlp(const Config *c, const LlamaLayer *w, float *x, const f
         for (int i = 0; i < I; i++) g[i] *= g[I + i];
     }
     kern_linear(o, C, gu, 2 * I, w->w_down, w->b_down, R, I, C);
+    rows_hook(runs, nruns, R, HOOK_MLP, o, C, C);
     add_rows(x, o, (size_t)R * C);
 }
 
-static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec)
+static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec,
+                  const HookList *hk)
 {
+    RowRun whole = {.hooks = hk}; /* hook positions are the rows of the batch */
     const Config *c = &m->cfg;
     const LlamaLayer *w = layer_w(m, l);
     RopeAttn a = attn_layout(c, w);
@@ -153,7 +157,7 @@ static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKno
     rmsnorm_rows(xn, x, w->attn_norm, T, c->d_model, c->norm_eps);
     project(c, w, &a, qkv, xn, T);
     rope_attn_prompt(&a, att, qkv, sq, ko, rec ? rec->kv : NULL, s);
-    attn_out_mlp(c, w, x, att, xn, qkv, s->d, T);
+    attn_out_mlp(c, w, x, att, xn, qkv, s->d, T, &whole, 1);
 }
 
 static void final_norm(const Model *m, float *out, const float *x)
@@ -187,7 +191,12 @@ static void rows(const Model *m, int l, float *X, int R, const RowRun *runs, int
     rmsnorm_rows(xn, X, w->attn_norm, R, c->d_model, c->norm_eps);
     project(c, w, &a, qkv, xn, R);
     rope_attn_rows(&a, att, qkv, runs, nruns, rec->kv, T, s);
-    attn_out_mlp(c, w, X, att, xn, qkv, s->d, R);
+    attn_out_mlp(c, w, X, att, xn, qkv, s->d, R, runs, nruns);
+}
+
+static int hook_width(const Config *c, Hook h)
+{
+    return h == HOOK_RESID || h == HOOK_ATTN || h == HOOK_MLP ? c->d_model : 0;
 }
 
 static void print_config(const Config *c, FILE *f)
@@ -219,7 +228,9 @@ static void print_config(const Config *c, FILE *f)
     .layer_flops = layer_flops,              \
     .record_fields = record_fields,          \
     .rows = rows,                            \
-    .print_config = print_config
+    .print_config = print_config,            \
+    .hooks = HOOK_BIT(HOOK_RESID) | HOOK_BIT(HOOK_ATTN) | HOOK_BIT(HOOK_MLP), \
+    .hook_width = hook_width
 
 const ArchOps arch_llama = {
     .arch = ARCH_LLAMA,

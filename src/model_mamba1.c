@@ -117,19 +117,43 @@ static size_t thread_floats(const Config *c, int T)
 
 /* The scan of rows [t0, t0 + rows) of one prompt or run, channels [e0, e1),
  * over the buffers of a layer step: xz (rows, 2 di) [x | z] (y goes over x),
- * u and dt (rows, di), dbc (rows, R + 2N). */
+ * u and dt (rows, di), dbc (rows, R + 2N); gated: y *= silu(z) in the scan. */
 static void scan(const Config *c, const Mamba1Layer *w, float *xz, const float *u, const float *dt, const float *dbc,
-                 const RowRun *r, int rows, float *work, int e0, int e1)
+                 const RowRun *r, int rows, float *work, int e0, int e1, int gated)
 {
     int di = c->d_inner, N = c->d_state, R = c->dt_rank, nbc = R + 2 * N;
-    KernScan1 a = {.y = xz, .ldy = 2 * di, .z = xz + di, .ldz = 2 * di, .u = u, .ldu = di, .dt = dt, .lddt = di,
-                   .At = w->A_t, .ldA = di, .B = dbc + R, .C = dbc + R + N, .ldbc = nbc, .D = w->D,
+    KernScan1 a = {.y = xz, .ldy = 2 * di, .z = gated ? xz + di : NULL, .ldz = 2 * di, .u = u, .ldu = di,
+                   .dt = dt, .lddt = di, .At = w->A_t, .ldA = di, .B = dbc + R, .C = dbc + R + N, .ldbc = nbc,
+                   .D = w->D,
                    .h0 = r->h0, .hs0 = r->hs0, .ldh = di, .knocked = r->knocked, .src = r->src, .dst = r->dst,
                    .chan = r->chan, .t0 = r->t0, .rows = rows, .N = N};
     kern_mamba1_scan_rows(&a, work, e0, e1);
 }
 
-static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec)
+/* Hooks between the SSM and the gate need the two apart: the scan left
+ * the gate out, y (the x half of xz, R rows) holds the SSM output; apply
+ * the ssm hooks, z = silu(z), the gate hooks, then y *= z. */
+static int gate_apart(const RowRun *runs, int nruns)
+{
+    return rows_hooked(runs, nruns, HOOK_SSM) || rows_hooked(runs, nruns, HOOK_GATE);
+}
+
+static void gate_hooked(const Config *c, float *xz, const RowRun *runs, int nruns, int R)
+{
+    int di = c->d_inner;
+    rows_hook(runs, nruns, R, HOOK_SSM, xz, 2 * di, di);
+    #pragma omp parallel for schedule(static)
+    for (int t = 0; t < R; t++) kern_silu_vec(xz + (size_t)t * 2 * di + di, di);
+    rows_hook(runs, nruns, R, HOOK_GATE, xz + di, 2 * di, di);
+    #pragma omp parallel for schedule(static)
+    for (int t = 0; t < R; t++) {
+        float *y = xz + (size_t)t * 2 * di;
+        for (int e = 0; e < di; e++) y[e] *= y[di + e];
+    }
+}
+
+static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec,
+                  const HookList *hk)
 {
     const Config *c = &m->cfg;
     const Mamba1Layer *w = layer_w(m, l);
@@ -141,11 +165,14 @@ static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKno
     float *dbc = s->d;  /* (T, R + 2N)  [dt | B | C] */
     float *dt = s->a;   /* (T, di) after softplus (xn is dead by then) */
     float *y = s->b;    /* (T, ld 2*di) scan output over the x half of xz, dead once u is computed */
+    RowRun whole = {.hooks = hk}; /* hook positions are the rows of the batch */
+    int apart = gate_apart(&whole, 1);
 
     // hidden_states = self.norm(hidden_states)
     rmsnorm_rows(xn, x, w->norm, T, C, c->norm_eps);
     // projected_states = self.in_proj(hidden_states); x, z = chunk(2)
     kern_linear(xz, 2 * di, xn, C, w->in_proj, w->in_proj_b, T, C, 2 * di);
+    rows_hook(&whole, 1, T, HOOK_IN, xz, 2 * di, di);
     // x = silu(conv1d(x)[..., :T])
     #pragma omp parallel for schedule(static)
     for (int e0 = 0; e0 < di; e0 += 64) {
@@ -157,6 +184,7 @@ static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKno
         }
         for (int t = 0; t < T; t++) kern_silu_vec(u + (size_t)t * di + e0, e1 - e0);
     }
+    rows_hook(&whole, 1, T, HOOK_CONV, u, di, di);
     // ssm_parameters = x_proj(x); dt, B, C = split([R, N, N])
     kern_linear(dbc, nbc, u, di, w->x_proj, NULL, T, di, nbc);
     bcdt_norm(c, dbc, T); /* Falcon-Mamba only; rec->bc gets the normed B and C */
@@ -180,11 +208,13 @@ static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKno
             RowRun r = {.knocked = ko != NULL, .src = ko ? ko->src : NULL, .dst = ko ? ko->dst : NULL,
                         .chan = ko ? ko->chan : NULL};
             scan(c, w, y + t0 * 2 * di, u + t0 * di, dt + t0 * di, dbc + t0 * nbc, &r,
-                 sq->start[q + 1] - sq->start[q], work, e0, e1);
+                 sq->start[q + 1] - sq->start[q], work, e0, e1, !apart);
         }
     }
+    if (apart) gate_hooked(c, xz, &whole, 1, T);
     // hidden_states = residual + out_proj(y)
     kern_linear(u, C, y, 2 * di, w->out_proj, w->out_proj_b, T, di, C);
+    rows_hook(&whole, 1, T, HOOK_MIXER, u, C, C);
     add_rows(x, u, (size_t)T * C);
 }
 
@@ -245,17 +275,20 @@ static void rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
     float *u = s->c;    /* (Rw, di) */
     float *dbc = s->d;  /* (Rw, R + 2N) */
     float *dt = s->a;   /* (Rw, di): xn is dead by then */
+    int apart = gate_apart(runs, nruns);
 
     rmsnorm_rows(xn, X, w->norm, Rw, C, c->norm_eps);
     kern_linear(xz, 2 * di, xn, C, w->in_proj, w->in_proj_b, Rw, C, 2 * di);
+    rows_hook(runs, nruns, Rw, HOOK_IN, xz, 2 * di, di);
     /* conv: the window reaches back before t0 into the clean pre-conv inputs */
     #pragma omp parallel for schedule(static)
     for (int k = 0; k < nruns; k++) {
         const RowRun *r = &runs[k];
         int n = (k + 1 < nruns ? runs[k + 1].row0 : Rw) - r->row0;
-        kern_conv1d_silu_rows(u + (size_t)r->row0 * di, di, rec->xpre, di, xz + (size_t)r->row0 * 2 * di, 2 * di, r->t0,
-                              w->conv_w, w->conv_b, r->t0, n, K, di);
+        kern_conv1d_silu_rows(u + (size_t)r->row0 * di, di, rec->xpre + (size_t)r->rec_row * di, di,
+                              xz + (size_t)r->row0 * 2 * di, 2 * di, r->t0, w->conv_w, w->conv_b, r->t0, n, K, di);
     }
+    rows_hook(runs, nruns, Rw, HOOK_CONV, u, di, di);
     kern_linear(dbc, nbc, u, di, w->x_proj, NULL, Rw, di, nbc);
     bcdt_norm(c, dbc, Rw);
     kern_linear(dt, di, dbc, nbc, w->dt_proj_w, w->dt_proj_b, Rw, R, di);
@@ -271,10 +304,12 @@ static void rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
             const RowRun *r = &runs[k];
             size_t o = (size_t)r->row0;
             scan(c, w, xz + o * 2 * di, u + o * di, dt + o * di, dbc + o * nbc, r,
-                 (k + 1 < nruns ? runs[k + 1].row0 : Rw) - r->row0, work, e0, e1);
+                 (k + 1 < nruns ? runs[k + 1].row0 : Rw) - r->row0, work, e0, e1, !apart);
         }
     }
+    if (apart) gate_hooked(c, xz, runs, nruns, Rw);
     kern_linear(u, C, xz, 2 * di, w->out_proj, w->out_proj_b, Rw, di, C);
+    rows_hook(runs, nruns, Rw, HOOK_MIXER, u, C, C);
     add_rows(X, u, (size_t)Rw * C);
 }
 
@@ -298,6 +333,15 @@ static void feature_scores(const Model *m, int l, double *scores)
     }
 }
 
+static int hook_width(const Config *c, Hook h)
+{
+    switch (h) {
+    case HOOK_RESID: case HOOK_MIXER: return c->d_model;
+    case HOOK_IN: case HOOK_CONV: case HOOK_SSM: case HOOK_GATE: return c->d_inner;
+    default: return 0;
+    }
+}
+
 static void print_config(const Config *c, FILE *f)
 {
     fprintf(f, "d_inner: %d\nd_state: %d\nd_conv: %d\ndt_rank: %d\n", c->d_inner, c->d_state, c->d_conv, c->dt_rank);
@@ -312,7 +356,10 @@ static void print_config(const Config *c, FILE *f)
     .layer_prefix = "backbone.layers.", .bind = bind, .derived_floats = derived_floats, .derive = derive,           \
     .scratch_width = scratch_width, .thread_floats = thread_floats, .layer = layer, .final_norm = final_norm,       \
     .layer_flops = layer_flops, .record_fields = record_fields, .rows = rows, .state_floats = state_floats,         \
-    .states = states, .n_features = n_features, .feature_scores = feature_scores, .print_config = print_config
+    .states = states, .n_features = n_features, .feature_scores = feature_scores, .print_config = print_config,   \
+    .hooks = HOOK_BIT(HOOK_RESID) | HOOK_BIT(HOOK_IN) | HOOK_BIT(HOOK_CONV) | HOOK_BIT(HOOK_SSM) |                 \
+             HOOK_BIT(HOOK_GATE) | HOOK_BIT(HOOK_MIXER),                                                            \
+    .hook_width = hook_width
 
 const ArchOps arch_mamba1 = {
     .arch = ARCH_MAMBA1,

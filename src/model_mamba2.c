@@ -82,24 +82,40 @@ static void step_sizes(float *dt, const float *zx, const Config *c, const Mamba2
         }
 }
 
-/* y = rmsnorm(y * silu(z)) per group, then X += out_proj(y) */
-static void gate_out(const Config *c, const Mamba2Layer *w, Dims d, float *X, float *y, const float *zx,
-                     float *tmp, int R)
+/* y = rmsnorm(y * silu(z)) per group, then X += out_proj(y), with the
+ * runs' ssm, gate and mixer hooks; a gate hook needs silu(z) on its own
+ * (in place over z) */
+static void gate_out(const Config *c, const Mamba2Layer *w, Dims d, float *X, float *y, float *zx,
+                     float *tmp, int R, const RowRun *runs, int nruns)
 {
-    int gs = d.di / d.G;
+    int gs = d.di / d.G, apart = rows_hooked(runs, nruns, HOOK_GATE);
+    rows_hook(runs, nruns, R, HOOK_SSM, y, d.di, d.di);
+    if (apart) {
+        #pragma omp parallel for schedule(static)
+        for (int t = 0; t < R; t++) {
+            float *z = zx + (size_t)t * d.d_in_proj;
+            for (int e = 0; e < d.di; e++) z[e] = kern_silu(z[e]);
+        }
+        rows_hook(runs, nruns, R, HOOK_GATE, zx, d.d_in_proj, d.di);
+    }
     #pragma omp parallel for schedule(static)
     for (int t = 0; t < R; t++) {
         float *yt = y + (size_t)t * d.di;
         const float *z = zx + (size_t)t * d.d_in_proj;
-        for (int e = 0; e < d.di; e++) yt[e] *= kern_silu(z[e]);
+        if (apart)
+            for (int e = 0; e < d.di; e++) yt[e] *= z[e];
+        else
+            for (int e = 0; e < d.di; e++) yt[e] *= kern_silu(z[e]);
         for (int g = 0; g < d.G; g++) kern_rmsnorm(yt + g * gs, yt + g * gs, w->gnorm + g * gs, gs, c->norm_eps);
     }
     kern_linear(tmp, d.C, y, d.di, w->out_proj, w->out_proj_b, R, d.di, d.C);
+    rows_hook(runs, nruns, R, HOOK_MIXER, tmp, d.C, d.C);
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < (size_t)R * d.C; i++) X[i] += tmp[i];
 }
 
-static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec)
+static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec,
+                  const HookList *hk)
 {
     const Config *c = &m->cfg;
     const Mamba2Layer *w = layer_w(m, l);
@@ -110,11 +126,13 @@ static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKno
     float *xbc = s->c;   /* (T, conv_dim)  conv + silu: [x | B | C] */
     float *y = s->d;     /* (T, di) */
     float *dt = s->a;    /* (T, H) after softplus (xn dead by then) */
+    RowRun whole = {.hooks = hk}; /* hook positions are the rows of the batch */
 
     // hidden_states = self.norm(hidden_states)
     rmsnorm_rows(xn, x, w->norm, T, d.C, c->norm_eps);
     // projected_states = in_proj(hidden_states); gate, xBC, dt = split([di, conv_dim, H])
     kern_linear(zx, d.d_in_proj, xn, d.C, w->in_proj, w->in_proj_b, T, d.C, d.d_in_proj);
+    rows_hook(&whole, 1, T, HOOK_IN, zx + d.di, d.d_in_proj, d.conv_dim);
     // xBC = silu(conv1d(xBC))
     #pragma omp parallel for schedule(static)
     for (int e0 = 0; e0 < d.conv_dim; e0 += 64) {
@@ -126,6 +144,7 @@ static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKno
         }
         for (int t = 0; t < T; t++) kern_silu_vec(xbc + (size_t)t * d.conv_dim + e0, e1 - e0);
     }
+    rows_hook(&whole, 1, T, HOOK_CONV, xbc, d.conv_dim, d.conv_dim);
     step_sizes(dt, zx, c, w, d, T);
     if (rec) {
         for (int t = 0; t < T; t++)
@@ -150,7 +169,7 @@ static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKno
         }
     }
     // y = norm(y, gate=z); hidden_states = residual + out_proj(y)
-    gate_out(c, w, d, x, y, zx, xbc, T);
+    gate_out(c, w, d, x, y, zx, xbc, T, &whole, 1);
 }
 
 static void final_norm(const Model *m, float *out, const float *x)
@@ -238,15 +257,18 @@ static void rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
 
     rmsnorm_rows(xn, X, w->norm, Rw, d.C, c->norm_eps);
     kern_linear(zx, d.d_in_proj, xn, d.C, w->in_proj, w->in_proj_b, Rw, d.C, d.d_in_proj);
+    rows_hook(runs, nruns, Rw, HOOK_IN, zx + d.di, d.d_in_proj, d.conv_dim);
     /* conv: the window reaches back before t0 into the clean pre-conv inputs */
     #pragma omp parallel for schedule(static)
     for (int k = 0; k < nruns; k++) {
         const RowRun *r = &runs[k];
         int rows = (k + 1 < nruns ? runs[k + 1].row0 : Rw) - r->row0;
-        kern_conv1d_silu_rows(xbc + (size_t)r->row0 * d.conv_dim, d.conv_dim, rec->xpre, d.conv_dim,
+        kern_conv1d_silu_rows(xbc + (size_t)r->row0 * d.conv_dim, d.conv_dim,
+                              rec->xpre + (size_t)r->rec_row * d.conv_dim, d.conv_dim,
                               zx + (size_t)r->row0 * d.d_in_proj + d.di, d.d_in_proj, r->t0, w->conv_w, w->conv_b,
                               r->t0, rows, K, d.conv_dim);
     }
+    rows_hook(runs, nruns, Rw, HOOK_CONV, xbc, d.conv_dim, d.conv_dim);
     step_sizes(dt, zx, c, w, d, Rw);
     #pragma omp parallel for schedule(static)
     for (int h = 0; h < d.H; h++) {
@@ -264,7 +286,7 @@ static void rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
                                   r->knocked && (!r->chan || r->chan[h]), r->src, r->dst, r->t0, rows, d.P, d.N);
         }
     }
-    gate_out(c, w, d, X, y, zx, xbc, Rw);
+    gate_out(c, w, d, X, y, zx, xbc, Rw, runs, nruns);
 }
 
 // ---------------------------------------------------------------------------
@@ -280,6 +302,16 @@ static void feature_scores(const Model *m, int l, double *scores)
 {
     const float *A_log = layer_w(m, l)->A_log;
     for (int h = 0; h < m->cfg.n_heads; h++) scores[h] = exp(-exp((double)A_log[h]));
+}
+
+static int hook_width(const Config *c, Hook h)
+{
+    switch (h) {
+    case HOOK_RESID: case HOOK_MIXER: return c->d_model;
+    case HOOK_IN: case HOOK_CONV: return c->d_inner + 2 * c->n_groups * c->d_state;
+    case HOOK_SSM: case HOOK_GATE: return c->d_inner;
+    default: return 0;
+    }
 }
 
 static void print_config(const Config *c, FILE *f)
@@ -304,6 +336,9 @@ const ArchOps arch_mamba2 = {
     .rows = rows,
     .state_floats = state_floats,
     .states = states,
+    .hooks = HOOK_BIT(HOOK_RESID) | HOOK_BIT(HOOK_IN) | HOOK_BIT(HOOK_CONV) | HOOK_BIT(HOOK_SSM) | HOOK_BIT(HOOK_GATE) |
+             HOOK_BIT(HOOK_MIXER),
+    .hook_width = hook_width,
     .n_features = n_features,
     .feature_scores = feature_scores,
     .print_config = print_config,

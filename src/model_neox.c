@@ -109,12 +109,14 @@ static void add_rows(float *x, const float *d, size_t n)
 }
 
 /* The rest of the layer once attention is done, on R rows: the dense
- * projection, the MLP and the residual (either form); xn, h, o scratch. */
+ * projection, the MLP and the residual (either form); xn, h, o scratch;
+ * with the runs' attn and mlp hooks. */
 static void attn_out_mlp(const Config *c, const NeoxLayer *w, float *x, const float *att, float *xn, float *h,
-                         float *o, int R)
+                         float *o, int R, const RowRun *runs, int nruns)
 {
     int C = c->d_model, I = c->n_inner;
     kern_linear(o, C, att, C, w->dense_w, w->dense_b, R, C, C);
+    rows_hook(runs, nruns, R, HOOK_ATTN, o, C, C);
     if (c->parallel_residual) {
         // mlp_output = mlp(post_attention_layernorm(hidden_states)); x = mlp_output + attn_output + x
         layernorm_rows(xn, x, w->ln2_w, w->ln2_b, R, C, c->norm_eps);
@@ -129,11 +131,14 @@ static void attn_out_mlp(const Config *c, const NeoxLayer *w, float *x, const fl
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < (size_t)R * I; i++) h[i] = kern_gelu(h[i]);
     kern_linear(o, C, h, I, w->proj_w, w->proj_b, R, I, C);
+    rows_hook(runs, nruns, R, HOOK_MLP, o, C, C);
     add_rows(x, o, (size_t)R * C);
 }
 
-static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec)
+static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKnock *ko, Scratch *s, LayerRec *rec,
+                  const HookList *hk)
 {
+    RowRun whole = {.hooks = hk}; /* hook positions are the rows of the batch */
     const Config *c = &m->cfg;
     const NeoxLayer *w = layer_w(m, l);
     RopeAttn a = attn_layout(c, w);
@@ -146,7 +151,7 @@ static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKno
     layernorm_rows(xn, x, w->ln1_w, w->ln1_b, T, C, c->norm_eps);
     kern_linear(qkv, 3 * C, xn, C, w->qkv_w, w->qkv_b, T, C, 3 * C);
     rope_attn_prompt(&a, att, qkv, sq, ko, rec ? rec->kv : NULL, s);
-    attn_out_mlp(c, w, x, att, xn, qkv, s->d, T);
+    attn_out_mlp(c, w, x, att, xn, qkv, s->d, T, &whole, 1);
 }
 
 static void final_norm(const Model *m, float *out, const float *x)
@@ -181,7 +186,12 @@ static void rows(const Model *m, int l, float *X, int R, const RowRun *runs, int
     layernorm_rows(xn, X, w->ln1_w, w->ln1_b, R, C, c->norm_eps);
     kern_linear(qkv, 3 * C, xn, C, w->qkv_w, w->qkv_b, R, C, 3 * C);
     rope_attn_rows(&a, att, qkv, runs, nruns, rec->kv, T, s);
-    attn_out_mlp(c, w, X, att, xn, qkv, s->d, R);
+    attn_out_mlp(c, w, X, att, xn, qkv, s->d, R, runs, nruns);
+}
+
+static int hook_width(const Config *c, Hook h)
+{
+    return h == HOOK_RESID || h == HOOK_ATTN || h == HOOK_MLP ? c->d_model : 0;
 }
 
 static void print_config(const Config *c, FILE *f)
@@ -213,4 +223,6 @@ const ArchOps arch_neox = {
     .record_fields = record_fields,
     .rows = rows,
     .print_config = print_config,
+    .hooks = HOOK_BIT(HOOK_RESID) | HOOK_BIT(HOOK_ATTN) | HOOK_BIT(HOOK_MLP),
+    .hook_width = hook_width,
 };

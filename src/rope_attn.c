@@ -59,9 +59,9 @@ void rope_attn_rows(const RopeAttn *a, float *att, float *qkv, const RowRun *run
         const RowRun *r = &runs[job / NH];
         int h = job % NH, g = h / (NH / NKV);
         KernKnock ko = {r->src, r->dst, NULL};
-        const float *mine = qkv + (size_t)r->row0 * a->ld;
+        const float *mine = qkv + (size_t)r->row0 * a->ld, *base = kv + (size_t)r->rec_row * 2 * KW;
         kern_attention_head_win(att + (size_t)r->row0 * W + (size_t)h * HS, W, mine + a->q_off + (size_t)h * a->step,
-                                a->ld, kv + (size_t)g * HS, kv + KW + (size_t)g * HS, 2 * KW,
+                                a->ld, base + (size_t)g * HS, base + KW + (size_t)g * HS, 2 * KW,
                                 mine + a->k_off + (size_t)g * a->step, mine + a->v_off + (size_t)g * a->step, a->ld,
                                 r->t0, r->knocked ? &ko : NULL, a->window, scratch_thread(s), r->t0, T, HS);
     }

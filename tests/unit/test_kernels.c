@@ -242,6 +242,20 @@ static void test_mamba1_scan(void)
     gate(y2, LD, z, LD, T, E);
     double d = max_abs_diff(y1, y2, T, E, LD);
     ok(d < 1e-4, "mamba1 scan = definitional implicit attention, clean (max diff %.2g)", d);
+    /* z NULL: the SSM output before the gate (tracing's ssm hook) */
+    {
+        float y3[T * LD];
+        scan1(y3, LD, NULL, LD, u, LD, delta, LD, At, E, B, C + 2, LDBC, D, NULL, NULL, E, 0, NULL, NULL, NULL, 0, T,
+              N, 0, E);
+        kern_mamba1_scan_ref(y2, LD, u, LD, delta, LD, A, B, C + 2, LDBC, D, NULL, T, N, 0, E);
+        d = max_abs_diff(y3, y2, T, E, LD);
+        gate(y3, LD, z, LD, T, E);
+        double dg = max_abs_diff(y3, y1, T, E, LD);
+        ok(d < 1e-4 && dg < 1e-6, "mamba1 scan without the gate = definitional (max diff %.2g), gated after = gated "
+           "in the scan (%.2g)", d, dg);
+        kern_mamba1_scan_ref(y2, LD, u, LD, delta, LD, A, B, C + 2, LDBC, D, NULL, T, N, 0, E);
+        gate(y2, LD, z, LD, T, E);
+    }
     for (int trial = 0; trial < 3; trial++) {
         random_masks(src, dst, chan, T, E);
         KernKnock ko = {src, dst, trial == 0 ? NULL : chan};
