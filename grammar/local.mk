@@ -9,7 +9,7 @@
 ## then added to libkop.a, so every program links them through $(KOP_LIBS).
 
 libkop_a_SOURCES += src/diag.c src/diag.h src/ast.c src/ast.h src/check.c src/check.h \
-	src/plan.c src/plan.h src/plan_ops.def
+	src/plan.c src/plan.h src/plan_ops.def src/hooks.c src/hooks.h
 kop_SOURCES += src/cli_check.c
 
 noinst_LIBRARIES += libkopgrammar.a

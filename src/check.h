@@ -44,4 +44,11 @@ Recipe *kop_compile_ast(const Ast *stmts, const CheckOptions *opt, int n_layers,
 /* The same from the text D was made for. */
 Recipe *kop_compile(const CheckOptions *opt, int n_layers, Diag *d, KopArena *ar);
 
+/* TEMPORARY, until the executor runs causal traces (issue 13): -1 and err
+ * (status 1, naming the recipe's place) when the recipe at PATH is a trace,
+ * aggregates by role or measures prob_diff, which the language accepts and
+ * `kop run` does not run yet; 0 otherwise (a recipe with errors too: the
+ * executor reports them).  Called before exec_run(). */
+int kop_check_runnable(const char *path, KopError *err);
+
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "cli.h"
 #include "exec.h"
 #include "pipeline.h"
@@ -59,7 +60,7 @@ static int run(const RunOptions *o, const char *const *sets, int n_sets)
         return cli_usage("run", "usage: kop run FILE.kop --model DIR [--out DIR] [--name NAME] [--threads N] [--quiet]\n"
                                 "   or: kop run PIPELINE.yaml [--set NAME=VALUE]... [--out DIR] [--threads N] [--quiet]");
     KopError err = {0};
-    if (exec_run(o, &err) < 0) return cli_report(&err);
+    if (kop_check_runnable(o->recipe_path, &err) < 0 || exec_run(o, &err) < 0) return cli_report(&err);
     return 0;
 }
 

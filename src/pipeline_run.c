@@ -410,7 +410,7 @@ static int run_model(const Ctx *c, int m, const char *out, const PipelineRunOpti
                          .out_dir = dir, .threads = o->threads ? o->threads : p->threads, .quiet = o->quiet,
                          .log = o->log, .model = &model, .tokenizer = pm->tokenizer, .prompts = p->prompts,
                          .limit = p->limit};
-        status = exec_run(&ro, err);
+        status = kop_check_runnable(ro.recipe_path, err) < 0 ? -1 : exec_run(&ro, err);
         free(dir);
         ran[i * p->n_models + m] = status == 0;
     }
