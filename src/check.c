@@ -2,6 +2,7 @@
 #include "check.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -343,17 +344,21 @@ static void check_restore(Ck *c, const Ast *s, Restore *r)
 }
 
 /* The noise level: a positive number, optionally followed by `std`. */
-static void check_sigma(Ck *c, const Ast *sigma, Corruption *k)
+static void check_sigma(Ck *c, const Ast *method, const Ast *sigma, Corruption *k)
 {
     static const char *const units[] = {"std"};
     if (!sigma) {
-        diag_error(c->d, (KopLoc){k->loc.end, k->loc.end}, "'noise' needs its level: 'noise 0.1' (a standard "
-                   "deviation) or 'noise 3 std' (times the embeddings' standard deviation)");
+        diag_error(c->d, (KopLoc){method->loc.end, method->loc.end}, "'noise' needs its level: 'noise 0.1' "
+                   "(a standard deviation) or 'noise 3 std' (times the embeddings' standard deviation)");
         return;
     }
     if (sigma->b && resolve(c, sigma->b, units, 1, "unit of the noise level") < 0) return;
-    if (!(sigma->a->real > 0.0 && sigma->a->real < 1e30)) {
-        diag_error(c->d, sigma->a->loc, "the noise level is a number more than 0");
+    if (!(sigma->a->real > 0.0)) {
+        diag_error(c->d, sigma->a->loc, "the noise level is more than 0");
+        return;
+    }
+    if (!isfinite(sigma->a->real)) {
+        diag_error(c->d, sigma->a->loc, "the noise level is too large");
         return;
     }
     k->sigma = sigma->a->real;
@@ -400,7 +405,7 @@ static void check_corrupt(Ck *c, const Ast *s)
         if (s->a->kind != AST_GROUP || strcmp(s->a->str, "subject"))
             diag_error(c->d, s->a->loc, "'swap' replaces the subject: write 'corrupt subject with swap'");
     } else if (method == 0) {
-        check_sigma(c, s->c, k);
+        check_sigma(c, s->b, s->c, k);
     }
 }
 
