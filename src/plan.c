@@ -316,17 +316,20 @@ static void count_empty(EmptyCount *e, int lo, int hi, int k)
     e->last = k;
 }
 
-/* WHAT is "the block", "the restore" or "the freeze". */
+/* WHAT is "the block", "the restore" or "the freeze"; a freeze without
+ * layers leaves its restore alone. */
 static void warn_empty(Diag *d, const EmptyCount *e, int n, KopLoc loc, long L, const char *what)
 {
+    int freeze = !strcmp(what, "the freeze");
     if (e->n == n)
         diag_warning(d, loc, "no layer is left after clipping to 0..%ld: %s does nothing", L - 1, what);
     else if (e->n == 1)
-        diag_warning(d, loc, "no layer is left after clipping to 0..%ld for k = %d: "
-                     "that point does nothing", L - 1, e->first);
+        diag_warning(d, loc, "no layer is left after clipping to 0..%ld for k = %d: %s", L - 1, e->first,
+                     freeze ? "nothing is frozen at that point" : "that point does nothing");
     else if (e->n)
-        diag_warning(d, loc, "no layer is left after clipping to 0..%ld for k = %d..%d "
-                     "(%d of %d values): those points do nothing", L - 1, e->first, e->last, e->n, n);
+        diag_warning(d, loc, "no layer is left after clipping to 0..%ld for k = %d..%d (%d of %d values): %s",
+                     L - 1, e->first, e->last, e->n, n,
+                     freeze ? "nothing is frozen at those points" : "those points do nothing");
 }
 
 /* Fill the items of block b; warn once if some of them have no layers. */

@@ -15,6 +15,13 @@ for f in "$E"/*.kop; do
     name=$(basename "$f" .kop)
     out=$TMP/$name
     "$KOP" check "$f" --model "$M" >"$TMP/check" 2>"$TMP/err" || { cat "$TMP/err" >&2; fail "kop check $f"; }
+    # causal traces (Mamba hooks): checked on both Mamba demos only, until
+    # kop run runs them (issue 13)
+    if grep -q '^corrupt ' "$f"; then
+        "$KOP" check "$f" --model "$E/models/mamba2-facts" >/dev/null 2>"$TMP/err" ||
+            { cat "$TMP/err" >&2; fail "kop check $f on mamba2-facts"; }
+        continue
+    fi
     "$KOP" run "$f" --model "$M" --out "$out" --quiet >/dev/null 2>"$TMP/err" || { cat "$TMP/err" >&2; fail "kop run $f"; }
     grep -q '^status: complete' "$out/manifest.yaml" || fail "$name: the run did not complete"
 
