@@ -349,6 +349,16 @@ static int in_set(const yysymbol_kind_t *set, int n, yysymbol_kind_t s)
     return 0;
 }
 
+/* Whether the text before offset `at` ends with the word w (blanks skipped). */
+static int ends_with_word(const char *text, int at, const char *w)
+{
+    int n = (int)strlen(w), i = at;
+    while (i > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t')) i--;
+    if (i < n || strncmp(text + i - n, w, (size_t)n)) return 0;
+    char c = i > n ? text[i - n - 1] : ' ';
+    return !(c == '_' || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'));
+}
+
 /* "unexpected X, expected A, B or C", with special cases for the places
  * where the raw expected set would read badly. */
 static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, KopParser *p)
@@ -392,6 +402,17 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, KopP
     if (in_set(exp, n, YYSYMBOL_ARROW)) {
         n = 0;
         exp[n++] = YYSYMBOL_ARROW;
+    }
+    /* After `restore` and `freeze` a hook is expected: a name or `in`. */
+    if (n == 2 && in_set(exp, n, YYSYMBOL_IDENT) && in_set(exp, n, YYSYMBOL_IN)) {
+        diag_error(p->diag, loc, "unexpected %s, expected a hook (resid, in, conv, ssm, gate, mixer, attn "
+                   "or mlp)", got);
+        return 0;
+    }
+    /* After `corrupt GROUP with`, the corruption. */
+    if (n == 1 && exp[0] == YYSYMBOL_IDENT && ends_with_word(text, loc.start, "with")) {
+        diag_error(p->diag, loc, "unexpected %s, expected the corruption: 'noise SIGMA' or 'swap'", got);
+        return 0;
     }
     /* Where a token group may start, say so rather than list its tokens. */
     if (in_set(exp, n, YYSYMBOL_TOKENS)) {
