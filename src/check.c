@@ -332,12 +332,8 @@ static void check_restore(Ck *c, const Ast *s, Restore *r)
         r->has_freeze = 1;
         lower_site(c, s->d, &r->freeze);
     }
-    for (int i = 0; i < 2; i++) {
-        ExprOp var = i ? EXPR_T : EXPR_K;
-        int uses = site_uses(&r->restore, var) || (r->has_freeze && site_uses(&r->freeze, var));
-        if (i) r->uses_t = uses;
-        else r->uses_k = uses;
-    }
+    r->uses_k = site_uses(&r->restore, EXPR_K) || (r->has_freeze && site_uses(&r->freeze, EXPR_K));
+    r->uses_t = site_uses(&r->restore, EXPR_T) || (r->has_freeze && site_uses(&r->freeze, EXPR_T));
     c->r->uses_k |= r->uses_k;
     c->r->uses_t |= r->uses_t;
     if (!c->first_restore) c->first_restore = s;
