@@ -201,8 +201,8 @@ typedef enum { CORRUPT_NONE, CORRUPT_NOISE, CORRUPT_SWAP } CorruptKind;
 /* The `corrupt` statement: how the corrupted runs differ from the clean one. */
 typedef struct Corruption {
     CorruptKind kind;            /* CORRUPT_NONE: a knockout recipe */
-    const GroupExpr *group;      /* noise: the positions noised (never uses t);
-                                    swap: the subject */
+    const GroupExpr *group;      /* noise: the positions noised (never uses t: evaluate it
+                                    with plan_eval_group(..., t = -1, ...)); swap: the subject */
     double sigma;                /* noise: the standard deviation, or F when sigma_is_std */
     int sigma_is_std;            /* `noise F std`: sigma = F * trace_embed_std() over the
                                     group's positions of every prompt read */
@@ -220,7 +220,10 @@ typedef struct HookSite {
     KopLoc layers_loc;
 } HookSite;
 
-/* One `restore` statement. */
+/* One `restore` statement.  In each corrupted run (same sample s), the
+ * restore site's hook vectors are set to the clean run's and the freeze
+ * site's are held at the values of run s without restores; where both name
+ * the same hook, layer and position, the freeze wins. */
 typedef struct Restore {
     int index;                   /* 1-based, among the restores, as written */
     const char *label;           /* its source text, for outputs */
@@ -276,7 +279,8 @@ int plan_is_trace(const Recipe *r);
 
 /* Evaluate the recipe's layers for a model of n_layers layers.  Reports
  * through D: errors (an empty k sweep, division by zero) and, once per
- * block, a warning when its layers are empty after clipping.  Returns 0, or
+ * block, restore or freeze, a warning when its layers are empty after
+ * clipping.  Returns 0, or
  * -1 after errors. */
 int plan_build(Recipe *r, int n_layers, Diag *d, KopArena *ar);
 
