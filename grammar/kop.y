@@ -6,7 +6,8 @@
  * are reported through src/diag.h and recovered at the end of the line, so
  * one run lists every broken statement.  A few likely mistakes have rules of
  * their own that say what to write instead: `...` for `..`, a block without
- * `->` or `in`, and a block without its layers. */
+ * `->` or `in`, a block or restore without its layers, a corrupt without
+ * `with` and a restore without `at`. */
 
 %code top {
 #include "config.h"
@@ -93,10 +94,13 @@ static void kop_yyerror(const KopLoc *loc, yyscan_t scanner, KopParser *p, const
        LIMIT "limit" SWEEP "sweep" IN "in" STEP "step" BLOCK "block"
        LAYERS "layers" LAYER "layer" FEATURES "features" EXCEPT "except"
        TOKENS "tokens" MEASURE "measure" OUTPUT "output"
+       CORRUPT "corrupt" WITH "with" SAMPLES "samples" SEED "seed" RESTORE "restore"
+       AT "at" FREEZE "freeze" AGGREGATE "aggregate" BY "by"
 %token ARROW "->" DOTDOT ".." ELLIPSIS "..." DOT "." LBRACKET "[" RBRACKET "]"
        LPAREN "(" RPAREN ")" COMMA "," BAR "|" MINUS "-" PLUS "+" STAR "*" SLASH "/"
 
 %type <Ast *> stmt block layers opt_features fraction opt_fraction
+%type <Ast *> corrupt opt_sigma number corrupt_opts corrupt_opt restore opt_freeze hook
 %type <Ast *> group expr name string int int_list subj_range opt_target opt_target_id opt_step
 
 /* The tree lives in an arena freed as a whole (ast.h): values popped during
@@ -134,6 +138,9 @@ stmt:
                                       { Ast *range = NODE(AST_RANGE, ((KopLoc){@4.start, @6.end}), $4, $6, NULL, NULL);
                                         $$ = NODE(AST_SWEEP, @$, $2, range, $7, NULL); }
 | block                               { $$ = $1; }
+| corrupt                             { $$ = $1; }
+| restore                             { $$ = $1; }
+| "aggregate" name "by" name          { $$ = NODE(AST_AGGREGATE, @$, $2, $4, NULL, NULL); }
 | "measure" name                      { $$ = NODE(AST_MEASURE, @$, $2, NULL, NULL, NULL); }
 | "output" name string                { $$ = NODE(AST_OUTPUT, @$, $2, $3, NULL, NULL); }
 ;
@@ -152,6 +159,69 @@ block:
     { diag_error(p->diag, (KopLoc){@4.end, @4.end},
                  "a block needs its layers: 'block SRC -> DST in layers[A..B]'");
       $$ = NULL; }
+;
+
+/* corrupt GROUP with METHOD [SIGMA [std]] [samples N] [seed S]: the method
+ * (noise, swap), `std` and which options go with which method are names and
+ * checks of src/check.c, so a misspelt one gets a hint. */
+corrupt:
+  "corrupt" group "with" name opt_sigma corrupt_opts
+                                      { $$ = NODE(AST_CORRUPT, @$, $2, $4, $5, $6); }
+| "corrupt" group name opt_sigma corrupt_opts
+    { diag_error(p->diag, (KopLoc){@3.start, @3.start},
+                 "expected 'with' before the corruption: 'corrupt GROUP with noise SIGMA' or "
+                 "'corrupt subject with swap'");
+      $$ = NODE(AST_CORRUPT, @$, $2, $3, $4, $5); }
+;
+
+opt_sigma:
+  %empty                              { $$ = NULL; }
+| number                              { $$ = NODE(AST_SIGMA, @$, $1, NULL, NULL, NULL); }
+| number name                         { $$ = NODE(AST_SIGMA, @$, $1, $2, NULL, NULL); }
+;
+
+number:
+  "integer"                           { $$ = ast_fraction(p->arena, @$, (double)$1, 0, 0); }
+| "number"                            { $$ = ast_fraction(p->arena, @$, $1, 0, 0); }
+;
+
+corrupt_opts:
+  %empty                              { $$ = NULL; }
+| corrupt_opts corrupt_opt            { $$ = ast_append($1, $2); }
+;
+
+corrupt_opt:
+  "samples" int                       { $$ = NODE(AST_OPTION, @$, $2, NULL, NULL, NULL); $$->str = "samples"; }
+| "seed" int                          { $$ = NODE(AST_OPTION, @$, $2, NULL, NULL, NULL); $$->str = "seed"; }
+;
+
+/* restore HOOK at GROUP in LAYERS [freeze HOOK at GROUP in LAYERS] */
+restore:
+  "restore" hook "at" group "in" layers opt_freeze
+                                      { $$ = NODE(AST_RESTORE, @$, $2, $4, $6, $7); }
+| "restore" hook group "in" layers opt_freeze
+    { diag_error(p->diag, (KopLoc){@3.start, @3.start}, "expected 'at' before the positions: "
+                 "'restore HOOK at GROUP in LAYERS'");
+      $$ = NODE(AST_RESTORE, @$, $2, $3, $5, $6); }
+| "restore" hook "at" group layers opt_freeze
+    { diag_error(p->diag, (KopLoc){@5.start, @5.start}, "expected 'in' before the layers");
+      $$ = NODE(AST_RESTORE, @$, $2, $4, $5, $6); }
+| "restore" hook "at" group
+    { diag_error(p->diag, (KopLoc){@4.end, @4.end},
+                 "a restore needs its layers: 'restore HOOK at GROUP in layers[A..B]'");
+      $$ = NULL; }
+;
+
+opt_freeze:
+  %empty                              { $$ = NULL; }
+| "freeze" hook "at" group "in" layers
+                                      { $$ = NODE(AST_FREEZE, @$, $2, $4, $6, NULL); }
+;
+
+/* `in` is a keyword and a hook's name. */
+hook:
+  "name"                              { $$ = ast_leaf_str(p->arena, AST_NAME, @$, $1); }
+| "in"                                { $$ = ast_leaf_str(p->arena, AST_NAME, @$, "in"); }
 ;
 
 opt_target:
@@ -249,7 +319,7 @@ static void kop_yyerror(const KopLoc *loc, yyscan_t scanner, KopParser *p, const
 
 static const char *const statement_words[] = {
     "experiment", "prompts", "prompt", "keep", "limit", "target",
-    "sweep", "block", "measure", "output",
+    "sweep", "block", "measure", "output", "corrupt", "restore", "aggregate",
 };
 
 /* How an expected token is named in a message: source spellings quoted,
@@ -277,6 +347,16 @@ static int in_set(const yysymbol_kind_t *set, int n, yysymbol_kind_t s)
     for (int i = 0; i < n; i++)
         if (set[i] == s) return 1;
     return 0;
+}
+
+/* Whether the text before offset `at` ends with the word w (blanks skipped). */
+static int ends_with_word(const char *text, int at, const char *w)
+{
+    int n = (int)strlen(w), i = at;
+    while (i > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t')) i--;
+    if (i < n || strncmp(text + i - n, w, (size_t)n)) return 0;
+    char c = i > n ? text[i - n - 1] : ' ';
+    return !(c == '_' || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'));
 }
 
 /* "unexpected X, expected A, B or C", with special cases for the places
@@ -322,6 +402,17 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, KopP
     if (in_set(exp, n, YYSYMBOL_ARROW)) {
         n = 0;
         exp[n++] = YYSYMBOL_ARROW;
+    }
+    /* After `restore` and `freeze` a hook is expected: a name or `in`. */
+    if (n == 2 && in_set(exp, n, YYSYMBOL_IDENT) && in_set(exp, n, YYSYMBOL_IN)) {
+        diag_error(p->diag, loc, "unexpected %s, expected a hook (resid, in, conv, ssm, gate, mixer, attn "
+                   "or mlp)", got);
+        return 0;
+    }
+    /* After `corrupt GROUP with`, the corruption. */
+    if (n == 1 && exp[0] == YYSYMBOL_IDENT && ends_with_word(text, loc.start, "with")) {
+        diag_error(p->diag, loc, "unexpected %s, expected the corruption: 'noise SIGMA' or 'swap'", got);
+        return 0;
     }
     /* Where a token group may start, say so rather than list its tokens. */
     if (in_set(exp, n, YYSYMBOL_TOKENS)) {

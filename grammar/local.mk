@@ -36,7 +36,7 @@ grammar/kop-lex.c: grammar/kop.l
 ## Tests: golden cases (tests/parse/*.test, read by run-golden.sh, which
 ## also checks every example of grammar/GRAMMAR.md) and unit tests.
 KOP_GOLDEN = tests/parse/syntax.test tests/parse/errors.test tests/parse/plans.test \
-	tests/parse/examples.test
+	tests/parse/examples.test tests/parse/trace.test
 TESTS += tests/parse/run-golden.sh tests/parse/check-usage.sh
 EXTRA_DIST += tests/parse/run-golden.sh tests/parse/check-usage.sh $(KOP_GOLDEN)
 

@@ -115,6 +115,8 @@ static const char *const kind_names[AST_N_KINDS] = {
     [AST_SUB] = "-", [AST_MUL] = "*", [AST_DIV] = "/", [AST_LAYERS] = "layers",
     [AST_LAYER] = "layer", [AST_FEATURES] = "features", [AST_FRACTION] = "fraction",
     [AST_NAME] = "name", [AST_STRING] = "string", [AST_RANGE] = "range",
+    [AST_CORRUPT] = "corrupt", [AST_RESTORE] = "restore", [AST_AGGREGATE] = "aggregate",
+    [AST_SIGMA] = "sigma", [AST_OPTION] = "option", [AST_FREEZE] = "freeze",
 };
 
 const char *ast_kind_name(AstKind k)
@@ -192,6 +194,12 @@ static void dump(FILE *f, const Ast *n)
         fputs("(sweep", f);
         dump_children(f, n->a, n->b, NULL);
         if (n->c) { fputs(" (step ", f); dump(f, n->c); fputc(')', f); }
+        fputc(')', f);
+        return;
+    case AST_CORRUPT:
+        fputs("(corrupt", f);
+        dump_children(f, n->a, n->b, n->c);
+        for (const Ast *o = n->d; o; o = o->next) fprintf(f, " (%s %ld)", o->str, o->a->num);
         fputc(')', f);
         return;
     case AST_FEATURES:

@@ -42,6 +42,10 @@ typedef enum {
     AST_BLOCK,        /* a: source group, b: destination group, c: layers, d: FEATURES or NULL */
     AST_MEASURE,      /* a: NAME metric */
     AST_OUTPUT,       /* a: NAME kind (csv, heatmap, lines), b: STRING path */
+    AST_CORRUPT,      /* a: group, b: NAME method (noise, swap), c: SIGMA or NULL,
+                         d: OPTION list (next-linked) or NULL */
+    AST_RESTORE,      /* a: NAME hook, b: group, c: layers, d: FREEZE or NULL */
+    AST_AGGREGATE,    /* a: NAME variable (t), b: NAME grouping (role) */
     /* token groups */
     AST_GROUP,        /* str: group name (first, last, subject, ...) */
     AST_SUBJ_PART,    /* a: NAME part, `subject.first` / `subject.last` */
@@ -58,6 +62,10 @@ typedef enum {
     AST_LAYER,        /* a: layer a, layers[a] */
     AST_FEATURES,     /* a: NAME selection, b: FRACTION or NULL, c: NAME after `except` or NULL */
     AST_FRACTION,     /* real; num/den when written as a ratio (den 0 for a decimal) */
+    /* causal tracing */
+    AST_SIGMA,        /* a: FRACTION (the number), b: NAME after it (std) or NULL */
+    AST_OPTION,       /* str: samples or seed, a: INT */
+    AST_FREEZE,       /* a: NAME hook, b: group, c: layers */
     /* leaves */
     AST_NAME,         /* str */
     AST_STRING,       /* str (escapes decoded; may not contain NUL) */

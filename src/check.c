@@ -4,6 +4,8 @@
 #include "arch.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 // ---- name tables ------------------------------------------------------------
@@ -18,6 +20,7 @@ static const char *const feature_words[] = {"all", "slow", "fast", "ctx_dep", "c
 enum { FW_ALL, FW_SLOW, FW_FAST, FW_CTX_DEP, FW_CTX_INDEP, FW_N };
 
 static const char *const keep_names[] = {"correct"};
+static const char *const corrupt_methods[] = {"noise", "swap"};
 static const char *const subject_parts[] = {"first", "last"};
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof *(a)))
@@ -31,6 +34,7 @@ typedef struct Ck {
     Recipe *r;
     const Ast *seen[AST_N_KINDS]; /* first occurrence of single statements */
     const Ast *sweep_k, *sweep_t;
+    const Ast *first_block, *first_restore;
 } Ck;
 
 /* "a, b or c" into buf. */
@@ -257,6 +261,8 @@ static const char *source_text(Ck *c, KopLoc loc)
     return out;
 }
 
+static void lower_layers(Ck *c, const Ast *layers, const PlanExpr **lo, const PlanExpr **hi);
+
 static void check_block(Ck *c, const Ast *s, Block *b)
 {
     b->index = (int)(b - c->r->blocks) + 1;
@@ -264,18 +270,155 @@ static void check_block(Ck *c, const Ast *s, Block *b)
     b->src = lower_group(c, s->a);
     b->dst = lower_group(c, s->b);
     b->layers_loc = s->c->loc;
-    if (s->c->kind == AST_LAYER) {
-        b->lo = b->hi = lower_expr(c, s->c->a, IN_LAYERS);
-    } else if (s->c->a) {
-        b->lo = lower_expr(c, s->c->a, IN_LAYERS);
-        b->hi = lower_expr(c, s->c->b, IN_LAYERS);
-    }
+    lower_layers(c, s->c, &b->lo, &b->hi);
+    if (!c->first_block) c->first_block = s;
     b->feat = lower_features(c, s->d);
     b->uses_k = plan_expr_uses(b->lo, EXPR_K) || plan_expr_uses(b->hi, EXPR_K);
     b->uses_t = plan_group_uses_t(b->src) || plan_group_uses_t(b->dst);
     c->r->uses_k |= b->uses_k;
     c->r->uses_t |= b->uses_t;
 }
+
+// ---- causal tracing ------------------------------------------------------------
+
+/* The hook NAME (reported when unknown, or missing from the model). */
+static Hook lower_hook(Ck *c, const Ast *name)
+{
+    int h = resolve(c, name, hook_names, HOOK_N, "hook");
+    if (h < 0) return HOOK_RESID;
+    Arch arch = c->opt->arch;
+    if (arch && !hook_supported(arch, (Hook)h)) {
+        char list[128];
+        const char *model = c->opt->model_name;
+        if (model)
+            diag_error(c->d, name->loc, "'%s' is not a hook of %s (%s): its hooks are %s", name->str, model,
+                       arch_name(arch), hook_list(arch, list, sizeof list));
+        else
+            diag_error(c->d, name->loc, "'%s' is not a hook of %s models: their hooks are %s", name->str,
+                       arch_name(arch), hook_list(arch, list, sizeof list));
+    }
+    return (Hook)h;
+}
+
+/* The layers of a block, restore or freeze into *lo, *hi (NULL: all). */
+static void lower_layers(Ck *c, const Ast *layers, const PlanExpr **lo, const PlanExpr **hi)
+{
+    if (layers->kind == AST_LAYER) {
+        *lo = *hi = lower_expr(c, layers->a, IN_LAYERS);
+    } else if (layers->a) {
+        *lo = lower_expr(c, layers->a, IN_LAYERS);
+        *hi = lower_expr(c, layers->b, IN_LAYERS);
+    }
+}
+
+/* HOOK at GROUP in LAYERS: a = hook, b = group, c = layers. */
+static void lower_site(Ck *c, const Ast *s, HookSite *site)
+{
+    site->hook = lower_hook(c, s->a);
+    site->at = lower_group(c, s->b);
+    site->layers_loc = s->c->loc;
+    lower_layers(c, s->c, &site->lo, &site->hi);
+}
+
+static int site_uses(const HookSite *site, ExprOp var)
+{
+    if (var == EXPR_T) return plan_group_uses_t(site->at);
+    return plan_expr_uses(site->lo, var) || plan_expr_uses(site->hi, var);
+}
+
+static void check_restore(Ck *c, const Ast *s, Restore *r)
+{
+    r->index = (int)(r - c->r->restores) + 1;
+    r->label = source_text(c, s->loc);
+    lower_site(c, s, &r->restore);
+    if (s->d) {
+        r->has_freeze = 1;
+        lower_site(c, s->d, &r->freeze);
+    }
+    r->uses_k = site_uses(&r->restore, EXPR_K) || (r->has_freeze && site_uses(&r->freeze, EXPR_K));
+    r->uses_t = site_uses(&r->restore, EXPR_T) || (r->has_freeze && site_uses(&r->freeze, EXPR_T));
+    c->r->uses_k |= r->uses_k;
+    c->r->uses_t |= r->uses_t;
+    if (!c->first_restore) c->first_restore = s;
+}
+
+/* The noise level: a positive number, optionally followed by `std`. */
+static void check_sigma(Ck *c, const Ast *method, const Ast *sigma, Corruption *k)
+{
+    static const char *const units[] = {"std"};
+    if (!sigma) {
+        diag_error(c->d, (KopLoc){method->loc.end, method->loc.end}, "'noise' needs its level: 'noise 0.1' "
+                   "(a standard deviation) or 'noise 3 std' (times the embeddings' standard deviation)");
+        return;
+    }
+    if (sigma->b && resolve(c, sigma->b, units, 1, "unit of the noise level") < 0) return;
+    if (!(sigma->a->real > 0.0)) {
+        diag_error(c->d, sigma->a->loc, "the noise level is more than 0");
+        return;
+    }
+    if (!isfinite(sigma->a->real)) {
+        diag_error(c->d, sigma->a->loc, "the noise level is too large");
+        return;
+    }
+    k->sigma = sigma->a->real;
+    k->sigma_is_std = sigma->b != NULL;
+}
+
+static void check_corrupt(Ck *c, const Ast *s)
+{
+    Corruption *k = &c->r->corrupt;
+    k->loc = s->loc;
+    k->label = source_text(c, s->loc);
+    k->group = lower_group(c, s->a);
+    k->samples = 10;
+    k->seed = 1;
+    int method = resolve(c, s->b, corrupt_methods, COUNT(corrupt_methods), "corruption");
+    k->kind = method == 1 ? CORRUPT_SWAP : CORRUPT_NOISE;
+    if (plan_group_uses_t(k->group))
+        diag_error(c->d, s->a->loc, "the corrupted positions cannot use t: every restore of a prompt "
+                   "starts from the same corrupted runs");
+    const Ast *seen_opt[2] = {NULL, NULL};
+    for (const Ast *o = s->d; o; o = o->next) {
+        int seed = !strcmp(o->str, "seed");
+        if (seen_opt[seed]) {
+            diag_error(c->d, o->loc, "'%s' is already given", o->str);
+            continue;
+        }
+        seen_opt[seed] = o;
+        if (method == 1) {
+            diag_error(c->d, o->loc, "'swap' makes one corrupted run per prompt: it takes no '%s'", o->str);
+            continue;
+        }
+        if (seed) {
+            k->seed = (uint64_t)o->a->num;
+        } else if (o->a->num < 1 || o->a->num > 1000000) {
+            diag_error(c->d, o->a->loc, "the number of samples is from 1 to 1000000");
+        } else {
+            k->samples = (int)o->a->num;
+        }
+    }
+    if (method == 1) {
+        k->samples = 1;
+        k->seed = 0;
+        if (s->c) diag_error(c->d, s->c->loc, "'swap' takes no noise level");
+        if (s->a->kind != AST_GROUP || strcmp(s->a->str, "subject"))
+            diag_error(c->d, s->a->loc, "'swap' replaces the subject: write 'corrupt subject with swap'");
+    } else if (method == 0) {
+        check_sigma(c, s->b, s->c, k);
+    }
+}
+
+static void check_aggregate(Ck *c, const Ast *s)
+{
+    static const char *const groupings[] = {"role"};
+    if (strcmp(s->a->str, "t")) {
+        diag_error(c->d, s->a->loc, "only token positions are aggregated: write 'aggregate t by role'");
+        return;
+    }
+    if (resolve(c, s->b, groupings, COUNT(groupings), "aggregation") == 0) c->r->aggregate_roles = 1;
+}
+
+// ---- sweeps ---------------------------------------------------------------------
 
 static void check_sweep(Ck *c, const Ast *s)
 {
@@ -428,7 +571,8 @@ static const char *file_stem(Ck *c, const char *path)
     return n ? arena_strndup(c->ar, base, n) : "recipe";
 }
 
-static void check_statement(Ck *c, const Ast *s, int *n_prompts, int *n_outputs, int *n_blocks)
+static void check_statement(Ck *c, const Ast *s, int *n_prompts, int *n_outputs, int *n_blocks,
+                            int *n_restores)
 {
     Recipe *r = c->r;
     int i;
@@ -471,6 +615,15 @@ static void check_statement(Ck *c, const Ast *s, int *n_prompts, int *n_outputs,
     case AST_BLOCK:
         check_block(c, s, &r->blocks[(*n_blocks)++]);
         break;
+    case AST_CORRUPT:
+        if (once(c, s)) check_corrupt(c, s);
+        break;
+    case AST_RESTORE:
+        check_restore(c, s, &r->restores[(*n_restores)++]);
+        break;
+    case AST_AGGREGATE:
+        if (once(c, s)) check_aggregate(c, s);
+        break;
     default:
         KOP_ABORT("not a statement: %s", ast_kind_name(s->kind));
     }
@@ -484,8 +637,24 @@ static void check_recipe(Ck *c, const Ast *stmts)
     if (!r->n_prompts)
         diag_error(c->d, top, "the recipe has no prompts: add 'prompts counterfact \"FILE\"', "
                    "'prompts jsonl \"FILE\"' or 'prompt \"TEXT\" subject \"SUBJECT\"'");
-    if (!r->n_blocks)
-        diag_error(c->d, top, "the recipe has no interventions: add 'block SRC -> DST in layers[A..B]'");
+    const Ast *corrupt = c->seen[AST_CORRUPT], *measure = c->seen[AST_MEASURE];
+    if (!r->n_blocks && !r->n_restores && !corrupt)
+        diag_error(c->d, top, "the recipe has no interventions: add 'block SRC -> DST in layers[A..B]' "
+                   "(or, for causal tracing, 'corrupt' and 'restore')");
+    if (c->first_restore && !corrupt)
+        diag_error(c->d, c->first_restore->loc, "'restore' needs a corrupted run to restore into: add "
+                   "'corrupt subject with noise 3 std' (or 'with swap')");
+    if (corrupt && !r->n_restores)
+        diag_error(c->d, corrupt->loc, "'corrupt' needs at least one 'restore HOOK at GROUP in LAYERS'");
+    if (c->first_block && (corrupt || c->first_restore)) {
+        const Ast *other = corrupt ? corrupt : c->first_restore;
+        diag_error(c->d, c->first_block->loc, "'block' cannot be used in a causal trace ('%s' on line %d): "
+                   "put knockouts and traces in recipes of their own", ast_kind_name(other->kind),
+                   diag_line(c->d, other->loc));
+    }
+    if (measure && r->metric == METRIC_RECOVERED && !corrupt)
+        diag_error(c->d, measure->a->loc, "'recovered' is normalised by a corrupted run: it is for "
+                   "causal traces (with 'corrupt'); a knockout measures prob_diff or prob_change");
     const char *need = r->keep_correct ? "'keep correct'"
                      : r->target == TARGET_ATTRIBUTE ? "'target attribute'" : NULL;
     if (need)
@@ -495,14 +664,17 @@ static void check_recipe(Ck *c, const Ast *stmts)
             if (s->kind == AST_PROMPT_IDS && !s->c)
                 diag_error(c->d, s->loc, "%s needs this prompt's answer: add 'target_id ID'", need);
         }
+    const char *stmt = corrupt ? "restore" : "block";
     if (c->sweep_k && !r->uses_k)
-        diag_warning(c->d, c->sweep_k->loc, "'k' is swept but no block's layers use it");
+        diag_warning(c->d, c->sweep_k->loc, "'k' is swept but no %s's layers use it", stmt);
     if (c->sweep_t && !r->uses_t)
-        diag_warning(c->d, c->sweep_t->loc, "'t' is swept but no block's tokens use it");
+        diag_warning(c->d, c->sweep_t->loc, "'t' is swept but no %s's tokens use it", stmt);
+    if (c->seen[AST_AGGREGATE] && r->aggregate_roles && !r->uses_t)
+        diag_warning(c->d, c->seen[AST_AGGREGATE]->loc, "nothing to aggregate: no %s's tokens use t", stmt);
     for (int i = 0; i < r->n_outputs && !r->uses_k; i++)
         if (plan_output_is_png(r->outputs[i].kind))
-            diag_warning(c->d, r->outputs[i].loc, "'output %s' plots results over k, but no block sweeps k",
-                         plan_output_names[r->outputs[i].kind]);
+            diag_warning(c->d, r->outputs[i].loc, "'output %s' plots results over k, but no %s sweeps k",
+                         plan_output_names[r->outputs[i].kind], stmt);
 }
 
 Recipe *kop_check(const Ast *stmts, const CheckOptions *opt, Diag *d, KopArena *ar)
@@ -519,23 +691,28 @@ Recipe *kop_check(const Ast *stmts, const CheckOptions *opt, Diag *d, KopArena *
     r->t_step = 1;
     r->arch = opt->arch;
 
-    int n_prompts = 0, n_outputs = 0, n_blocks = 0;
+    int n_prompts = 0, n_outputs = 0, n_blocks = 0, n_restores = 0;
     for (const Ast *s = stmts; s; s = s->next) {
         n_prompts += s->kind == AST_PROMPTS || s->kind == AST_PROMPT_TEXT || s->kind == AST_PROMPT_IDS;
         n_outputs += s->kind == AST_OUTPUT;
         n_blocks += s->kind == AST_BLOCK;
+        n_restores += s->kind == AST_RESTORE;
     }
     r->prompts = arena_alloc(ar, sizeof *r->prompts * (size_t)n_prompts);
     r->outputs = arena_alloc(ar, sizeof *r->outputs * (size_t)n_outputs);
     r->blocks = arena_alloc(ar, sizeof *r->blocks * (size_t)n_blocks);
+    r->restores = arena_alloc(ar, sizeof *r->restores * (size_t)n_restores);
     r->n_prompts = n_prompts;
     r->n_blocks = n_blocks;
-    n_prompts = n_outputs = n_blocks = 0;
+    r->n_restores = n_restores;
+    n_prompts = n_outputs = n_blocks = n_restores = 0;
     for (const Ast *s = stmts; s; s = s->next) {
-        check_statement(&c, s, &n_prompts, &n_outputs, &n_blocks);
+        check_statement(&c, s, &n_prompts, &n_outputs, &n_blocks, &n_restores);
         r->n_outputs = n_outputs; /* duplicates are looked for among those so far */
     }
     if (!r->experiment) r->experiment = file_stem(&c, opt->path);
+    /* A trace measures ROME's indirect effect unless told otherwise. */
+    if (c.seen[AST_CORRUPT] && !c.seen[AST_MEASURE]) r->metric = METRIC_PROB_DIFF;
     if (!syntax_errors) check_recipe(&c, stmts);
     return diag_errors(d) ? NULL : r;
 }
@@ -552,4 +729,37 @@ Recipe *kop_compile(const CheckOptions *opt, int n_layers, Diag *d, KopArena *ar
     size_t len;
     const char *text = diag_text(d, &len);
     return kop_compile_ast(kop_parse(text, len, d, ar), opt, n_layers, d, ar);
+}
+
+int kop_check_runnable(const char *path, KopError *err)
+{
+    size_t len;
+    KopError ignored = {0};
+    char *text = kop_read_file(path, &len, &ignored);
+    if (!text) return 0; /* the executor reports it */
+    KopArena *ar = arena_new();
+    Diag *d = diag_new(path, text, len, NULL);
+    CheckOptions opt = {.path = path};
+    Recipe *r = kop_compile(&opt, 0, d, ar);
+    const char *what = NULL;
+    KopLoc loc = {0, 0};
+    if (r && plan_is_trace(r)) {
+        what = "causal tracing ('corrupt', 'restore')";
+        loc = r->corrupt.loc;
+    } else if (r && r->aggregate_roles) {
+        what = "'aggregate t by role'";
+    } else if (r && r->metric == METRIC_PROB_DIFF) {
+        what = "'measure prob_diff'";
+    }
+    int rc = 0;
+    if (what) {
+        int line, col;
+        diag_line_col(d, loc.start, &line, &col);
+        rc = kop_fail(err, KOP_EXIT_DATA, "%s:%d:%d: %s is checked by 'kop check' but 'kop run' cannot run "
+                      "it yet", path, line, col, what);
+    }
+    diag_free(d);
+    arena_free(ar);
+    free(text);
+    return rc;
 }

@@ -7,15 +7,21 @@
  * does not stop at the first error.  What it checks without a model:
  *  - each name is one the language knows, in a place where it is allowed
  *    (`k` and `L` only in layers and the k sweep, `t` only in token indices);
- *  - single statements (experiment, keep, limit, target, measure) appear at
- *    most once, each variable is swept at most once, output paths differ;
+ *  - single statements (experiment, keep, limit, target, measure, corrupt,
+ *    aggregate) appear at most once, each variable is swept at most once,
+ *    output paths differ;
  *  - inline prompts are consistent (the subject occurs in the text, the
  *    subject range lies inside the ids) and carry an answer when
  *    `keep correct` or `target attribute` needs one;
- *  - the recipe has prompts and at least one block;
+ *  - the recipe has prompts and is either a knockout (at least one block)
+ *    or a causal trace (one corrupt, at least one restore, no block);
+ *    `recovered` is measured only by traces, which default to prob_diff;
+ *  - a corruption's options fit it (noise: a level > 0, 1 to 1000000
+ *    samples; swap: the subject, no options) and its group does not use t;
  *  - optionally, that prompt files exist (relative to the recipe's folder).
- * With an architecture it also rejects `features` on a transformer, naming
- * the model.  Layer ranges need the layer count: see plan_build().
+ * With an architecture it also rejects `features` on a transformer and a
+ * hook the architecture lacks (src/hooks.h), naming the model.  Layer
+ * ranges need the layer count: see plan_build().
  *
  * Errors already counted in the Diag are taken for the parse's: the checks
  * of single statements still run (more errors in one run), the ones about
@@ -43,5 +49,12 @@ Recipe *kop_check(const Ast *stmts, const CheckOptions *opt, Diag *d, KopArena *
 Recipe *kop_compile_ast(const Ast *stmts, const CheckOptions *opt, int n_layers, Diag *d, KopArena *ar);
 /* The same from the text D was made for. */
 Recipe *kop_compile(const CheckOptions *opt, int n_layers, Diag *d, KopArena *ar);
+
+/* TEMPORARY, until the executor runs causal traces (issue 13): -1 and err
+ * (status 1, naming the recipe's place) when the recipe at PATH is a trace,
+ * aggregates by role or measures prob_diff, which the language accepts and
+ * `kop run` does not run yet; 0 otherwise (a recipe with errors too: the
+ * executor reports them).  Called before exec_run(). */
+int kop_check_runnable(const char *path, KopError *err);
 
 #endif

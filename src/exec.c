@@ -8,6 +8,7 @@
 #include <omp.h>
 #endif
 
+#include "exec_impl.h"
 #include "knock.h"
 #include "progress.h"
 #include "threads.h"
@@ -20,16 +21,6 @@ enum { GROUP = EXEC_GROUP, GROUPS_PER_THREAD = 2 };
 // one prompt
 
 
-typedef struct RunCtx {
-    const Recipe *r;
-    const Model *m;
-    const Tokenizer *tok;
-    const PromptList *ps;
-    unsigned char **feat;  /* per block: (n_layer, n_features) or NULL for all */
-    int naive;
-    int want_flops;        /* RunOptions.stats asked for them (they cost a second planning of the runs) */
-} RunCtx;
-
 static int thread_index(void)
 {
 #ifdef _OPENMP
@@ -39,7 +30,7 @@ static int thread_index(void)
 #endif
 }
 
-static int argmax(const float *x, int n)
+int execp_argmax(const float *x, int n)
 {
     int best = 0;
     for (int i = 1; i < n; i++) if (x[i] > x[best]) best = i;
@@ -48,14 +39,15 @@ static int argmax(const float *x, int n)
 
 /* The metric of one knocked run.  lz, lzk: logsumexp of the clean and the
  * knocked logits; pclean (V): the clean probabilities, for kl only. */
-static double metric_value(Metric metric, const float *clean, const float *knocked, int V, int target,
+double execp_metric(Metric metric, const float *clean, const float *knocked, int V, int target,
                            double p, double pk, double lz, double lzk, const double *pclean)
 {
     switch (metric) {
     case METRIC_PROB_CHANGE: return (pk - p) / p;
     case METRIC_PROB: return pk;
-    case METRIC_HIT: return argmax(knocked, V) == target;
+    case METRIC_HIT: return execp_argmax(knocked, V) == target;
     case METRIC_LOGIT_DIFF: return (double)knocked[target] - clean[target];
+    case METRIC_PROB_DIFF: return pk - p;
     case METRIC_KL: {
         double kl = 0;
         for (int v = 0; v < V; v++) {
@@ -68,7 +60,7 @@ static double metric_value(Metric metric, const float *clean, const float *knock
     }
 }
 
-static void job_skip(PromptResult *j, const char *fmt, const char *detail)
+void execp_skip(PromptResult *j, const char *fmt, const char *detail)
 {
     j->used = 0;
     snprintf(j->reason, sizeof j->reason, fmt, detail);
@@ -76,7 +68,7 @@ static void job_skip(PromptResult *j, const char *fmt, const char *detail)
 
 /* Tokenize prompt pi for job j: the number of tokens, or -1 when the
  * prompt is skipped (j says why). */
-static int prompt_prepare(const RunCtx *cx, int pi, PromptResult *j, int **ids, int *sf, int *sl)
+int execp_prepare(const RunCtx *cx, int pi, PromptResult *j, int **ids, int *sf, int *sl)
 {
     int V = cx->m->cfg.vocab_size;
     KopError err = {0};
@@ -84,7 +76,7 @@ static int prompt_prepare(const RunCtx *cx, int pi, PromptResult *j, int **ids, 
     j->index = pi;
     *ids = NULL;
     int T = prompt_tokenize(cx->ps->v[pi], cx->tok, ids, sf, sl, &err);
-    if (T < 0) { job_skip(j, "%s", err.msg); return -1; }
+    if (T < 0) { execp_skip(j, "%s", err.msg); return -1; }
     j->T = T;
     for (int t = 0; t < T; t++)
         if ((*ids)[t] >= V) {
@@ -94,6 +86,44 @@ static int prompt_prepare(const RunCtx *cx, int pi, PromptResult *j, int **ids, 
             return -1;
         }
     return T;
+}
+
+int execp_target(const RunCtx *cx, int pi, const float *clean, PromptResult *j)
+{
+    const Recipe *r = cx->r;
+    int V = cx->m->cfg.vocab_size;
+    KopError err = {0};
+    long bad = -1;
+    for (int v = 0; v < V && bad < 0; v++)
+        if (!isfinite(clean[v])) bad = v;
+    if (bad >= 0) {
+        snprintf(j->reason, sizeof j->reason,
+                 "the clean logits are not finite (%g for token %ld): the weights hold NaN or infinite values, "
+                 "or the activations overflow", clean[bad], bad);
+        return -1;
+    }
+    int top1 = execp_argmax(clean, V);
+    int answer = prompt_target_token(cx->ps->v[pi], cx->tok, &err);
+    if (answer == -2) return execp_skip(j, "%s", err.msg), -1;
+    if (r->target == TARGET_ATTRIBUTE) {
+        if (answer < 0) return execp_skip(j, "%s", "no target (attribute) to measure"), -1;
+        j->target = answer;
+    } else {
+        j->target = top1;
+    }
+    if (r->keep_correct) {
+        if (answer < 0) return execp_skip(j, "%s", "keep correct needs a target, the record has none"), -1;
+        if (top1 != answer) {
+            snprintf(j->reason, sizeof j->reason, "not correct: top-1 token %d, target token %d", top1, answer);
+            return -1;
+        }
+    }
+    if (j->target >= V) return execp_skip(j, "%s", "target token outside the vocabulary"), -1;
+    j->p_clean = exp((double)clean[j->target] - kern_logsumexp(clean, V));
+    j->p_base = j->p_clean;
+    if (r->metric == METRIC_PROB_CHANGE && !(j->p_clean > 0))
+        return execp_skip(j, "%s", "the target's clean probability is 0 in fp32, so prob_change is undefined"), -1;
+    return 0;
 }
 
 /* Everything after the clean forward: the target, `keep correct`, every
@@ -107,29 +137,9 @@ static void prompt_finish(const RunCtx *cx, int pi, PromptResult *j, PromptRun *
     const Prompt *p = cx->ps->v[pi];
     const float *clean = prompt_run_clean_logits(pr);
     KopError err = {0};
-    int top1 = argmax(clean, V);
-    int answer = prompt_target_token(p, cx->tok, &err);
-    if (answer == -2) { job_skip(j, "%s", err.msg); goto done; }
-    if (r->target == TARGET_ATTRIBUTE) {
-        if (answer < 0) { job_skip(j, "%s", "no target (attribute) to measure"); goto done; }
-        j->target = answer;
-    } else {
-        j->target = top1;
-    }
-    if (r->keep_correct) {
-        if (answer < 0) { job_skip(j, "%s", "keep correct needs a target, the record has none"); goto done; }
-        if (top1 != answer) {
-            snprintf(j->reason, sizeof j->reason, "not correct: top-1 token %d, target token %d", top1, answer);
-            goto done;
-        }
-    }
-    if (j->target >= V) { job_skip(j, "%s", "target token outside the vocabulary"); goto done; }
+    (void)p;
+    if (execp_target(cx, pi, clean, j) < 0) goto done;
     double lz = kern_logsumexp(clean, V);
-    j->p_clean = exp((double)clean[j->target] - lz);
-    if (r->metric == METRIC_PROB_CHANGE && !(j->p_clean > 0)) {
-        job_skip(j, "%s", "the target's clean probability is 0 in fp32, so prob_change is undefined");
-        goto done;
-    }
 
     /* the runs: every item, and for t-swept items every t of this prompt */
     int first = 0, last = -1, stride = 1;
@@ -172,13 +182,13 @@ static void prompt_finish(const RunCtx *cx, int pi, PromptResult *j, PromptRun *
     }
     j->flops = cx->want_flops ? knock_flops(&m->cfg, T, runs, n) : 0;
     if ((cx->naive ? prompt_run_knock_naive(pr, runs, n, out, &err) : prompt_run_knock(pr, runs, n, out, &err)) < 0) {
-        job_skip(j, "%s", err.msg);
+        execp_skip(j, "%s", err.msg);
     } else {
         for (int k = 0; k < n; k++) {
             const float *kl = out + (size_t)k * V;
             double lzk = kern_logsumexp(kl, V), pk = exp((double)kl[j->target] - lzk);
             j->m[k].p_after = pk;
-            j->m[k].value = metric_value(r->metric, clean, kl, V, j->target, j->p_clean, pk, lz, lzk, pclean);
+            j->m[k].value = execp_metric(r->metric, clean, kl, V, j->target, j->p_clean, pk, lz, lzk, pclean);
         }
         j->n_m = n;
         j->used = 1;
@@ -198,7 +208,7 @@ static void run_group(const RunCtx *cx, int first, int cnt, PromptResult *jobs, 
     const int *vids[GROUP];
     PromptRun *pr[GROUP];
     for (int q = 0; q < cnt; q++) {
-        int n = prompt_prepare(cx, first + q, &jobs[q], &ids[q], &sf[q], &sl[q]);
+        int n = execp_prepare(cx, first + q, &jobs[q], &ids[q], &sf[q], &sl[q]);
         jobs[q].mine = mine;
         if (n < 0) continue;
         which[nv] = q;
@@ -212,7 +222,7 @@ static void run_group(const RunCtx *cx, int first, int cnt, PromptResult *jobs, 
             err = (KopError){0};
             pr[k] = NULL;
             if (prompt_runs_new(cx->m, 1, &vids[k], &T[k], NULL, &pr[k], scratch, &err) < 0)
-                job_skip(&jobs[which[k]], "%s", err.msg);
+                execp_skip(&jobs[which[k]], "%s", err.msg);
         }
     }
     for (int k = 0; k < nv; k++) {
@@ -224,7 +234,7 @@ static void run_group(const RunCtx *cx, int first, int cnt, PromptResult *jobs, 
 
 /* The decoded texts of prompt pi's tokens (*T of them), for the labels of
  * token maps; NULL if it no longer tokenizes. */
-static char **token_texts(const RunCtx *cx, int pi, int *T)
+char **execp_token_texts(const RunCtx *cx, int pi, int *T)
 {
     KopError err = {0};
     int *ids = NULL, sf, sl;
@@ -263,6 +273,11 @@ int exec_recipe(const ExecInput *in, const ExecOptions *o, Results *res, KopErro
         features_select(m, fs->kind, fs->frac, fs->num, fs->den, cx.feat[b]);
     }
     int threads = o->threads > 0 ? o->threads : 1;
+    int trace = plan_is_trace(r);
+    if (trace && !(cx.trace = exec_trace_pre(&cx, err))) {
+        free(cx.feat);
+        return -1;
+    }
 
     /* prompts in chunks of whole groups: in parallel within a chunk,
      * accepted in order, so `limit` and the row order do not depend on the
@@ -285,7 +300,8 @@ int exec_recipe(const ExecInput *in, const ExecOptions *o, Results *res, KopErro
     if (r->uses_t && in->tok && !res->t_labels) /* resumed: the first measured prompt may be behind us */
         for (int i = 0; i < res->n_prompts; i++)
             if (res->prompts[i].used) {
-                res->t_labels = token_texts(&cx, res->prompts[i].index, &res->n_t_labels);
+                res->t_labels = trace ? exec_trace_labels(&cx, res->prompts[i].index, &res->n_t_labels)
+                                      : execp_token_texts(&cx, res->prompts[i].index, &res->n_t_labels);
                 break;
             }
     for (int base = o->start, cnt; base < ps->n && res->n_counted < limit; base += cnt) {
@@ -294,9 +310,12 @@ int exec_recipe(const ExecInput *in, const ExecOptions *o, Results *res, KopErro
         cnt = ps->n - base < chunk ? ps->n - base : chunk;
         int groups = (cnt + GROUP - 1) / GROUP;
         #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (parallel)
-        for (int g = 0; g < groups; g++)
-            run_group(&cx, base + g * GROUP, cnt - g * GROUP < GROUP ? cnt - g * GROUP : GROUP, &jobs[g * GROUP],
-                      &scratch[thread_index()], (base / GROUP + g) % n_shards == o->shard);
+        for (int g = 0; g < groups; g++) {
+            int from = base + g * GROUP, size = cnt - g * GROUP < GROUP ? cnt - g * GROUP : GROUP;
+            int mine = (base / GROUP + g) % n_shards == o->shard;
+            if (trace) exec_trace_group(&cx, from, size, &jobs[g * GROUP], mine);
+            else run_group(&cx, from, size, &jobs[g * GROUP], &scratch[thread_index()], mine);
+        }
         int first = res->n_prompts;
         for (int q = 0; q < cnt; q++) {
             PromptResult *j = &jobs[q];
@@ -306,7 +325,8 @@ int exec_recipe(const ExecInput *in, const ExecOptions *o, Results *res, KopErro
             }
             /* token-map rows are labelled with the first measured prompt's tokens, whichever shard measures it */
             if (j->used && r->uses_t && in->tok && !res->t_labels)
-                res->t_labels = token_texts(&cx, base + q, &res->n_t_labels);
+                res->t_labels = trace ? exec_trace_labels(&cx, base + q, &res->n_t_labels)
+                                      : execp_token_texts(&cx, base + q, &res->n_t_labels);
             results_add(res, j);
             done = base + q + 1;
         }
@@ -322,6 +342,7 @@ int exec_recipe(const ExecInput *in, const ExecOptions *o, Results *res, KopErro
     results_finish(res);
     for (int b = 0; b < r->n_blocks; b++) free(cx.feat[b]);
     free(cx.feat);
+    exec_trace_pre_free(cx.trace);
     (void)err;
     return 0;
 }

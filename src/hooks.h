@@ -20,10 +20,16 @@
 #ifndef KOP_HOOKS_H
 #define KOP_HOOKS_H
 
+#include <stddef.h>
+
 typedef enum Hook {
     HOOK_RESID, HOOK_IN, HOOK_CONV, HOOK_SSM, HOOK_GATE, HOOK_MIXER, HOOK_ATTN, HOOK_MLP,
     HOOK_COUNT
 } Hook;
+#define HOOK_N HOOK_COUNT
+
+/* Spellings, indexed by Hook: "resid", "in", ... */
+extern const char *const hook_names[HOOK_N];
 
 #define HOOK_BIT(h) (1u << (h))
 
@@ -31,6 +37,15 @@ typedef enum Hook {
 const char *hook_name(Hook h);
 /* the hook named s, or -1 */
 int hook_from_name(const char *s);
+
+/* 1 when models of architecture a (an Arch, model.h) have hook h: the
+ * family's ArchOps.hooks; 0 for an unknown architecture. */
+int hook_supported(int a, Hook h);
+/* The hooks of architecture a as "resid, attn and mlp", into buf. */
+const char *hook_list(int a, char *buf, size_t size);
+/* 1 when restoring h at position i changes later positions of the same
+ * layer (in, conv: through the causal conv and the scan). */
+int hook_spreads_in_layer(Hook h);
 
 /* One action at one hook point of one layer.  Positions are the rows of
  * the forward (the prompt's positions; for a batch of prompts, rows of the

@@ -59,7 +59,7 @@ FILE *journal_create(const char *path, const JournalHead *h, KopError *err)
         kop_fail_errno(err, "%s: cannot write", path);
         return NULL;
     }
-    fprintf(f, "kop-journal 1\nkey %s\nshard %d %d\n", h->key, h->shard, h->n_shards);
+    fprintf(f, "kop-journal 2\nkey %s\nshard %d %d\n", h->key, h->shard, h->n_shards);
     const char *names[] = {"recipe_path", "recipe_text", "model_dir", "model_name", "arch", "experiment"};
     const char *values[] = {h->recipe_path, h->recipe_text, h->model_dir, h->model_name, h->arch, h->experiment};
     for (int i = 0; i < 6; i++) {
@@ -74,7 +74,7 @@ FILE *journal_create(const char *path, const JournalHead *h, KopError *err)
 
 void journal_prompt(FILE *f, const PromptResult *p, long rows_bytes)
 {
-    fprintf(f, "P %d %d %d %d %d %a %d ", p->index, p->mine, p->used, p->T, p->target, p->p_clean, p->n_m);
+    fprintf(f, "P %d %d %d %d %d %a %a %d ", p->index, p->mine, p->used, p->T, p->target, p->p_clean, p->p_base, p->n_m);
     put_text(f, p->used ? "" : p->reason);
     fputc('\n', f);
     for (int k = 0; k < p->n_m; k++)
@@ -161,7 +161,7 @@ int journal_read(const char *path, int group, JournalHead *h, Results *res, long
         if (len == 0 || line[len - 1] != '\n') break; /* a line cut by a kill: what follows is not there */
         line[len - 1] = '\0';
         if (lineno == 1) {
-            bad = strcmp(line, "kop-journal 1") != 0;
+            bad = strcmp(line, "kop-journal 2") != 0;
         } else if (!strncmp(line, "key ", 4)) {
             bad = strlen(line + 4) != 64;
             if (!bad) memcpy(h->key, line + 4, 65);
@@ -177,8 +177,8 @@ int journal_read(const char *path, int group, JournalHead *h, Results *res, long
             free(cur.m);
             memset(&cur, 0, sizeof cur);
             cap_m = 0;
-            if (sscanf(p, "%d %d %d %d %d %la %d %n", &cur.index, &mine, &used, &cur.T, &cur.target, &cur.p_clean, &n,
-                       &off) < 7 || n < 0) {
+            if (sscanf(p, "%d %d %d %d %d %la %la %d %n", &cur.index, &mine, &used, &cur.T, &cur.target, &cur.p_clean,
+                       &cur.p_base, &n, &off) < 8 || n < 0) {
                 bad = 1;
                 break;
             }

@@ -8,11 +8,11 @@
  * prompt's rows.  A prompt is in the journal once its end line is; a kill
  * leaves at most a partial last prompt, which reading drops.
  *
- *   kop-journal 1
+ *   kop-journal 2
  *   key HEX                 what must match to resume (journal_key)
  *   shard I N
  *   run NAME VALUE          the recipe, model and labels kop merge needs
- *   P index mine used T target p_clean n reason
+ *   P index mine used T target p_clean p_base n reason
  *   M item t p_after value  (n of them)
  *   E index rows_bytes
  *   L label                 a token label of tokens[t] rows (one per position)

@@ -29,7 +29,7 @@ typedef struct Compiled {
     int ok;
     const char *experiment;
     Metric metric;
-    const char **labels;   /* (n_labels) block labels */
+    const char **labels;   /* (n_labels) block (or restore) labels */
     int n_labels;
 } Compiled;
 
@@ -60,10 +60,12 @@ static int compile_for(const Pipeline *p, const PipeRecipe *pr, const char *text
         c->ok = 1;
         c->experiment = arena_strndup(p->ar, r->experiment, strlen(r->experiment));
         c->metric = r->metric;
-        c->n_labels = r->n_blocks;
-        c->labels = arena_alloc(p->ar, sizeof *c->labels * (size_t)(r->n_blocks ? r->n_blocks : 1));
+        c->n_labels = r->n_blocks + r->n_restores; /* a recipe has one kind or the other */
+        c->labels = arena_alloc(p->ar, sizeof *c->labels * (size_t)(c->n_labels ? c->n_labels : 1));
         for (int b = 0; b < r->n_blocks; b++)
             c->labels[b] = arena_strndup(p->ar, r->blocks[b].label, strlen(r->blocks[b].label));
+        for (int b = 0; b < r->n_restores; b++)
+            c->labels[b] = arena_strndup(p->ar, r->restores[b].label, strlen(r->restores[b].label));
     }
     diag_free(d);
     arena_free(ar);

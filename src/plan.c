@@ -285,40 +285,92 @@ static int build_k_sweep(Recipe *r, Diag *d)
     return 0;
 }
 
+/* The layers lo..hi (both NULL: all) at k, clipped to [0, L-1] into *out_lo,
+ * *out_hi (0, -1 when nothing is left); -1 after reporting. */
+static int clip_layers(const PlanExpr *elo, const PlanExpr *ehi, long k, long L, Diag *d,
+                       int *out_lo, int *out_hi)
+{
+    long lo = 0, hi = L - 1;
+    if (elo && (eval_or_report(elo, k, L, d, &lo) < 0 || eval_or_report(ehi, k, L, d, &hi) < 0))
+        return -1;
+    if (lo < 0) lo = 0;
+    if (hi > L - 1) hi = L - 1;
+    if (lo > hi) {
+        lo = 0;
+        hi = -1;
+    }
+    *out_lo = (int)lo;
+    *out_hi = (int)hi;
+    return 0;
+}
+
+/* Counts the sweep points whose layers are empty, to warn once per clause. */
+typedef struct EmptyCount {
+    int n, first, last;
+} EmptyCount;
+
+static void count_empty(EmptyCount *e, int lo, int hi, int k)
+{
+    if (lo <= hi) return;
+    if (!e->n++) e->first = k;
+    e->last = k;
+}
+
+/* WHAT is "the block", "the restore" or "the freeze"; a freeze without
+ * layers leaves its restore alone. */
+static void warn_empty(Diag *d, const EmptyCount *e, int n, KopLoc loc, long L, const char *what)
+{
+    int freeze = !strcmp(what, "the freeze");
+    if (e->n == n)
+        diag_warning(d, loc, "no layer is left after clipping to 0..%ld: %s does nothing", L - 1, what);
+    else if (e->n == 1)
+        diag_warning(d, loc, "no layer is left after clipping to 0..%ld for k = %d: %s", L - 1, e->first,
+                     freeze ? "nothing is frozen at that point" : "that point does nothing");
+    else if (e->n)
+        diag_warning(d, loc, "no layer is left after clipping to 0..%ld for k = %d..%d (%d of %d values): %s",
+                     L - 1, e->first, e->last, e->n, n,
+                     freeze ? "nothing is frozen at those points" : "those points do nothing");
+}
+
 /* Fill the items of block b; warn once if some of them have no layers. */
 static int build_block(Recipe *r, const Block *b, PlanItem *items, Diag *d)
 {
     long L = r->n_layers;
-    int n = b->uses_k ? r->n_k : 1, n_empty = 0, empty_first = -1, empty_last = -1;
+    int n = b->uses_k ? r->n_k : 1;
+    EmptyCount empty = {0, -1, -1};
     for (int i = 0; i < n; i++) {
         PlanItem *it = &items[i];
-        long k = b->uses_k ? r->k_first + (long)i * r->k_stride : -1, lo = 0, hi = L - 1;
+        long k = b->uses_k ? r->k_first + (long)i * r->k_stride : -1;
         it->block = b;
         it->k = (int)k;
-        if (b->lo && (eval_or_report(b->lo, k, L, d, &lo) < 0 || eval_or_report(b->hi, k, L, d, &hi) < 0))
-            return -1;
-        if (lo < 0) lo = 0;
-        if (hi > L - 1) hi = L - 1;
-        if (lo > hi) {
-            lo = 0;
-            hi = -1;
-            n_empty++;
-            if (empty_first < 0) empty_first = (int)k;
-            empty_last = (int)k;
-        }
-        it->layer_lo = (int)lo;
-        it->layer_hi = (int)hi;
+        if (clip_layers(b->lo, b->hi, k, L, d, &it->layer_lo, &it->layer_hi) < 0) return -1;
+        count_empty(&empty, it->layer_lo, it->layer_hi, (int)k);
     }
-    if (n_empty == n)
-        diag_warning(d, b->layers_loc, "no layer is left after clipping to 0..%ld: the block does nothing",
-                     L - 1);
-    else if (n_empty == 1)
-        diag_warning(d, b->layers_loc, "no layer is left after clipping to 0..%ld for k = %d: "
-                     "that point does nothing", L - 1, empty_first);
-    else if (n_empty)
-        diag_warning(d, b->layers_loc, "no layer is left after clipping to 0..%ld for k = %d..%d "
-                     "(%d of %d values): those points do nothing", L - 1, empty_first, empty_last,
-                     n_empty, n);
+    warn_empty(d, &empty, n, b->layers_loc, L, "the block");
+    return 0;
+}
+
+/* The same for restore rs and its freeze. */
+static int build_restore(Recipe *r, const Restore *rs, RestoreItem *items, Diag *d)
+{
+    long L = r->n_layers;
+    int n = rs->uses_k ? r->n_k : 1;
+    EmptyCount empty = {0, -1, -1}, empty_freeze = {0, -1, -1};
+    for (int i = 0; i < n; i++) {
+        RestoreItem *it = &items[i];
+        long k = rs->uses_k ? r->k_first + (long)i * r->k_stride : -1;
+        it->restore = rs;
+        it->k = (int)k;
+        it->freeze_lo = 0;
+        it->freeze_hi = -1;
+        if (clip_layers(rs->restore.lo, rs->restore.hi, k, L, d, &it->layer_lo, &it->layer_hi) < 0) return -1;
+        count_empty(&empty, it->layer_lo, it->layer_hi, (int)k);
+        if (!rs->has_freeze) continue;
+        if (clip_layers(rs->freeze.lo, rs->freeze.hi, k, L, d, &it->freeze_lo, &it->freeze_hi) < 0) return -1;
+        count_empty(&empty_freeze, it->freeze_lo, it->freeze_hi, (int)k);
+    }
+    warn_empty(d, &empty, n, rs->restore.layers_loc, L, "the restore");
+    if (rs->has_freeze) warn_empty(d, &empty_freeze, n, rs->freeze.layers_loc, L, "the freeze");
     return 0;
 }
 
@@ -327,9 +379,11 @@ int plan_build(Recipe *r, int n_layers, Diag *d, KopArena *ar)
     KOP_ASSERT(n_layers >= 1);
     r->n_layers = n_layers;
     if (build_k_sweep(r, d) < 0) return -1;
-    long n = 0;
+    long n = 0, nr = 0;
     for (int i = 0; i < r->n_blocks; i++) n += r->blocks[i].uses_k ? r->n_k : 1;
+    for (int i = 0; i < r->n_restores; i++) nr += r->restores[i].uses_k ? r->n_k : 1;
     r->items = arena_alloc(ar, sizeof *r->items * (size_t)n);
+    r->restore_items = arena_alloc(ar, sizeof *r->restore_items * (size_t)nr);
     int failed = 0;
     PlanItem *it = r->items;
     for (int i = 0; i < r->n_blocks; i++) {
@@ -337,7 +391,14 @@ int plan_build(Recipe *r, int n_layers, Diag *d, KopArena *ar)
         if (build_block(r, b, it, d) < 0) failed = 1;
         it += b->uses_k ? r->n_k : 1;
     }
+    RestoreItem *ri = r->restore_items;
+    for (int i = 0; i < r->n_restores; i++) {
+        const Restore *rs = &r->restores[i];
+        if (build_restore(r, rs, ri, d) < 0) failed = 1;
+        ri += rs->uses_k ? r->n_k : 1;
+    }
     r->n_items = (int)n;
+    r->n_restore_items = (int)nr;
     return failed ? -1 : 0;
 }
 
@@ -353,12 +414,21 @@ int plan_t_range(const Recipe *r, int n_tokens, int *first, int *last, int *stri
 }
 
 static int item_empty(const PlanItem *it) { return it->layer_lo > it->layer_hi; }
+static int restore_empty(const RestoreItem *it) { return it->layer_lo > it->layer_hi; }
+
+int plan_is_trace(const Recipe *r) { return r->corrupt.kind != CORRUPT_NONE; }
+
+int plan_base_passes(const Recipe *r) { return plan_is_trace(r) ? r->corrupt.samples : 0; }
 
 void plan_passes_per_prompt(const Recipe *r, long *fixed, long *per_t)
 {
     *fixed = *per_t = 0;
     for (int i = 0; i < r->n_items; i++)
         if (!item_empty(&r->items[i])) ++*(r->items[i].block->uses_t ? per_t : fixed);
+    for (int i = 0; i < r->n_restore_items; i++) {
+        const RestoreItem *it = &r->restore_items[i];
+        if (!restore_empty(it)) *(it->restore->uses_t ? per_t : fixed) += r->corrupt.samples;
+    }
 }
 
 long long plan_forward_passes(const Recipe *r, long n_prompts, int prompt_len)
@@ -367,7 +437,7 @@ long long plan_forward_passes(const Recipe *r, long n_prompts, int prompt_len)
     int a, b, s;
     plan_passes_per_prompt(r, &fixed, &per_t);
     int n_t = per_t ? plan_t_range(r, prompt_len, &a, &b, &s) : 0;
-    return (long long)n_prompts * (1 + fixed + (long long)per_t * n_t);
+    return (long long)n_prompts * (1 + plan_base_passes(r) + fixed + (long long)per_t * n_t);
 }
 
 // ---- dump and summary ----------------------------------------------------------
@@ -397,6 +467,52 @@ static void print_prompt_source(FILE *f, const PromptSource *p)
     }
 }
 
+/* "corrupt subject with noise 3 std samples 10 seed 1" */
+static void print_corruption(FILE *f, const Corruption *c)
+{
+    fputs("corrupt ", f);
+    plan_group_print(f, c->group);
+    if (c->kind == CORRUPT_SWAP) {
+        fputs(" with swap", f);
+        return;
+    }
+    fprintf(f, " with noise %g%s samples %d seed %llu", c->sigma, c->sigma_is_std ? " std" : "", c->samples,
+            (unsigned long long)c->seed);
+}
+
+static void print_site(FILE *f, const HookSite *s, int lo, int hi)
+{
+    fprintf(f, "%s at ", hook_names[s->hook]);
+    plan_group_print(f, s->at);
+    if (lo > hi) fputs(", no layers", f);
+    else fprintf(f, ", layers %d..%d", lo, hi);
+}
+
+static void dump_restore_items(FILE *f, const Recipe *r)
+{
+    const Restore *prev = NULL;
+    for (int i = 0; i < r->n_restore_items; i++) {
+        const RestoreItem *it = &r->restore_items[i];
+        const Restore *rs = it->restore;
+        if (rs != prev) {
+            fprintf(f, "restore %d ", rs->index);
+            ast_print_string(f, rs->label);
+            fputc('\n', f);
+            prev = rs;
+        }
+        fprintf(f, "  item %d:", i + 1);
+        if (it->k >= 0) fprintf(f, " k=%d", it->k);
+        if (rs->uses_t) fputs(" t=*", f);
+        fputc(' ', f);
+        print_site(f, &rs->restore, it->layer_lo, it->layer_hi);
+        if (rs->has_freeze) {
+            fputs(", freeze ", f);
+            print_site(f, &rs->freeze, it->freeze_lo, it->freeze_hi);
+        }
+        fputc('\n', f);
+    }
+}
+
 void plan_dump(FILE *f, const Recipe *r)
 {
     fputs("experiment ", f);
@@ -409,6 +525,11 @@ void plan_dump(FILE *f, const Recipe *r)
     if (r->keep_correct) fputs("keep correct\n", f);
     if (r->limit >= 0) fprintf(f, "limit %ld\n", r->limit);
     fprintf(f, "target %s\nmeasure %s\n", plan_target_names[r->target], plan_metric_names[r->metric]);
+    if (plan_is_trace(r)) {
+        print_corruption(f, &r->corrupt);
+        fputc('\n', f);
+    }
+    if (r->aggregate_roles) fputs("aggregate t by role\n", f);
     for (int i = 0; i < r->n_outputs; i++) {
         fprintf(f, "output %s ", plan_output_names[r->outputs[i].kind]);
         ast_print_string(f, r->outputs[i].path);
@@ -442,9 +563,13 @@ void plan_dump(FILE *f, const Recipe *r)
         plan_feature_print(f, &b->feat);
         fputc('\n', f);
     }
+    dump_restore_items(f, r);
     long fixed, per_t;
     plan_passes_per_prompt(r, &fixed, &per_t);
-    fprintf(f, "passes per prompt: 1 clean + %ld knocked", fixed);
+    if (plan_is_trace(r))
+        fprintf(f, "passes per prompt: 1 clean + %d corrupted + %ld restored", plan_base_passes(r), fixed);
+    else
+        fprintf(f, "passes per prompt: 1 clean + %ld knocked", fixed);
     if (per_t) fprintf(f, " + %ld per value of t", per_t);
     fputc('\n', f);
 }
@@ -466,7 +591,14 @@ void plan_summary(FILE *f, const Recipe *r, const char *model_name)
 {
     fprintf(f, "%s: experiment ", r->path ? r->path : "recipe");
     ast_print_string(f, r->experiment);
-    fprintf(f, ", %d block%s. ", r->n_blocks, r->n_blocks == 1 ? "" : "s");
+    if (plan_is_trace(r)) {
+        fprintf(f, ", a causal trace: ");
+        print_corruption(f, &r->corrupt);
+        fprintf(f, ", %d restore%s%s. ", r->n_restores, r->n_restores == 1 ? "" : "s",
+                r->aggregate_roles ? ", positions aggregated by role" : "");
+    } else {
+        fprintf(f, ", %d block%s. ", r->n_blocks, r->n_blocks == 1 ? "" : "s");
+    }
     if (r->n_layers) {
         const char *arch = r->arch ? arch_name(r->arch) : NULL, *s = r->n_layers == 1 ? "" : "s";
         if (model_name && arch) fprintf(f, "Plan for %s (%s, %d layer%s): ", model_name, arch, r->n_layers, s);
@@ -475,9 +607,10 @@ void plan_summary(FILE *f, const Recipe *r, const char *model_name)
         else fprintf(f, "Plan for a model of %d layer%s: ", r->n_layers, s);
         if (r->n_k)
             fprintf(f, "k = %d..%d step %d (%d values), ", r->k_first, r->k_last, r->k_stride, r->n_k);
-        int empty = 0;
+        int empty = 0, n_items = r->n_items + r->n_restore_items;
         for (int i = 0; i < r->n_items; i++) empty += item_empty(&r->items[i]);
-        fprintf(f, "%d item%s", r->n_items, r->n_items == 1 ? "" : "s");
+        for (int i = 0; i < r->n_restore_items; i++) empty += restore_empty(&r->restore_items[i]);
+        fprintf(f, "%d item%s", n_items, n_items == 1 ? "" : "s");
         if (empty) fprintf(f, " (%d without layers)", empty);
         fputs(". ", f);
     }
@@ -504,11 +637,15 @@ void plan_summary(FILE *f, const Recipe *r, const char *model_name)
         fputs(". No plan yet: give --model DIR or --layers N for the layer count.\n", f);
         return;
     }
-    long fixed, per_t, n = known_prompts(r);
+    long fixed, per_t, n = known_prompts(r), base = plan_base_passes(r);
     plan_passes_per_prompt(r, &fixed, &per_t);
-    fprintf(f, ". Forward passes: %ld per prompt (1 clean + %ld knocked)", 1 + fixed, fixed);
+    if (plan_is_trace(r))
+        fprintf(f, ". Forward passes: %ld per prompt (1 clean + %ld corrupted + %ld restored)", 1 + base + fixed,
+                base, fixed);
+    else
+        fprintf(f, ". Forward passes: %ld per prompt (1 clean + %ld knocked)", 1 + fixed, fixed);
     if (per_t) fprintf(f, ", plus %ld per token position swept", per_t);
     else if (n >= 0)
-        fprintf(f, ", at most %lld for %ld prompt%s", (long long)n * (1 + fixed), n, n == 1 ? "" : "s");
+        fprintf(f, ", at most %lld for %ld prompt%s", (long long)n * (1 + base + fixed), n, n == 1 ? "" : "s");
     fputs(".\n", f);
 }

@@ -1,13 +1,18 @@
 /* plan.h: a compiled recipe, and the flat plan of work the executor runs.
  *
+ * A recipe is a knockout (`block` statements) or a causal trace (one
+ * `corrupt` and `restore` statements); the two do not mix.
+ *
  * A recipe is compiled in two steps.  src/check.c resolves every name of the
  * syntax tree and fills a Recipe: the prompt sources, the measurement, the
- * outputs, and one Block per `block` statement with its token groups lowered
- * to GroupExpr trees and its layers kept as expressions over k and L.  That
- * needs no model, only (optionally) its architecture.  plan_build() then
- * takes the model's layer count L, evaluates the sweep of k and every block's
+ * outputs, and one Block per `block` statement (or one Restore per `restore`
+ * statement, and the Corruption) with its token groups lowered to GroupExpr
+ * trees and its layers kept as expressions over k and L.  That needs no
+ * model, only (optionally) its architecture.  plan_build() then takes the
+ * model's layer count L, evaluates the sweep of k and every statement's
  * layers, clips them to [0, L-1], and lays out the plan: a flat array of
- * PlanItems, one per block and value of k, in statement order.
+ * PlanItems (knockout) or RestoreItems (tracing), one per statement and value
+ * of k, in statement order.
  *
  * The plan does not depend on the prompts.  What does is left symbolic and
  * is resolved per prompt by the executor:
@@ -22,14 +27,25 @@
  * outputs have a row for every sweep point) but costs nothing and changes
  * nothing: its measurement equals the clean one.
  *
+ * Causal tracing: each prompt has one clean pass and Corruption.samples
+ * corrupted passes (noise: sample s = 0..samples-1, src/trace_noise.h; swap:
+ * one pass on the partner-substituted ids, src/trace_swap.h); each
+ * (prompt, RestoreItem[, t], sample) is one restored pass, and its
+ * probability is averaged over the samples.  A RestoreItem without restored
+ * layers is kept, costs nothing, and measures the corrupted run.  With
+ * `aggregate t by role` the rows of a t sweep are averaged per prompt by
+ * token role (src/trace_roles.h) before they are summarised.
+ *
  * Ownership: a Recipe and everything it points to live in the KopArena it
  * was compiled into (the same as the syntax tree) and are freed with it. */
 #ifndef KOP_PLAN_H
 #define KOP_PLAN_H
 
 #include <stdio.h>
+#include <stdint.h>
 #include "ast.h"
 #include "featsel.h"
+#include "hooks.h"
 #include "model.h"
 
 typedef enum {
@@ -178,6 +194,53 @@ typedef struct PlanItem {
     int layer_lo, layer_hi;      /* inclusive, within [0, L-1]; lo > hi: empty */
 } PlanItem;
 
+// ---- causal tracing -------------------------------------------------------------
+
+typedef enum { CORRUPT_NONE, CORRUPT_NOISE, CORRUPT_SWAP } CorruptKind;
+
+/* The `corrupt` statement: how the corrupted runs differ from the clean one. */
+typedef struct Corruption {
+    CorruptKind kind;            /* CORRUPT_NONE: a knockout recipe */
+    const GroupExpr *group;      /* noise: the positions noised (never uses t: evaluate it
+                                    with plan_eval_group(..., t = -1, ...)); swap: the subject */
+    double sigma;                /* noise: the standard deviation, or F when sigma_is_std */
+    int sigma_is_std;            /* `noise F std`: sigma = F * trace_embed_std() over the
+                                    group's positions of every prompt read */
+    int samples;                 /* corrupted runs per prompt: noise N (default 10), swap 1 */
+    uint64_t seed;               /* noise (default 1); 0 for swap */
+    const char *label;           /* its source text */
+    KopLoc loc;
+} Corruption;
+
+/* Where a restore or freeze acts: one hook, at a token group, in layers. */
+typedef struct HookSite {
+    Hook hook;
+    const GroupExpr *at;
+    const PlanExpr *lo, *hi;     /* layers lo..hi; both NULL: every layer */
+    KopLoc layers_loc;
+} HookSite;
+
+/* One `restore` statement.  In each corrupted run (same sample s), the
+ * restore site's hook vectors are set to the clean run's and the freeze
+ * site's are held at the values of run s without restores; where both name
+ * the same hook, layer and position, the freeze wins. */
+typedef struct Restore {
+    int index;                   /* 1-based, among the restores, as written */
+    const char *label;           /* its source text, for outputs */
+    HookSite restore;            /* set to the clean run's values */
+    int has_freeze;
+    HookSite freeze;             /* held at the same corrupted run's values (has_freeze) */
+    int uses_k, uses_t;          /* over both sites */
+} Restore;
+
+/* One restore at one sweep point. */
+typedef struct RestoreItem {
+    const Restore *restore;
+    int k;                       /* the layer-sweep value, or -1 when not swept */
+    int layer_lo, layer_hi;      /* restored layers, inclusive, within [0, L-1]; lo > hi: empty */
+    int freeze_lo, freeze_hi;    /* frozen layers, likewise; lo > hi: none (or no freeze) */
+} RestoreItem;
+
 typedef struct Recipe {
     const char *experiment;
     const char *path;            /* the recipe file */
@@ -191,7 +254,11 @@ typedef struct Recipe {
     int n_outputs;
     Block *blocks;
     int n_blocks;
-    int uses_k, uses_t;          /* some block's layers use k, some block's tokens t */
+    Corruption corrupt;          /* kind CORRUPT_NONE for a knockout */
+    Restore *restores;
+    int n_restores;
+    int aggregate_roles;         /* `aggregate t by role` */
+    int uses_k, uses_t;          /* some statement's layers use k, some statement's tokens t */
     /* `sweep k in lo..hi step step` (NULL: 0..L-1 step 1) */
     const PlanExpr *k_lo, *k_hi, *k_step;
     KopLoc k_loc;
@@ -201,13 +268,19 @@ typedef struct Recipe {
     /* filled by plan_build() */
     int n_layers;                /* 0 until built */
     int k_first, k_last, k_stride, n_k; /* the k values (n_k 0 if no block uses k) */
-    PlanItem *items;
+    PlanItem *items;             /* knockout */
     int n_items;
+    RestoreItem *restore_items;  /* tracing */
+    int n_restore_items;
 } Recipe;
+
+/* 1 for a causal-tracing recipe (it has a `corrupt`). */
+int plan_is_trace(const Recipe *r);
 
 /* Evaluate the recipe's layers for a model of n_layers layers.  Reports
  * through D: errors (an empty k sweep, division by zero) and, once per
- * block, a warning when its layers are empty after clipping.  Returns 0, or
+ * block, restore or freeze, a warning when its layers are empty after
+ * clipping.  Returns 0, or
  * -1 after errors. */
 int plan_build(Recipe *r, int n_layers, Diag *d, KopArena *ar);
 
@@ -215,9 +288,13 @@ int plan_build(Recipe *r, int n_layers, Diag *d, KopArena *ar);
  * *stride up to *last; returns their count (0: none). */
 int plan_t_range(const Recipe *r, int n_tokens, int *first, int *last, int *stride);
 
-/* Knocked forward passes per prompt: *fixed for the items that do not sweep
- * t, plus *per_t for each value of t of the prompt.  Empty items cost none. */
+/* Intervened forward passes per prompt: *fixed for the items that do not
+ * sweep t, plus *per_t for each value of t of the prompt (knockout: one per
+ * item; tracing: one per item and corrupted sample).  Empty items cost none. */
 void plan_passes_per_prompt(const Recipe *r, long *fixed, long *per_t);
+/* The passes per prompt every item starts from besides the clean one: the
+ * corrupted runs of a trace (Corruption.samples), 0 for a knockout. */
+int plan_base_passes(const Recipe *r);
 /* Total forward passes, clean ones included, for n_prompts prompts of
  * prompt_len tokens. */
 long long plan_forward_passes(const Recipe *r, long n_prompts, int prompt_len);

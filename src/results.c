@@ -5,6 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+ItemView results_item(const Recipe *r, int i)
+{
+    if (plan_is_trace(r)) {
+        const RestoreItem *it = &r->restore_items[i];
+        return (ItemView){it->restore->label, it->k, it->layer_lo, it->layer_hi};
+    }
+    const PlanItem *it = &r->items[i];
+    return (ItemView){it->block->label, it->k, it->layer_lo, it->layer_hi};
+}
+
 void results_init(Results *r, const Recipe *recipe, const char *experiment, const char *model)
 {
     memset(r, 0, sizeof *r);
@@ -78,12 +88,12 @@ void results_summary(const Results *r, Summary *out)
     out->rows = kop_xcalloc((size_t)(r->n_acc ? r->n_acc : 1), sizeof *out->rows);
     out->n_rows = r->n_acc;
     for (int i = 0; i < r->n_acc; i++) {
-        const PlanItem *it = &r->recipe->items[r->acc[i].item];
+        ItemView it = results_item(r->recipe, r->acc[i].item);
         const Stat *s = &r->acc[i].s;
         out->rows[i] = (SummaryRow){
             .experiment = kop_xstrdup(r->experiment), .model = kop_xstrdup(r->model),
-            .statement = kop_xstrdup(it->block->label), .metric = kop_xstrdup(plan_metric_name(r->recipe->metric)),
-            .has_k = it->k >= 0, .k = it->k, .has_t = r->acc[i].t >= 0, .t = r->acc[i].t, .n = s->n,
+            .statement = kop_xstrdup(it.label), .metric = kop_xstrdup(plan_metric_name(r->recipe->metric)),
+            .has_k = it.k >= 0, .k = it.k, .has_t = r->acc[i].t >= 0, .t = r->acc[i].t, .n = s->n,
             .mean = as_written(stat_mean(s)), .se = as_written(stat_stderr(s)), .ci95 = as_written(stat_ci95(s)),
             .line = i + 2};
     }

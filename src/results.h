@@ -22,8 +22,9 @@
 #include "stats.h"
 #include "summary_csv.h"
 
-typedef struct Measure {   /* one knocked run of a prompt */
-    int item, t;           /* plan item; t = -1 when the item does not sweep t */
+typedef struct Measure {   /* one intervened run of a prompt (a knockout, a restore) */
+    int item, t;           /* plan item (PlanItem or RestoreItem); t = -1 when the item does not sweep t,
+                              the Role (trace_roles.h) with `aggregate t by role` */
     double p_after, value; /* the target's probability after the intervention; the metric */
 } Measure;
 
@@ -34,7 +35,9 @@ typedef struct PromptResult {
     int used;              /* 0: skipped, reason says why */
     char reason[1100];
     int T, target;
-    double p_clean;
+    double p_clean;        /* the target's probability in the clean run */
+    double p_base;         /* ... in the run the interventions start from: the clean run (knockout), the
+                              corrupted runs' mean (tracing) */
     double flops;          /* of the knocked runs (cached path), when asked for */
     Measure *m;
     int n_m;
@@ -59,6 +62,15 @@ typedef struct Results {
     char **t_labels;       /* token texts of the first measured prompt, for tokens[t] rows; may be NULL */
     int n_t_labels;
 } Results;
+
+/* What the outputs say of plan item i, whichever the experiment's kind
+ * (a knockout's PlanItem, a trace's RestoreItem). */
+typedef struct ItemView {
+    const char *label;     /* the statement as written */
+    int k;                 /* the sweep value, or -1 */
+    int layer_lo, layer_hi;/* its layers; lo > hi: none */
+} ItemView;
+ItemView results_item(const Recipe *r, int i);
 
 void results_init(Results *r, const Recipe *recipe, const char *experiment, const char *model);
 /* Take a finished prompt (its Measure array moves into r); a measured one

@@ -31,7 +31,7 @@ static void num_field(FILE *f, double v)
 #define ROW_COLUMNS(X) \
     X(EXPERIMENT, "experiment") X(MODEL, "model") X(STATEMENT, "statement") X(K, "k") X(T, "t") \
     X(LAYER_LO, "layer_lo") X(LAYER_HI, "layer_hi") X(PROMPT, "prompt") X(TARGET_ID, "target_id") \
-    X(P_CLEAN, "p_clean") X(P_AFTER, "p_knocked") X(VALUE, "value")
+    X(P_CLEAN, "p_clean") X(P_BASE, "p_base") X(P_AFTER, "p_after") X(VALUE, "value")
 #define SUMMARY_COLUMNS(X) \
     X(EXPERIMENT, "experiment") X(MODEL, "model") X(STATEMENT, "statement") X(K, "k") X(T, "t") X(N, "n") \
     X(MEAN, "mean") X(STDERR, "stderr") X(CI95, "ci95") X(METRIC, "metric")
@@ -59,21 +59,22 @@ void results_rows_write(FILE *f, const Results *r, const PromptResult *p)
 {
     for (int i = 0; i < p->n_m; i++) {
         const Measure *m = &p->m[i];
-        const PlanItem *it = &r->recipe->items[m->item];
-        int ranged = it->layer_lo <= it->layer_hi;
+        ItemView it = results_item(r->recipe, m->item);
+        int ranged = it.layer_lo <= it.layer_hi;
         for (int c = 0; c < N_ROW_COLS; c++) {
             if (c) fputc(',', f);
             switch ((enum RowCol)c) {
             case R_EXPERIMENT: csv_field(f, r->experiment); break;
             case R_MODEL: csv_field(f, r->model); break;
-            case R_STATEMENT: csv_field(f, it->block->label); break;
-            case R_K: if (it->k >= 0) fprintf(f, "%d", it->k); break;
+            case R_STATEMENT: csv_field(f, it.label); break;
+            case R_K: if (it.k >= 0) fprintf(f, "%d", it.k); break;
             case R_T: if (m->t >= 0) fprintf(f, "%d", m->t); break;
-            case R_LAYER_LO: if (ranged) fprintf(f, "%d", it->layer_lo); break;
-            case R_LAYER_HI: if (ranged) fprintf(f, "%d", it->layer_hi); break;
+            case R_LAYER_LO: if (ranged) fprintf(f, "%d", it.layer_lo); break;
+            case R_LAYER_HI: if (ranged) fprintf(f, "%d", it.layer_hi); break;
             case R_PROMPT: fprintf(f, "%d", p->index); break;
             case R_TARGET_ID: fprintf(f, "%d", p->target); break;
             case R_P_CLEAN: fprintf(f, "%.9g", p->p_clean); break;
+            case R_P_BASE: fprintf(f, "%.9g", p->p_base); break;
             case R_P_AFTER: fprintf(f, "%.9g", m->p_after); break;
             case R_VALUE: fprintf(f, "%.9g", m->value); break;
             case N_ROW_COLS: break;

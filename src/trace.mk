@@ -1,8 +1,14 @@
-## src/trace.mk: the causal tracing engine (noise, clean/corrupted/restored
-## runs) and its tests.
-libkop_a_SOURCES += src/noise.h src/noise.c src/trace.h src/trace.c
+## src/trace.mk: causal tracing: the engine (exact noise, clean, corrupted
+## and restored runs) and the model-independent parts the executor uses
+## (token roles, swap partners), and their tests.  The hook table
+## (src/hooks.[ch]) is in src/forward.mk: the model files need it.
+libkop_a_SOURCES += src/noise.h src/noise.c src/trace.h src/trace.c \
+	src/trace_noise.c src/trace_noise.h src/trace_roles.c src/trace_roles.h \
+	src/trace_swap.c src/trace_swap.h
 
-check_PROGRAMS += tests/unit/test_trace
+check_PROGRAMS += tests/unit/test_trace tests/unit/test_trace_parts
 tests_unit_test_trace_SOURCES = tests/unit/test_trace.c tests/unit/expected.h tests/unit/expected.c
 tests_unit_test_trace_LDADD = $(KOP_LIBS)
-TESTS += tests/unit/test_trace
+tests_unit_test_trace_parts_SOURCES = tests/unit/test_trace_parts.c
+tests_unit_test_trace_parts_LDADD = $(KOP_LIBS)
+TESTS += tests/unit/test_trace tests/unit/test_trace_parts

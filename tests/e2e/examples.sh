@@ -22,6 +22,17 @@ for f in "$E"/*.kop; do
     limit=$(sed -n 's/^limit \([0-9]*\).*/\1/p' "$f")
     grep -q "^ *measured: ${limit:?$f has no limit}\$" "$out/manifest.yaml" || fail "$name: not $limit facts measured"
 
+    # causal traces use Mamba's hooks: they check on the other Mamba demo too;
+    # their summary has a row per restore x k x role, prob_diff within [-1, 1]
+    if grep -q '^corrupt ' "$f"; then
+        "$KOP" check "$f" --model "$E/models/mamba2-facts" >/dev/null 2>"$TMP/err" ||
+            { cat "$TMP/err" >&2; fail "kop check $f on mamba2-facts"; }
+        awk -F, 'NR > 1 && ($(NF - 3) < -1 || $(NF - 3) > 1 || $(NF - 3) != $(NF - 3) + 0) { bad = 1 } END { exit bad }' \
+            "$out/summary.csv" || fail "$name: prob_diff out of range"
+        n=$((n + 1))
+        continue
+    fi
+
     # one summary row per plan item (per position too for tokens[t] sweeps)
     items=$(sed -n 's/.* \([0-9]*\) items\..*/\1/p' "$TMP/check")
     rows=$(($(wc -l <"$out/summary.csv") - 1))

@@ -33,6 +33,14 @@ static void run_groups(const Recipe *r)
                 int first, last, stride;
                 (void)plan_t_range(r, n, &first, &last, &stride);
             }
+    for (int i = 0; i < r->n_restore_items && i < 64; i++)
+        for (int n = 1; n <= 16; n += 5)
+            for (int t = -1; t <= n; t += 3) {
+                const Restore *rs = r->restore_items[i].restore;
+                (void)plan_eval_group(rs->restore.at, n, 0, n / 2, t, mask);
+                if (rs->has_freeze) (void)plan_eval_group(rs->freeze.at, n, n - 1, n - 1, t, mask);
+            }
+    if (plan_is_trace(r)) (void)plan_eval_group(r->corrupt.group, 12, 2, 4, -1, mask);
     (void)plan_forward_passes(r, 1000, 12);
 }
 

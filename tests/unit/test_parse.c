@@ -1,10 +1,11 @@
 /* test_parse.c: unit tests of the .kop front end that the golden cases
  * (tests/parse/NAME.test) cannot reach through `kop check`: line and column
  * arithmetic, caret rendering, expression evaluation, token groups per
- * prompt, the t range and the forward-pass count, and the resolution of the
- * reference statements (the edges and layers in
- * ../shared/reference/MODEL/expected.json, computed by an independent
- * implementation). */
+ * prompt, the t range and the forward-pass count, the compiled form of
+ * causal traces, and the resolution of the reference statements (the edges
+ * and layers in ../shared/reference/MODEL/expected.json, the restored and
+ * frozen positions and layers in MODEL/trace.json, computed by an
+ * independent implementation). */
 #include <json-c/json.h>
 #include <limits.h>
 #include <string.h>
@@ -311,6 +312,137 @@ static void test_reference(void)
     }
 }
 
+// ---- causal tracing -----------------------------------------------------------
+
+static void test_trace_plan(void)
+{
+    KopArena *ar = arena_new();
+    int errors, warnings;
+    Recipe *r = compile("prompt ids [1, 2, 3, 4, 5, 6] subject [1..2]\n"
+                        "corrupt relation - last with noise 2.5 std seed 2147483647 samples 7\n"
+                        "restore conv at tokens[t] in layers[k-1..k+1] freeze ssm at last in layers[k+1..L-1]\n"
+                        "restore gate at subject.last in layers[*]\n"
+                        "aggregate t by role\n",
+                        4, ARCH_MAMBA2, ar, &errors, &warnings);
+    ok(r && errors == 0 && plan_is_trace(r), "a trace compiles");
+    is_int(warnings, 1, "one warning: the freeze at k = 3 has no layers");
+    if (r) {
+        const Corruption *c = &r->corrupt;
+        ok(c->kind == CORRUPT_NOISE && c->sigma == 2.5 && c->sigma_is_std && c->samples == 7 &&
+           c->seed == 2147483647u, "corrupt: noise 2.5 std, 7 samples, seed 2147483647 (the largest)");
+        is_str(positions(c->group, 6, 1, 2, 0), "0,3,4", "corrupt: relation - last on 6 tokens");
+        ok(r->aggregate_roles && r->metric == METRIC_PROB_DIFF && r->n_items == 0,
+           "aggregate by role; prob_diff by default; no knockout items");
+        is_int(r->n_restore_items, 5, "4 items for the k sweep, 1 for the restore without k");
+        const RestoreItem *it = r->restore_items;
+        const Restore *rs = it[0].restore;
+        ok(rs->index == 1 && rs->uses_k && rs->uses_t && rs->has_freeze && rs->restore.hook == HOOK_CONV &&
+           rs->freeze.hook == HOOK_SSM, "restore 1: conv, sweeps k and t, freezes ssm");
+        ok(it[0].k == 0 && it[0].layer_lo == 0 && it[0].layer_hi == 1 && it[0].freeze_lo == 1 &&
+           it[0].freeze_hi == 3, "k=0: restore 0..1, freeze 1..3");
+        ok(it[3].k == 3 && it[3].layer_lo == 2 && it[3].layer_hi == 3 && it[3].freeze_lo > it[3].freeze_hi,
+           "k=3: restore 2..3, nothing frozen");
+        is_str(positions(rs->restore.at, 6, 1, 2, 4), "4", "tokens[t] at t = 4");
+        ok(it[4].k == -1 && !it[4].restore->has_freeze && it[4].restore->restore.hook == HOOK_GATE &&
+           it[4].layer_lo == 0 && it[4].layer_hi == 3 && it[4].freeze_lo > it[4].freeze_hi,
+           "restore 2: gate in every layer, no k, no freeze");
+        is_str(it[4].restore->label, "restore gate at subject.last in layers[*]", "labels are the source text");
+        long fixed, per_t;
+        plan_passes_per_prompt(r, &fixed, &per_t);
+        ok(fixed == 7 && per_t == 28, "restored passes: 7 samples x 1 item, and x 4 items per t (%ld, %ld)", fixed,
+           per_t);
+        is_int((long)plan_forward_passes(r, 10, 6), 10 * (1 + 7 + 7 + 28 * 6), "forward passes for 10 prompts");
+    }
+    r = compile("prompt ids [1, 2, 3] subject [1]\ncorrupt subject with swap\nrestore resid at last in layer 0\n",
+                3, ARCH_GPT2, ar, &errors, NULL);
+    ok(r && r->corrupt.kind == CORRUPT_SWAP && r->corrupt.samples == 1 && plan_base_passes(r) == 1,
+       "swap: one corrupted run");
+    r = compile("prompt ids [1, 2, 3] subject [1]\ncorrupt subject with noise 0.25\nrestore resid at last in layer 0\n",
+                3, ARCH_GPT2, ar, &errors, NULL);
+    ok(r && r->corrupt.sigma == 0.25 && !r->corrupt.sigma_is_std && r->corrupt.samples == 10 && r->corrupt.seed == 1,
+       "noise: an absolute level, 10 samples and seed 1 by default");
+    r = compile("prompt ids [1, 2, 3] subject [1]\ncorrupt subject with noise 1\nrestore attn at last in layer 0\n",
+                3, ARCH_MAMBA1, ar, &errors, NULL);
+    ok(!r && errors == 1, "a hook the architecture lacks is an error");
+    for (Hook h = 0; h < HOOK_N; h++) {
+        int ssm = h != HOOK_ATTN && h != HOOK_MLP, attn = h == HOOK_RESID || h == HOOK_ATTN || h == HOOK_MLP;
+        ok(hook_supported(ARCH_MAMBA1, h) == ssm && hook_supported(ARCH_MAMBA2, h) == ssm &&
+           hook_supported(ARCH_GPT2, h) == attn && !hook_supported(0, h), "hook %s per architecture", hook_names[h]);
+    }
+    arena_free(ar);
+}
+
+/* Each case of MODEL/trace.json: its lines, with its prompts inline, resolve
+ * to the restored (and frozen) positions and layers the reference used. */
+static void test_trace_reference(void)
+{
+    const char *root = getenv("KOP_SHARED");
+    const char *models[] = {"mamba1-tiny", "mamba2-tiny", "gpt2-tiny", "falcon-mamba-tiny", "llama-tiny",
+                            "pythia-tiny"};
+    const Arch arch[] = {ARCH_MAMBA1, ARCH_MAMBA2, ARCH_GPT2, ARCH_MAMBA1, 0, 0};
+    for (int m = 0; m < 6; m++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/reference/%s/trace.json", root ? root : "", models[m]);
+        json_object *doc = root ? json_object_from_file(path) : NULL;
+        if (!doc) {
+            ok(1, "# SKIP %s absent", path);
+            continue;
+        }
+        json_object *cases = get(doc, "cases");
+        for (size_t i = 0; i < json_object_array_length(cases); i++) {
+            json_object *c = json_object_array_get_idx(cases, i), *prompts = get(c, "prompts");
+            const char *name = json_object_get_string(get(c, "name"));
+            char text[4096];
+            size_t len = 0;
+            for (size_t j = 0; j < json_object_array_length(prompts); j++) {
+                json_object *pr = json_object_array_get_idx(prompts, j), *subj = get(pr, "subject_tokens");
+                len += (size_t)snprintf(text + len, sizeof text - len, "prompt ids [%s] subject [%d..%d]\n",
+                                        int_list(get(pr, "ids")), json_object_get_int(json_object_array_get_idx(subj, 0)),
+                                        json_object_get_int(json_object_array_get_idx(subj, 1)));
+            }
+            json_object *lines = get(c, "lines");
+            for (size_t j = 0; j < json_object_array_length(lines); j++)
+                len += (size_t)snprintf(text + len, sizeof text - len, "%s\n",
+                                        json_object_get_string(json_object_array_get_idx(lines, j)));
+            KopArena *ar = arena_new();
+            Recipe *r = compile(text, 3, arch[m], ar, NULL, NULL);
+            if (!ok(r && r->n_restore_items == 1, "%s %s: compiles to one restore", models[m], name)) {
+                arena_free(ar);
+                continue;
+            }
+            json_object *pr = json_object_array_get_idx(prompts, (size_t)json_object_get_int(get(c, "measured")));
+            json_object *subj = get(pr, "subject_tokens");
+            int n = (int)json_object_array_length(get(pr, "ids"));
+            int sf = json_object_get_int(json_object_array_get_idx(subj, 0));
+            int sl = json_object_get_int(json_object_array_get_idx(subj, 1));
+            const RestoreItem *it = &r->restore_items[0];
+            const char *sites[2] = {"restore", "freeze"};
+            for (int f = 0; f < 2; f++) {
+                json_object *want = get(c, sites[f]);
+                if (f && !want) {
+                    ok(!it->restore->has_freeze, "%s %s: no freeze", models[m], name);
+                    continue;
+                }
+                const HookSite *site = f ? &it->restore->freeze : &it->restore->restore;
+                int lo = f ? it->freeze_lo : it->layer_lo, hi = f ? it->freeze_hi : it->layer_hi;
+                char got[512], wl[512];
+                snprintf(got, sizeof got, "%s", positions(site->at, n, sf, sl, 0));
+                ok(f == it->restore->has_freeze || f == 0, "%s %s: %s present", models[m], name, sites[f]);
+                is_str(hook_names[site->hook], json_object_get_string(get(want, "hook")), "%s %s: %s hook", models[m],
+                       name, sites[f]);
+                is_str(got, int_list(get(want, "positions")), "%s %s: %s positions", models[m], name, sites[f]);
+                snprintf(wl, sizeof wl, "%s", int_list(get(want, "layers")));
+                len = 0;
+                got[0] = '\0';
+                for (int l = lo; l <= hi; l++) len += (size_t)snprintf(got + len, sizeof got - len, "%s%d", len ? "," : "", l);
+                is_str(got, wl, "%s %s: %s layers", models[m], name, sites[f]);
+            }
+            arena_free(ar);
+        }
+        json_object_put(doc);
+    }
+}
+
 int main(void)
 {
     test_line_col();
@@ -321,5 +453,7 @@ int main(void)
     test_groups();
     test_plan();
     test_reference();
+    test_trace_plan();
+    test_trace_reference();
     return done_testing();
 }

@@ -6,6 +6,7 @@
  * prompts under --threads 1 and 2 must write byte-identical rows.csv. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -47,6 +48,24 @@ static void ids_list(FILE *f, json_object *ids)
     fputc(']', f);
 }
 
+/* From rows.csv text: the fields target_id, p_clean, p_base and p_after of
+ * the first row whose prompt column is `prompt` (the last five fields of a
+ * row are prompt,target_id,p_clean,p_base,p_after,value). */
+static void row_tail(char *rows, int prompt, int *target, double *pc, double *pb, double *pa)
+{
+    for (char *line = rows ? strchr(rows, '\n') : NULL; line && line[1]; line = strchr(line + 1, '\n')) {
+        char *end = strchr(line + 1, '\n');
+        size_t n = end ? (size_t)(end - line - 1) : strlen(line + 1);
+        char buf[1024];
+        snprintf(buf, sizeof buf, "%.*s", (int)(n < sizeof buf ? n : sizeof buf - 1), line + 1);
+        int commas = 0;
+        char *p = buf + strlen(buf);
+        while (p > buf && commas < 6) if (*--p == ',') commas++;
+        int pr;
+        if (sscanf(p, ",%d,%d,%lf,%lf,%lf", &pr, target, pc, pb, pa) == 5 && pr == prompt) return;
+    }
+}
+
 static void check_model(const char *kop, const char *name)
 {
     const char *dir = ref_model_dir(name);
@@ -77,18 +96,10 @@ static void check_model(const char *kop, const char *name)
         }
         snprintf(path, sizeof path, "%s/%s-%s/rows.csv", tmpdir, name, cname);
         char *rows = slurp(path);
-        /* header, then one row: ...,prompt,target_id,p_clean,p_knocked,value */
-        char *line = rows ? strchr(rows, '\n') : NULL;
+        /* header, then one row: ...,prompt,target_id,p_clean,p_base,p_after,value */
         int target = -1;
-        double pc = -1, pk = -1;
-        if (line) {
-            char *end = strrchr(line + 1, '\n');
-            if (end) *end = 0;
-            int commas = 0;
-            char *p = line + strlen(line);
-            while (p > line && commas < 4) if (*--p == ',') commas++;
-            sscanf(p, ",%d,%lf,%lf", &target, &pc, &pk);
-        }
+        double pc = -1, pb = -1, pk = -1;
+        row_tail(rows, 0, &target, &pc, &pb, &pk);
         is_int(target, json_object_get_int(ref_get(cs, "target_id")), "%s %s: target is the clean top-1", name, cname);
         is_float(pc, json_object_get_double(ref_get(cs, "p_clean")), ptol, "%s %s: p_clean", name, cname);
         is_float(pk, json_object_get_double(ref_get(cs, "p_knocked")), ptol, "%s %s: p_knocked through kop run", name, cname);
@@ -135,6 +146,60 @@ static void check_model(const char *kop, const char *name)
     json_object_put(exp_);
 }
 
+/* Every case of the model's trace.json through `kop run`: its prompts as
+ * inline ids in order, its corrupt and restore lines as written; the
+ * measured prompt's row gives p_clean, p_base (= p_corrupt) and p_after
+ * (= p_restored), and value = prob_diff. */
+static void check_traces(const char *kop, const char *name)
+{
+    const char *dir = ref_model_dir(name);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/trace.json", dir);
+    json_object *doc = json_object_from_file(path), *cases = doc ? ref_get(doc, "cases") : NULL;
+    if (!ok(cases != NULL, "%s: trace.json read", name)) return;
+    for (size_t ci = 0; ci < json_object_array_length(cases); ci++) {
+        json_object *cs = json_object_array_get_idx(cases, ci), *prompts = ref_get(cs, "prompts"), *lines = ref_get(cs, "lines");
+        const char *cname = json_object_get_string(ref_get(cs, "name"));
+        snprintf(path, sizeof path, "%s/%s-trace-%s.kop", tmpdir, name, cname);
+        FILE *f = fopen(path, "w");
+        fprintf(f, "experiment \"%s\"\n", cname);
+        for (size_t p = 0; p < json_object_array_length(prompts); p++) {
+            json_object *pr = json_object_array_get_idx(prompts, p), *subj = ref_get(pr, "subject_tokens");
+            fprintf(f, "prompt ids ");
+            ids_list(f, ref_get(pr, "ids"));
+            fprintf(f, " subject [%d..%d]\n", json_object_get_int(json_object_array_get_idx(subj, 0)),
+                    json_object_get_int(json_object_array_get_idx(subj, 1)));
+        }
+        for (size_t l = 0; l < json_object_array_length(lines); l++)
+            fprintf(f, "%s\n", json_object_get_string(json_object_array_get_idx(lines, l)));
+        fprintf(f, "measure prob_diff\n");
+        fclose(f);
+        int rc = sh("'%s' run '%s' --model '%s' --out '%s/%s-trace-%s' --quiet >/dev/null 2>'%s/err'", kop, path, dir,
+                    tmpdir, name, cname, tmpdir);
+        if (!ok(rc == 0, "%s trace %s: kop run succeeds", name, cname)) {
+            char ep[4200];
+            snprintf(ep, sizeof ep, "%s/err", tmpdir);
+            char *e = slurp(ep);
+            diag("%s", e ? e : "");
+            free(e);
+            continue;
+        }
+        snprintf(path, sizeof path, "%s/%s-trace-%s/rows.csv", tmpdir, name, cname);
+        char *rows = slurp(path);
+        int target = -1;
+        double pc = -1, pb = -1, pa = -1;
+        row_tail(rows, json_object_get_int(ref_get(cs, "measured")), &target, &pc, &pb, &pa);
+        is_int(target, json_object_get_int(ref_get(cs, "target_id")), "%s trace %s: target", name, cname);
+        is_float(pc, json_object_get_double(ref_get(cs, "p_clean")), 1e-4, "%s trace %s: p_clean", name, cname);
+        is_float(pb, json_object_get_double(ref_get(cs, "p_corrupt")), 1e-4, "%s trace %s: p_corrupt", name, cname);
+        is_float(pa, json_object_get_double(ref_get(cs, "p_restored")), 1e-4, "%s trace %s: p_restored", name, cname);
+        is_float(pa - pb, json_object_get_double(ref_get(cs, "prob_diff")), 1e-4, "%s trace %s: p_restored - p_corrupt",
+                 name, cname);
+        free(rows);
+    }
+    json_object_put(doc);
+}
+
 int main(void)
 {
     const char *kop = getenv("KOP");
@@ -149,6 +214,8 @@ int main(void)
     check_model(kop, "pythia-tiny");
     check_model(kop, "mamba1-ssm-tiny");
     check_model(kop, "mamba2-ssm-tiny");
+    const char *traced[] = {"mamba1-tiny", "falcon-mamba-tiny", "mamba2-tiny", "gpt2-tiny", "llama-tiny", "pythia-tiny"};
+    for (int i = 0; i < 6; i++) check_traces(kop, traced[i]);
     if (!getenv("KOP_KEEP_TMP")) sh("rm -rf '%s'", tmpdir);
     return done_testing();
 }

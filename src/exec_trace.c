@@ -1,0 +1,303 @@
+/* exec_trace.c: the executor's causal tracing (TRACING.md; exec.h).
+ *
+ * Per prompt: its clean run and Corruption.samples corrupted runs
+ * (trace.h), the target as for a knockout, then every RestoreItem at every
+ * t of the prompt as one batch of restored runs.  p_base is p_corrupt, the
+ * corrupted runs' mean; p_after is p_restored.  With `aggregate t by role`
+ * each item's values over t are averaged per prompt by token role, and the
+ * role takes the place of t (t = the Role, trace_roles.h).
+ *
+ * Before the loop every prompt is tokenized once (exec_trace_pre): `noise F
+ * std` is measured over every prompt read (before keep and limit, as
+ * TRACING.md says), and swap partners are chosen among all of them. */
+#include "exec_impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "noise.h"
+#include "trace.h"
+#include "trace_roles.h"
+#include "trace_swap.h"
+
+struct TracePre {
+    int n;
+    int **ids, *T, *sf, *sl; /* (n) each prompt's tokens and subject span; ids NULL: not tokenized */
+    char **why;              /* (n) the reason when not tokenized */
+    SwapPrompt *swap;        /* (n) for swap partners */
+    double sigma;            /* the noise level, `F std` worked out */
+};
+
+TracePre *exec_trace_pre(const RunCtx *cx, KopError *err)
+{
+    const Recipe *r = cx->r;
+    const PromptList *ps = cx->ps;
+    TracePre *t = kop_xcalloc(1, sizeof *t);
+    t->n = ps->n;
+    size_t n = (size_t)(ps->n ? ps->n : 1);
+    t->ids = kop_xcalloc(n, sizeof *t->ids);
+    t->T = kop_xcalloc(n, sizeof *t->T);
+    t->sf = kop_xcalloc(n, sizeof *t->sf);
+    t->sl = kop_xcalloc(n, sizeof *t->sl);
+    t->why = kop_xcalloc(n, sizeof *t->why);
+    t->swap = kop_xcalloc(n, sizeof *t->swap);
+    NoiseStd acc = {0};
+    for (int i = 0; i < ps->n; i++) {
+        PromptResult j;
+        int T = execp_prepare(cx, i, &j, &t->ids[i], &t->sf[i], &t->sl[i]);
+        if (T < 0) {
+            t->ids[i] = NULL;
+            t->why[i] = kop_xstrdup(j.reason);
+            continue;
+        }
+        t->T[i] = T;
+        t->swap[i] = trace_swap_prompt(ps->v[i], t->ids[i], T, t->sf[i], t->sl[i]);
+        if (r->corrupt.kind == CORRUPT_NOISE && r->corrupt.sigma_is_std) {
+            unsigned char *pos = kop_xcalloc((size_t)T, 1);
+            if (plan_eval_group(r->corrupt.group, T, t->sf[i], t->sl[i], -1, pos) >= 0)
+                noise_std_add(&acc, cx->m, t->ids[i], T, pos);
+            free(pos);
+        }
+    }
+    t->sigma = r->corrupt.sigma;
+    if (r->corrupt.kind == CORRUPT_NOISE && r->corrupt.sigma_is_std) {
+        double sd = noise_std_value(&acc);
+        if (!(sd > 0)) {
+            exec_trace_pre_free(t);
+            kop_fail(err, KOP_EXIT_DATA,
+                     "%s: 'noise %g std' needs the embedding entries of the corrupted tokens of at least two prompts' "
+                     "positions, and they have none (or no spread)", r->path, r->corrupt.sigma);
+            return NULL;
+        }
+        t->sigma = r->corrupt.sigma * sd;
+    }
+    return t;
+}
+
+void exec_trace_pre_free(TracePre *t)
+{
+    if (!t) return;
+    for (int i = 0; i < t->n; i++) {
+        free(t->ids[i]);
+        free(t->why[i]);
+    }
+    free(t->ids); free(t->T); free(t->sf); free(t->sl); free(t->why); free(t->swap);
+    free(t);
+}
+
+/* The hooks a recipe's restores (or freezes) name, as a bitmask. */
+static unsigned site_hooks(const Recipe *r, int freeze)
+{
+    unsigned m = 0;
+    for (int i = 0; i < r->n_restores; i++)
+        if (!freeze || r->restores[i].has_freeze)
+            m |= HOOK_BIT(freeze ? r->restores[i].freeze.hook : r->restores[i].restore.hook);
+    return m;
+}
+
+/* What the metrics that need whole distributions add up per run. */
+typedef struct Dist {
+    const float *clean;
+    const double *pclean;
+    double lz, p_clean;
+    int V, target, samples;
+    Metric metric;
+    double *sum; /* (runs) */
+} Dist;
+
+static void each_sample(void *ctx, int run, int sample, const float *logits)
+{
+    Dist *d = ctx;
+    (void)sample;
+    double lzk = kern_logsumexp(logits, d->V), pk = exp((double)logits[d->target] - lzk);
+    d->sum[run] += execp_metric(d->metric, d->clean, logits, d->V, d->target, d->p_clean, pk, d->lz, lzk, d->pclean) /
+                   d->samples;
+}
+
+/* The value of the metric from the probabilities (NAN: needs Dist). */
+static double prob_metric(Metric metric, double p_clean, double p_base, double p_after)
+{
+    switch (metric) {
+    case METRIC_PROB: return p_after;
+    case METRIC_PROB_DIFF: return p_after - p_base;
+    case METRIC_RECOVERED: return (p_after - p_base) / (p_clean - p_base);
+    case METRIC_PROB_CHANGE: return (p_after - p_clean) / p_clean;
+    default: return NAN;
+    }
+}
+
+/* Measures of one item over t (n of them at t = first + q * stride) into
+ * j, by role: per role present, the mean over its positions. */
+static void add_by_role(PromptResult *j, int item, const double *p_after, const double *value, int first, int stride,
+                        int n, int T, int sf, int sl)
+{
+    unsigned char *roles = kop_xcalloc((size_t)T, 1), *present = kop_xcalloc((size_t)T, 1);
+    double *pa = kop_xcalloc((size_t)T, sizeof *pa), *va = kop_xcalloc((size_t)T, sizeof *va);
+    for (int q = 0; q < n; q++) {
+        int t = first + q * stride;
+        present[t] = 1;
+        pa[t] = p_after[q];
+        va[t] = value[q];
+    }
+    double mp[ROLE_N], mv[ROLE_N];
+    int cp[ROLE_N], cv[ROLE_N];
+    if (trace_roles(roles, T, sf, sl) == 0) {
+        trace_role_means(mp, cp, roles, pa, present, T);
+        trace_role_means(mv, cv, roles, va, present, T);
+        for (int role = 0; role < ROLE_N; role++)
+            if (cv[role]) j->m[j->n_m++] = (Measure){.item = item, .t = role, .p_after = mp[role], .value = mv[role]};
+    }
+    free(roles); free(present); free(pa); free(va);
+}
+
+static void trace_prompt(const RunCtx *cx, int pi, PromptResult *j, int mine)
+{
+    const Recipe *r = cx->r;
+    const Model *m = cx->m;
+    const TracePre *pre = cx->trace;
+    int V = m->cfg.vocab_size, L = m->cfg.n_layer;
+    memset(j, 0, sizeof *j);
+    j->index = pi;
+    j->mine = mine;
+    if (!pre->ids[pi]) {
+        execp_skip(j, "%s", pre->why[pi]);
+        return;
+    }
+    const int *ids = pre->ids[pi];
+    int T = j->T = pre->T[pi], sf = pre->sf[pi], sl = pre->sl[pi];
+    KopError err = {0};
+    unsigned char *cpos = kop_xcalloc((size_t)T, 1);
+    int *swapped = NULL;
+    TracePrompt *tp = NULL;
+    TraceRun *runs = NULL;
+    unsigned char *masks = NULL;
+    double *p_after = NULL, *value = NULL, *pclean = NULL;
+    Dist dist = {0};
+    TraceCorruption cor = {.samples = r->corrupt.samples, .seed = r->corrupt.seed, .prompt = (uint64_t)pi};
+    if (r->corrupt.kind == CORRUPT_NOISE) {
+        if (plan_eval_group(r->corrupt.group, T, sf, sl, -1, cpos) < 0) {
+            execp_skip(j, "%s", "the corrupted token group cannot be resolved for this prompt");
+            goto done;
+        }
+        cor.pos = cpos;
+        cor.sigma = pre->sigma;
+    } else {
+        char why[512];
+        int q = trace_swap_partner(pre->swap, pre->n, pi, cx->tok ? trace_tokenizer_encode : NULL, cx->tok, &swapped,
+                                   why, sizeof why, &err);
+        if (q < 0) {
+            execp_skip(j, "%s", q == -1 ? why : err.msg);
+            goto done;
+        }
+        cor.ids = swapped;
+    }
+    tp = trace_prompt_new(m, ids, T, &cor, site_hooks(r, 0), site_hooks(r, 1), &err);
+    if (!tp) {
+        execp_skip(j, "%s", err.msg);
+        goto done;
+    }
+    const float *clean = trace_clean_logits(tp);
+    if (execp_target(cx, pi, clean, j) < 0) goto done;
+    j->p_base = trace_p_corrupt(tp, j->target);
+    if (r->metric == METRIC_RECOVERED && !(fabs(j->p_clean - j->p_base) > 0)) {
+        execp_skip(j, "%s", "the corruption leaves the target's probability as it is, so recovered is undefined");
+        goto done;
+    }
+    if (!mine) { /* it would be measured: that is all another shard's prompt needs */
+        j->used = 1;
+        goto done;
+    }
+
+    /* the runs: every item, and for t-swept items every t of this prompt */
+    int first = 0, last = -1, stride = 1;
+    int nt = plan_t_range(r, T, &first, &last, &stride), n = 0;
+    for (int i = 0; i < r->n_restore_items; i++) n += r->restore_items[i].restore->uses_t ? nt : 1;
+    runs = kop_xcalloc((size_t)(n ? n : 1), sizeof *runs);
+    size_t per = 2 * ((size_t)T + (size_t)L);
+    masks = kop_xcalloc((size_t)(n ? n : 1), per);
+    int *item_of = kop_xmalloc(sizeof(int) * (size_t)(n ? n : 1)), k = 0;
+    for (int i = 0; i < r->n_restore_items; i++) {
+        const RestoreItem *it = &r->restore_items[i];
+        const Restore *rs = it->restore;
+        for (int q = 0; q < (rs->uses_t ? nt : 1); q++, k++) {
+            int t = rs->uses_t ? first + q * stride : -1;
+            unsigned char *rp = masks + per * k, *rl = rp + T, *fp = rl + L, *fl = fp + T;
+            if (plan_eval_group(rs->restore.at, T, sf, sl, t, rp) < 0 ||
+                (rs->has_freeze && plan_eval_group(rs->freeze.at, T, sf, sl, t, fp) < 0)) {
+                snprintf(j->reason, sizeof j->reason, "restore %d: its token groups cannot be resolved for this prompt",
+                         rs->index);
+                j->used = 0;
+                free(item_of);
+                goto done;
+            }
+            for (int l = it->layer_lo; l <= it->layer_hi; l++) rl[l] = 1;
+            for (int l = it->freeze_lo; l <= it->freeze_hi; l++) fl[l] = 1;
+            runs[k].restore = (TraceSite){rs->restore.hook, rp, rl};
+            if (rs->has_freeze && it->freeze_lo <= it->freeze_hi) runs[k].freeze = (TraceSite){rs->freeze.hook, fp, fl};
+            item_of[k] = i;
+        }
+    }
+    p_after = kop_xcalloc((size_t)(n ? n : 1), sizeof *p_after);
+    value = kop_xcalloc((size_t)(n ? n : 1), sizeof *value);
+    TraceOut out = {.target = j->target, .p_restored = p_after};
+    int whole = isnan(prob_metric(r->metric, 1, 0, 0.5)); /* hit, logit_diff, kl: from the distributions */
+    if (whole) {
+        double lz = kern_logsumexp(clean, V);
+        pclean = kop_xmalloc(sizeof(double) * (size_t)V);
+        for (int v = 0; v < V; v++) pclean[v] = exp(clean[v] - lz);
+        dist = (Dist){clean, pclean, lz, j->p_clean, V, j->target, trace_samples(tp), r->metric, value};
+        out.each = each_sample;
+        out.ctx = &dist;
+    }
+    j->flops = cx->want_flops ? trace_flops(tp, runs, n) : 0;
+    if ((cx->naive ? trace_restore_naive(tp, runs, n, &out, &err) : trace_restore(tp, runs, n, &out, &err)) < 0) {
+        execp_skip(j, "%s", err.msg);
+        free(item_of);
+        goto done;
+    }
+    if (!whole)
+        for (int q = 0; q < n; q++) value[q] = prob_metric(r->metric, j->p_clean, j->p_base, p_after[q]);
+    /* a position may have two roles (a one-token subject is first and last) */
+    j->m = kop_xmalloc(sizeof *j->m * (size_t)(n + ROLE_N * r->n_restore_items + 1));
+    for (int q = 0; q < n;) {
+        const RestoreItem *it = &r->restore_items[item_of[q]];
+        int reps = it->restore->uses_t ? nt : 1;
+        if (r->aggregate_roles && it->restore->uses_t) {
+            add_by_role(j, item_of[q], p_after + q, value + q, first, stride, reps, T, sf, sl);
+        } else {
+            for (int s = 0; s < reps; s++)
+                j->m[j->n_m++] = (Measure){.item = item_of[q], .t = it->restore->uses_t ? first + s * stride : -1,
+                                           .p_after = p_after[q + s], .value = value[q + s]};
+        }
+        q += reps;
+    }
+    free(item_of);
+    j->used = 1;
+done:
+    trace_prompt_free(tp);
+    free(cpos); free(swapped); free(runs); free(masks); free(p_after); free(value); free(pclean);
+}
+
+void exec_trace_group(const RunCtx *cx, int first, int cnt, PromptResult *jobs, int mine)
+{
+    for (int q = 0; q < cnt; q++) trace_prompt(cx, first + q, &jobs[q], mine);
+}
+
+char **exec_trace_labels(const RunCtx *cx, int pi, int *n)
+{
+    if (cx->r->aggregate_roles) {
+        char **v = kop_xcalloc(ROLE_N, sizeof *v);
+        for (int role = 0; role < ROLE_N; role++) v[role] = kop_xstrdup(trace_role_names[role]);
+        *n = ROLE_N;
+        return v;
+    }
+    char **v = execp_token_texts(cx, pi, n);
+    const TracePre *pre = cx->trace;
+    for (int t = pre->sf[pi]; v && t <= pre->sl[pi] && t < *n; t++) { /* the subject's tokens, marked as ROME marks them */
+        char *marked = kop_strf("%s*", v[t]);
+        free(v[t]);
+        v[t] = marked;
+    }
+    return v;
+}
