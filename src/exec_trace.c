@@ -151,12 +151,96 @@ static void add_by_role(PromptResult *j, int item, const double *p_after, const 
     free(roles); free(present); free(pa); free(va);
 }
 
+/* The corrupted runs' input for prompt pi: noise at the corrupted group's
+ * positions (cpos, T) or the partner's subject (*swapped, new).  0, or -1
+ * when the prompt is skipped. */
+static int corruption(const RunCtx *cx, int pi, PromptResult *j, unsigned char *cpos, int **swapped,
+                      TraceCorruption *cor)
+{
+    const Recipe *r = cx->r;
+    const TracePre *pre = cx->trace;
+    *cor = (TraceCorruption){.samples = r->corrupt.samples, .seed = r->corrupt.seed, .prompt = (uint64_t)pi};
+    if (r->corrupt.kind == CORRUPT_NOISE) {
+        if (plan_eval_group(r->corrupt.group, pre->T[pi], pre->sf[pi], pre->sl[pi], -1, cpos) < 0)
+            return execp_skip(j, "%s", "the corrupted token group cannot be resolved for this prompt"), -1;
+        cor->pos = cpos;
+        cor->sigma = pre->sigma;
+        return 0;
+    }
+    char why[512];
+    KopError err = {0};
+    int q = trace_swap_partner(pre->swap, pre->n, pi, cx->tok ? trace_tokenizer_encode : NULL, cx->tok, swapped, why,
+                               sizeof why, &err);
+    if (q < 0) return execp_skip(j, "%s", q == -1 ? why : err.msg), -1;
+    cor->ids = *swapped;
+    return 0;
+}
+
+/* Every RestoreItem at every t of prompt pi (nt values from first by
+ * stride) as TraceRuns over masks; item_of[k]: run k's item.  The number
+ * of runs, or -1 when a token group cannot be resolved (j says why). */
+static int build_runs(const RunCtx *cx, int pi, PromptResult *j, int first, int stride, int nt, TraceRun **runs,
+                      unsigned char **masks, int **item_of)
+{
+    const Recipe *r = cx->r;
+    const TracePre *pre = cx->trace;
+    int T = pre->T[pi], sf = pre->sf[pi], sl = pre->sl[pi], L = cx->m->cfg.n_layer, n = 0;
+    for (int i = 0; i < r->n_restore_items; i++) n += r->restore_items[i].restore->uses_t ? nt : 1;
+    size_t per = 2 * ((size_t)T + (size_t)L);
+    *runs = kop_xcalloc((size_t)(n ? n : 1), sizeof **runs);
+    *masks = kop_xcalloc((size_t)(n ? n : 1), per);
+    *item_of = kop_xmalloc(sizeof(int) * (size_t)(n ? n : 1));
+    int k = 0;
+    for (int i = 0; i < r->n_restore_items; i++) {
+        const RestoreItem *it = &r->restore_items[i];
+        const Restore *rs = it->restore;
+        for (int q = 0; q < (rs->uses_t ? nt : 1); q++, k++) {
+            int t = rs->uses_t ? first + q * stride : -1;
+            unsigned char *rp = *masks + per * k, *rl = rp + T, *fp = rl + L, *fl = fp + T;
+            if (plan_eval_group(rs->restore.at, T, sf, sl, t, rp) < 0 ||
+                (rs->has_freeze && plan_eval_group(rs->freeze.at, T, sf, sl, t, fp) < 0)) {
+                snprintf(j->reason, sizeof j->reason, "restore %d: its token groups cannot be resolved for this prompt",
+                         rs->index);
+                return -1;
+            }
+            for (int l = it->layer_lo; l <= it->layer_hi; l++) rl[l] = 1;
+            for (int l = it->freeze_lo; l <= it->freeze_hi; l++) fl[l] = 1;
+            (*runs)[k].restore = (TraceSite){rs->restore.hook, rp, rl};
+            if (rs->has_freeze && it->freeze_lo <= it->freeze_hi) (*runs)[k].freeze = (TraceSite){rs->freeze.hook, fp, fl};
+            (*item_of)[k] = i;
+        }
+    }
+    return n;
+}
+
+/* The runs' values into j's Measures, by role where the recipe asks. */
+static void collect(const RunCtx *cx, int pi, PromptResult *j, const double *p_after, const double *value,
+                    const int *item_of, int n, int first, int stride, int nt)
+{
+    const Recipe *r = cx->r;
+    const TracePre *pre = cx->trace;
+    /* a position may have two roles (a one-token subject is first and last) */
+    j->m = kop_xmalloc(sizeof *j->m * (size_t)(n + ROLE_N * r->n_restore_items + 1));
+    for (int q = 0; q < n;) {
+        const RestoreItem *it = &r->restore_items[item_of[q]];
+        int reps = it->restore->uses_t ? nt : 1;
+        if (r->aggregate_roles && it->restore->uses_t) {
+            add_by_role(j, item_of[q], p_after + q, value + q, first, stride, reps, pre->T[pi], pre->sf[pi],
+                        pre->sl[pi]);
+        } else {
+            for (int s = 0; s < reps; s++)
+                j->m[j->n_m++] = (Measure){.item = item_of[q], .t = it->restore->uses_t ? first + s * stride : -1,
+                                           .p_after = p_after[q + s], .value = value[q + s]};
+        }
+        q += reps;
+    }
+}
+
 static void trace_prompt(const RunCtx *cx, int pi, PromptResult *j, int mine)
 {
     const Recipe *r = cx->r;
-    const Model *m = cx->m;
     const TracePre *pre = cx->trace;
-    int V = m->cfg.vocab_size, L = m->cfg.n_layer;
+    int V = cx->m->cfg.vocab_size;
     memset(j, 0, sizeof *j);
     j->index = pi;
     j->mine = mine;
@@ -164,35 +248,16 @@ static void trace_prompt(const RunCtx *cx, int pi, PromptResult *j, int mine)
         execp_skip(j, "%s", pre->why[pi]);
         return;
     }
-    const int *ids = pre->ids[pi];
-    int T = j->T = pre->T[pi], sf = pre->sf[pi], sl = pre->sl[pi];
+    int T = j->T = pre->T[pi];
     KopError err = {0};
-    unsigned char *cpos = kop_xcalloc((size_t)T, 1);
-    int *swapped = NULL;
+    unsigned char *cpos = kop_xcalloc((size_t)T, 1), *masks = NULL;
+    int *swapped = NULL, *item_of = NULL;
     TracePrompt *tp = NULL;
     TraceRun *runs = NULL;
-    unsigned char *masks = NULL;
     double *p_after = NULL, *value = NULL, *pclean = NULL;
-    Dist dist = {0};
-    TraceCorruption cor = {.samples = r->corrupt.samples, .seed = r->corrupt.seed, .prompt = (uint64_t)pi};
-    if (r->corrupt.kind == CORRUPT_NOISE) {
-        if (plan_eval_group(r->corrupt.group, T, sf, sl, -1, cpos) < 0) {
-            execp_skip(j, "%s", "the corrupted token group cannot be resolved for this prompt");
-            goto done;
-        }
-        cor.pos = cpos;
-        cor.sigma = pre->sigma;
-    } else {
-        char why[512];
-        int q = trace_swap_partner(pre->swap, pre->n, pi, cx->tok ? trace_tokenizer_encode : NULL, cx->tok, &swapped,
-                                   why, sizeof why, &err);
-        if (q < 0) {
-            execp_skip(j, "%s", q == -1 ? why : err.msg);
-            goto done;
-        }
-        cor.ids = swapped;
-    }
-    tp = trace_prompt_new(m, ids, T, &cor, site_hooks(r, 0), site_hooks(r, 1), &err);
+    TraceCorruption cor;
+    if (corruption(cx, pi, j, cpos, &swapped, &cor) < 0) goto done;
+    tp = trace_prompt_new(cx->m, pre->ids[pi], T, &cor, site_hooks(r, 0), site_hooks(r, 1), &err);
     if (!tp) {
         execp_skip(j, "%s", err.msg);
         goto done;
@@ -208,41 +273,14 @@ static void trace_prompt(const RunCtx *cx, int pi, PromptResult *j, int mine)
         j->used = 1;
         goto done;
     }
-
-    /* the runs: every item, and for t-swept items every t of this prompt */
-    int first = 0, last = -1, stride = 1;
-    int nt = plan_t_range(r, T, &first, &last, &stride), n = 0;
-    for (int i = 0; i < r->n_restore_items; i++) n += r->restore_items[i].restore->uses_t ? nt : 1;
-    runs = kop_xcalloc((size_t)(n ? n : 1), sizeof *runs);
-    size_t per = 2 * ((size_t)T + (size_t)L);
-    masks = kop_xcalloc((size_t)(n ? n : 1), per);
-    int *item_of = kop_xmalloc(sizeof(int) * (size_t)(n ? n : 1)), k = 0;
-    for (int i = 0; i < r->n_restore_items; i++) {
-        const RestoreItem *it = &r->restore_items[i];
-        const Restore *rs = it->restore;
-        for (int q = 0; q < (rs->uses_t ? nt : 1); q++, k++) {
-            int t = rs->uses_t ? first + q * stride : -1;
-            unsigned char *rp = masks + per * k, *rl = rp + T, *fp = rl + L, *fl = fp + T;
-            if (plan_eval_group(rs->restore.at, T, sf, sl, t, rp) < 0 ||
-                (rs->has_freeze && plan_eval_group(rs->freeze.at, T, sf, sl, t, fp) < 0)) {
-                snprintf(j->reason, sizeof j->reason, "restore %d: its token groups cannot be resolved for this prompt",
-                         rs->index);
-                j->used = 0;
-                free(item_of);
-                goto done;
-            }
-            for (int l = it->layer_lo; l <= it->layer_hi; l++) rl[l] = 1;
-            for (int l = it->freeze_lo; l <= it->freeze_hi; l++) fl[l] = 1;
-            runs[k].restore = (TraceSite){rs->restore.hook, rp, rl};
-            if (rs->has_freeze && it->freeze_lo <= it->freeze_hi) runs[k].freeze = (TraceSite){rs->freeze.hook, fp, fl};
-            item_of[k] = i;
-        }
-    }
+    int first = 0, last = -1, stride = 1, nt = plan_t_range(r, T, &first, &last, &stride);
+    int n = build_runs(cx, pi, j, first, stride, nt, &runs, &masks, &item_of);
+    if (n < 0) goto done;
     p_after = kop_xcalloc((size_t)(n ? n : 1), sizeof *p_after);
     value = kop_xcalloc((size_t)(n ? n : 1), sizeof *value);
     TraceOut out = {.target = j->target, .p_restored = p_after};
-    int whole = isnan(prob_metric(r->metric, 1, 0, 0.5)); /* hit, logit_diff, kl: from the distributions */
-    if (whole) {
+    Dist dist;
+    if (isnan(prob_metric(r->metric, 1, 0, 0.5))) { /* hit, logit_diff, kl: from the distributions */
         double lz = kern_logsumexp(clean, V);
         pclean = kop_xmalloc(sizeof(double) * (size_t)V);
         for (int v = 0; v < V; v++) pclean[v] = exp(clean[v] - lz);
@@ -253,30 +291,15 @@ static void trace_prompt(const RunCtx *cx, int pi, PromptResult *j, int mine)
     j->flops = cx->want_flops ? trace_flops(tp, runs, n) : 0;
     if ((cx->naive ? trace_restore_naive(tp, runs, n, &out, &err) : trace_restore(tp, runs, n, &out, &err)) < 0) {
         execp_skip(j, "%s", err.msg);
-        free(item_of);
         goto done;
     }
-    if (!whole)
+    if (!out.each)
         for (int q = 0; q < n; q++) value[q] = prob_metric(r->metric, j->p_clean, j->p_base, p_after[q]);
-    /* a position may have two roles (a one-token subject is first and last) */
-    j->m = kop_xmalloc(sizeof *j->m * (size_t)(n + ROLE_N * r->n_restore_items + 1));
-    for (int q = 0; q < n;) {
-        const RestoreItem *it = &r->restore_items[item_of[q]];
-        int reps = it->restore->uses_t ? nt : 1;
-        if (r->aggregate_roles && it->restore->uses_t) {
-            add_by_role(j, item_of[q], p_after + q, value + q, first, stride, reps, T, sf, sl);
-        } else {
-            for (int s = 0; s < reps; s++)
-                j->m[j->n_m++] = (Measure){.item = item_of[q], .t = it->restore->uses_t ? first + s * stride : -1,
-                                           .p_after = p_after[q + s], .value = value[q + s]};
-        }
-        q += reps;
-    }
-    free(item_of);
+    collect(cx, pi, j, p_after, value, item_of, n, first, stride, nt);
     j->used = 1;
 done:
     trace_prompt_free(tp);
-    free(cpos); free(swapped); free(runs); free(masks); free(p_after); free(value); free(pclean);
+    free(cpos); free(swapped); free(runs); free(masks); free(item_of); free(p_after); free(value); free(pclean);
 }
 
 void exec_trace_group(const RunCtx *cx, int first, int cnt, PromptResult *jobs, int mine)
