@@ -92,12 +92,13 @@ static void kop_yyerror(const KopLoc *loc, yyscan_t scanner, KopParser *p, const
        SUBJECT "subject" TARGET "target" TARGET_ID "target_id" KEEP "keep"
        LIMIT "limit" SWEEP "sweep" IN "in" STEP "step" BLOCK "block"
        LAYERS "layers" LAYER "layer" FEATURES "features" EXCEPT "except"
-       TOKENS "tokens" MEASURE "measure" OUTPUT "output"
+       TOKENS "tokens" MEASURE "measure" OUTPUT "output" LABEL "label"
 %token ARROW "->" DOTDOT ".." ELLIPSIS "..." DOT "." LBRACKET "[" RBRACKET "]"
        LPAREN "(" RPAREN ")" COMMA "," BAR "|" MINUS "-" PLUS "+" STAR "*" SLASH "/"
 
 %type <Ast *> stmt block layers opt_features fraction opt_fraction
 %type <Ast *> group expr name string int int_list subj_range opt_target opt_target_id opt_step
+%type <Ast *> name_list out_opts out_opt number opt_label
 
 /* The tree lives in an arena freed as a whole (ast.h): values popped during
  * error recovery own nothing, so no %destructor is needed. */
@@ -128,19 +129,21 @@ stmt:
 | "prompt" "ids" "[" int_list "]" "subject" subj_range opt_target_id
                                       { $$ = NODE(AST_PROMPT_IDS, @$, $4, $7, $8, NULL); }
 | "keep" name                         { $$ = NODE(AST_KEEP, @$, $2, NULL, NULL, NULL); }
+| "keep" "ids" "[" int_list "]"       { $$ = NODE(AST_KEEP_IDS, @$, $4, NULL, NULL, NULL); }
+| "keep" "ids" string                 { $$ = NODE(AST_KEEP_IDS, @$, NULL, $3, NULL, NULL); }
 | "limit" int                         { $$ = NODE(AST_LIMIT, @$, $2, NULL, NULL, NULL); }
 | "target" name                       { $$ = NODE(AST_TARGET, @$, $2, NULL, NULL, NULL); }
 | "sweep" name "in" expr dotdot expr opt_step
                                       { Ast *range = NODE(AST_RANGE, ((KopLoc){@4.start, @6.end}), $4, $6, NULL, NULL);
                                         $$ = NODE(AST_SWEEP, @$, $2, range, $7, NULL); }
 | block                               { $$ = $1; }
-| "measure" name                      { $$ = NODE(AST_MEASURE, @$, $2, NULL, NULL, NULL); }
-| "output" name string                { $$ = NODE(AST_OUTPUT, @$, $2, $3, NULL, NULL); }
+| "measure" name_list                 { $$ = NODE(AST_MEASURE, @$, $2, NULL, NULL, NULL); }
+| "output" name string out_opts       { $$ = NODE(AST_OUTPUT, @$, $2, $3, $4, NULL); }
 ;
 
 block:
-  "block" group "->" group "in" layers opt_features
-                                      { $$ = NODE(AST_BLOCK, @$, $2, $4, $6, $7); }
+  "block" group "->" group "in" layers opt_features opt_label
+                                      { $$ = NODE(AST_BLOCK, @$, $2, $4, $6, $7); if ($8) $$->str = $8->str; }
 | "block" group group "in" layers opt_features
     { diag_error(p->diag, (KopLoc){@3.start, @3.start},
                  "expected '->' between the source and the destination group");
@@ -152,6 +155,37 @@ block:
     { diag_error(p->diag, (KopLoc){@4.end, @4.end},
                  "a block needs its layers: 'block SRC -> DST in layers[A..B]'");
       $$ = NULL; }
+;
+
+opt_label:
+  %empty                              { $$ = NULL; }
+| "label" string                      { $$ = $2; }
+;
+
+name_list:
+  name                                { $$ = $1; }
+| name_list "," name                  { $$ = ast_append($1, $3); }
+;
+
+/* Figure options of an output: `x depth`, `band ci95`, `ylim -0.3..0.3`,
+ * `per prompt`; what each means is checked in src/check.c. */
+out_opts:
+  %empty                              { $$ = NULL; }
+| out_opts out_opt                    { $$ = ast_append($1, $2); }
+;
+
+out_opt:
+  name name                           { $$ = NODE(AST_OPTION, @$, $1, $2, NULL, NULL); }
+| name "prompt"                       { $$ = NODE(AST_OPTION, @$, $1, ast_leaf_str(p->arena, AST_NAME, @2, "prompt"), NULL, NULL); }
+| name number dotdot number           { $$ = NODE(AST_OPTION, @$, $1,
+                                               NODE(AST_RANGE, ((KopLoc){@2.start, @4.end}), $2, $4, NULL, NULL), NULL, NULL); }
+;
+
+number:
+  "integer"                           { $$ = ast_fraction(p->arena, @$, (double)$1, 0, 0); }
+| "number"                            { $$ = ast_fraction(p->arena, @$, $1, 0, 0); }
+| "-" "integer"                       { $$ = ast_fraction(p->arena, @$, -(double)$2, 0, 0); }
+| "-" "number"                        { $$ = ast_fraction(p->arena, @$, -$2, 0, 0); }
 ;
 
 opt_target:

@@ -39,9 +39,12 @@ typedef enum {
     AST_LIMIT,        /* a: INT */
     AST_TARGET,       /* a: NAME (prediction, attribute) */
     AST_SWEEP,        /* a: NAME variable, b: RANGE, c: step expression or NULL */
-    AST_BLOCK,        /* a: source group, b: destination group, c: layers, d: FEATURES or NULL */
-    AST_MEASURE,      /* a: NAME metric */
-    AST_OUTPUT,       /* a: NAME kind (csv, heatmap, lines), b: STRING path */
+    AST_BLOCK,        /* a: source group, b: destination group, c: layers, d: FEATURES or NULL;
+                         str: its `label "TEXT"` or NULL */
+    AST_MEASURE,      /* a: NAME metrics (next-linked) */
+    AST_OUTPUT,       /* a: NAME kind (csv, heatmap, lines), b: STRING path, c: OPTIONs (next-linked) */
+    AST_KEEP_IDS,     /* a: INT list (next-linked), or b: STRING file of ids */
+    AST_OPTION,       /* a: NAME key, b: NAME or RANGE of two FRACTIONs (numbers) */
     /* token groups */
     AST_GROUP,        /* str: group name (first, last, subject, ...) */
     AST_SUBJ_PART,    /* a: NAME part, `subject.first` / `subject.last` */

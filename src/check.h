@@ -41,6 +41,11 @@ Recipe *kop_check(const Ast *stmts, const CheckOptions *opt, Diag *d, KopArena *
  * in D make the result NULL) and, when n_layers > 0, build the plan.  The
  * Recipe, or NULL after errors. */
 Recipe *kop_compile_ast(const Ast *stmts, const CheckOptions *opt, int n_layers, Diag *d, KopArena *ar);
+/* The ids of an ids file (one non-negative integer a line; blank lines and
+ * '#' comments skipped) into a new array *ids: their count, or -1 with err
+ * naming FILE:LINE (status KOP_EXIT_USAGE when it cannot be read). */
+int check_read_ids(const char *path, long **ids, KopError *err);
+
 /* The same from the text D was made for. */
 Recipe *kop_compile(const CheckOptions *opt, int n_layers, Diag *d, KopArena *ar);
 

@@ -54,6 +54,7 @@ static double metric_value(Metric metric, const float *clean, const float *knock
     switch (metric) {
     case METRIC_PROB_CHANGE: return (pk - p) / p;
     case METRIC_PROB: return pk;
+    case METRIC_PROB_DIFF: return pk - p;
     case METRIC_HIT: return argmax(knocked, V) == target;
     case METRIC_LOGIT_DIFF: return (double)knocked[target] - clean[target];
     case METRIC_KL: {
@@ -67,6 +68,31 @@ static double metric_value(Metric metric, const float *clean, const float *knock
     default: return NAN;
     }
 }
+
+/* What clean.csv says of the prompt: its top-1 token, and the probability
+ * and rank of token `of` (the answer, else the measured target). */
+static void clean_facts(PromptResult *j, const float *clean, int V, int top1, int of)
+{
+    j->clean = 1;
+    j->top1 = top1;
+    j->p_answer = NAN;
+    j->rank_answer = 0;
+    if (of < 0) return;
+    double lz = kern_logsumexp(clean, V);
+    int above = 0;
+    for (int v = 0; v < V; v++) above += clean[v] > clean[of] || (clean[v] == clean[of] && v < of);
+    j->p_answer = exp((double)clean[of] - lz);
+    j->rank_answer = above + 1;
+}
+
+static int id_kept(const Recipe *r, long id)
+{
+    for (int i = 0; i < r->n_keep_ids; i++)
+        if (r->keep_ids[i] == id) return 1;
+    return 0;
+}
+
+static char **token_texts(const RunCtx *cx, int pi, int *T);
 
 static void job_skip(PromptResult *j, const char *fmt, const char *detail)
 {
@@ -82,6 +108,8 @@ static int prompt_prepare(const RunCtx *cx, int pi, PromptResult *j, int **ids, 
     KopError err = {0};
     memset(j, 0, sizeof *j);
     j->index = pi;
+    j->id = cx->ps->v[pi]->id >= 0 ? cx->ps->v[pi]->id : pi;
+    j->answer = -1;
     *ids = NULL;
     int T = prompt_tokenize(cx->ps->v[pi], cx->tok, ids, sf, sl, &err);
     if (T < 0) { job_skip(j, "%s", err.msg); return -1; }
@@ -110,6 +138,12 @@ static void prompt_finish(const RunCtx *cx, int pi, PromptResult *j, PromptRun *
     int top1 = argmax(clean, V);
     int answer = prompt_target_token(p, cx->tok, &err);
     if (answer == -2) { job_skip(j, "%s", err.msg); goto done; }
+    clean_facts(j, clean, V, top1, answer >= 0 && answer < V ? answer : r->target == TARGET_ATTRIBUTE ? -1 : top1);
+    j->answer = answer >= 0 && answer < V ? answer : -1;
+    if (r->n_keep_ids >= 0 && !id_kept(r, j->id)) {
+        snprintf(j->reason, sizeof j->reason, "id %ld is not among the kept ids", j->id);
+        goto done;
+    }
     if (r->target == TARGET_ATTRIBUTE) {
         if (answer < 0) { job_skip(j, "%s", "no target (attribute) to measure"); goto done; }
         j->target = answer;
@@ -126,7 +160,12 @@ static void prompt_finish(const RunCtx *cx, int pi, PromptResult *j, PromptRun *
     if (j->target >= V) { job_skip(j, "%s", "target token outside the vocabulary"); goto done; }
     double lz = kern_logsumexp(clean, V);
     j->p_clean = exp((double)clean[j->target] - lz);
-    if (r->metric == METRIC_PROB_CHANGE && !(j->p_clean > 0)) {
+    int nm = r->n_metrics, wants_kl = 0, wants_ratio = 0;
+    for (int q = 0; q < nm; q++) {
+        wants_kl |= r->metrics[q] == METRIC_KL;
+        wants_ratio |= r->metrics[q] == METRIC_PROB_CHANGE;
+    }
+    if (wants_ratio && !(j->p_clean > 0)) {
         job_skip(j, "%s", "the target's clean probability is 0 in fp32, so prob_change is undefined");
         goto done;
     }
@@ -138,7 +177,7 @@ static void prompt_finish(const RunCtx *cx, int pi, PromptResult *j, PromptRun *
     for (int i = 0; i < r->n_items; i++) nruns += r->items[i].block->uses_t ? nt : 1;
     KnockRun *runs = kop_xmalloc(sizeof *runs * (size_t)(nruns ? nruns : 1));
     unsigned char *masks = kop_xcalloc((size_t)(nruns ? nruns : 1) * 2, (size_t)T);
-    j->m = kop_xmalloc(sizeof *j->m * (size_t)(nruns ? nruns : 1));
+    j->m = kop_xmalloc(sizeof *j->m * (size_t)(nruns ? nruns : 1) * (size_t)nm);
     int n = 0;
     for (int i = 0; i < r->n_items; i++) {
         const PlanItem *it = &r->items[i];
@@ -154,7 +193,7 @@ static void prompt_finish(const RunCtx *cx, int pi, PromptResult *j, PromptRun *
                 goto done;
             }
             runs[n] = (KnockRun){it->layer_lo, it->layer_hi, src, dst, cx->feat[it->block->index - 1]};
-            j->m[n] = (Measure){.item = i, .t = t};
+            for (int q = 0; q < nm; q++) j->m[n * nm + q] = (Measure){.item = i, .t = t, .metric = q};
             n++;
         }
     }
@@ -166,7 +205,7 @@ static void prompt_finish(const RunCtx *cx, int pi, PromptResult *j, PromptRun *
     }
     float *out = kop_xmalloc(sizeof(float) * (size_t)V * (n ? n : 1));
     double *pclean = NULL; /* the clean distribution, once per prompt, for kl */
-    if (r->metric == METRIC_KL) {
+    if (wants_kl) {
         pclean = kop_xmalloc(sizeof(double) * (size_t)V);
         for (int v = 0; v < V; v++) pclean[v] = exp(clean[v] - lz);
     }
@@ -177,11 +216,15 @@ static void prompt_finish(const RunCtx *cx, int pi, PromptResult *j, PromptRun *
         for (int k = 0; k < n; k++) {
             const float *kl = out + (size_t)k * V;
             double lzk = kern_logsumexp(kl, V), pk = exp((double)kl[j->target] - lzk);
-            j->m[k].p_after = pk;
-            j->m[k].value = metric_value(r->metric, clean, kl, V, j->target, j->p_clean, pk, lz, lzk, pclean);
+            for (int q = 0; q < nm; q++) {
+                Measure *me = &j->m[k * nm + q];
+                me->p_after = pk;
+                me->value = metric_value(r->metrics[q], clean, kl, V, j->target, j->p_clean, pk, lz, lzk, pclean);
+            }
         }
-        j->n_m = n;
+        j->n_m = n * nm;
         j->used = 1;
+        if (r->uses_t && cx->tok) j->labels = token_texts(cx, pi, &j->n_labels);
     }
     free(out); free(pclean); free(runs); free(masks);
 done:
@@ -242,6 +285,8 @@ static char **token_texts(const RunCtx *cx, int pi, int *T)
 static void job_free(PromptResult *j)
 {
     free(j->m);
+    for (int t = 0; t < j->n_labels; t++) free(j->labels[t]);
+    free(j->labels);
     memset(j, 0, sizeof *j);
 }
 
@@ -282,6 +327,11 @@ int exec_recipe(const ExecInput *in, const ExecOptions *o, Results *res, KopErro
     Scratch *scratch = kop_xcalloc((size_t)threads, sizeof *scratch);
     if (parallel) threads_prompts(1);
     int n_shards = o->n_shards > 1 ? o->n_shards : 1;
+    for (int i = 0; i < res->n_prompts; i++) { /* resumed prompts: what the journal does not keep */
+        PromptResult *q = &res->prompts[i];
+        q->id = ps->v[q->index]->id >= 0 ? ps->v[q->index]->id : q->index;
+        if (q->used && q->mine && r->uses_t && in->tok && !q->labels) q->labels = token_texts(&cx, q->index, &q->n_labels);
+    }
     if (r->uses_t && in->tok && !res->t_labels) /* resumed: the first measured prompt may be behind us */
         for (int i = 0; i < res->n_prompts; i++)
             if (res->prompts[i].used) {

@@ -1,5 +1,5 @@
 ## src/exec.mk: the executor (`kop run`): statistics, manifest, progress.
-libkop_a_SOURCES += src/run.h src/run.c src/journal.h src/journal.c src/exec.h src/exec.c src/results.h src/results.c src/results_csv.c src/stats.h src/stats.c src/sha256.h src/sha256.c \
+libkop_a_SOURCES += src/run.h src/run.c src/journal.h src/journal.c src/exec.h src/exec.c src/results.h src/results.c src/results_csv.c src/results_prompts.c src/stats.h src/stats.c src/sha256.h src/sha256.c \
 	src/manifest.h src/manifest.c src/progress.h src/progress.c
 kop_SOURCES += src/cli_run.c
 

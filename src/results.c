@@ -13,14 +13,14 @@ void results_init(Results *r, const Recipe *recipe, const char *experiment, cons
     r->model = model;
 }
 
-static Acc *acc_get(Results *r, int item, int t)
+static Acc *acc_get(Results *r, int item, int t, int metric)
 {
     for (int i = r->n_acc - 1; i >= 0; i--) /* items arrive in order: search from the end */
-        if (r->acc[i].item == item && r->acc[i].t == t) return &r->acc[i];
+        if (r->acc[i].item == item && r->acc[i].t == t && r->acc[i].metric == metric) return &r->acc[i];
     if (r->n_acc == r->cap_acc)
         r->acc = kop_xrealloc(r->acc, sizeof *r->acc * (size_t)(r->cap_acc = r->cap_acc ? 2 * r->cap_acc : 64));
     Acc *a = &r->acc[r->n_acc++];
-    *a = (Acc){.item = item, .t = t};
+    *a = (Acc){.item = item, .t = t, .metric = metric};
     return a;
 }
 
@@ -35,15 +35,15 @@ void results_add(Results *r, PromptResult *p)
     r->n_counted++;
     if (!q->mine) return;
     r->n_used++;
-    r->n_runs += q->n_m;
+    r->n_runs += q->n_m / r->recipe->n_metrics; /* one knocked run gives every metric */
     r->flops += q->flops;
-    for (int k = 0; k < q->n_m; k++) stat_add(&acc_get(r, q->m[k].item, q->m[k].t)->s, q->m[k].value);
+    for (int k = 0; k < q->n_m; k++) stat_add(&acc_get(r, q->m[k].item, q->m[k].t, q->m[k].metric)->s, q->m[k].value);
 }
 
 static int acc_cmp(const void *a_, const void *b_)
 {
     const Acc *a = a_, *b = b_;
-    return a->item != b->item ? a->item - b->item : a->t - b->t;
+    return a->item != b->item ? a->item - b->item : a->t != b->t ? a->t - b->t : a->metric - b->metric;
 }
 
 void results_finish(Results *r)
@@ -53,7 +53,11 @@ void results_finish(Results *r)
 
 void results_free(Results *r)
 {
-    for (int i = 0; i < r->n_prompts; i++) free(r->prompts[i].m);
+    for (int i = 0; i < r->n_prompts; i++) {
+        free(r->prompts[i].m);
+        for (int t = 0; t < r->prompts[i].n_labels; t++) free(r->prompts[i].labels[t]);
+        free(r->prompts[i].labels);
+    }
     free(r->prompts);
     free(r->acc);
     for (int t = 0; t < r->n_t_labels; t++) free(r->t_labels[t]);
@@ -71,6 +75,15 @@ static double as_written(double v)
     return strtod(buf, NULL);
 }
 
+/* The window's first layer at the item's k, before clipping, as a
+ * percentage of the layers: where `x depth` puts the item. */
+static double item_depth(const Recipe *rc, const PlanItem *it)
+{
+    long lo = it->layer_lo;
+    if (it->block->lo && plan_expr_eval(it->block->lo, it->k, 0, rc->n_layers, &lo) < 0) lo = it->layer_lo;
+    return rc->n_layers > 0 ? (double)lo * 100.0 / rc->n_layers : NAN;
+}
+
 void results_summary(const Results *r, Summary *out)
 {
     memset(out, 0, sizeof *out);
@@ -82,9 +95,9 @@ void results_summary(const Results *r, Summary *out)
         const Stat *s = &r->acc[i].s;
         out->rows[i] = (SummaryRow){
             .experiment = kop_xstrdup(r->experiment), .model = kop_xstrdup(r->model),
-            .statement = kop_xstrdup(it->block->label), .metric = kop_xstrdup(plan_metric_name(r->recipe->metric)),
+            .statement = kop_xstrdup(it->block->label), .metric = kop_xstrdup(plan_metric_name(r->recipe->metrics[r->acc[i].metric])),
             .has_k = it->k >= 0, .k = it->k, .has_t = r->acc[i].t >= 0, .t = r->acc[i].t, .n = s->n,
             .mean = as_written(stat_mean(s)), .se = as_written(stat_stderr(s)), .ci95 = as_written(stat_ci95(s)),
-            .line = i + 2};
+            .line = i + 2, .depth = item_depth(r->recipe, it)};
     }
 }

@@ -26,29 +26,56 @@ static char *base_name(const char *path)
     return s;
 }
 
-/* Each `output` of the recipe: the summary (csv) or a figure drawn from
- * the summary rows in memory. */
-static int render_outputs(const Recipe *r, const Results *res, const char *out_dir, const Summary *s, KopError *err)
+/* PATH with "-METRIC" before its extension: the figure of one metric of
+ * several. */
+static char *metric_path(const char *path, const char *metric)
+{
+    size_t n;
+    const char *base = kop_path_base(path, &n), *dot = strrchr(base, '.');
+    size_t stem = dot && dot > base ? (size_t)(dot - path) : strlen(path);
+    return kop_strf("%.*s-%s%s", (int)stem, path, metric, path + stem);
+}
+
+/* One figure of an output, for one metric. */
+static int render_figure(const Output *o, Metric metric, const char *path, const Results *res, const Summary *s,
+                         KopError *err)
 {
     SummaryPlot sp = {0};
-    int have = 0, status = 0;
+    int status;
+    if (o->fig.per_prompt) return render_per_prompt(path, res, metric, &o->fig, err);
+    status = summary_plot_opts(s, plan_metric_name(metric), (const char *const *)res->t_labels, res->n_t_labels,
+                               &o->fig, &sp, err);
+    if (status == 0) {
+        status = o->kind == OUTPUT_HEATMAP ? render_heatmap(path, &sp.d, err) : render_lines(path, &sp.d, err);
+        summary_plot_free(&sp);
+    }
+    return status;
+}
+
+/* Each `output` of the recipe: the summary (csv) or figures drawn from the
+ * summary rows in memory: the metric the output names, else one figure per
+ * metric measured (FILE-METRIC.png when there are several). */
+static int render_outputs(const Recipe *r, const Results *res, const char *out_dir, const Summary *s, KopError *err)
+{
+    int status = 0;
     for (int i = 0; i < r->n_outputs && status == 0; i++) {
-        char *path = kop_path_join(out_dir, r->outputs[i].path);
+        const Output *o = &r->outputs[i];
+        char *path = kop_path_join(out_dir, o->path);
         status = kop_make_parent_dirs(path, err); /* outputs may name subfolders */
-        if (status == 0 && r->outputs[i].kind == OUTPUT_CSV) {
+        if (status == 0 && o->kind == OUTPUT_CSV) {
             status = summary_write(path, s, err);
-        } else if (status == 0) {
-            if (!have) {
-                status = summary_plot(s, plan_metric_name(r->metric), (const char *const *)res->t_labels,
-                                      res->n_t_labels, &sp, err);
-                have = status == 0;
-            }
+        } else if (o->fig.metric >= 0 || r->n_metrics == 1) {
             if (status == 0)
-                status = r->outputs[i].kind == OUTPUT_HEATMAP ? render_heatmap(path, &sp.d, err) : render_lines(path, &sp.d, err);
+                status = render_figure(o, o->fig.metric >= 0 ? (Metric)o->fig.metric : r->metric, path, res, s, err);
+        } else {
+            for (int q = 0; q < r->n_metrics && status == 0; q++) {
+                char *mp = metric_path(path, plan_metric_name(r->metrics[q]));
+                status = render_figure(o, r->metrics[q], mp, res, s, err);
+                free(mp);
+            }
         }
         free(path);
     }
-    if (have) summary_plot_free(&sp);
     return status;
 }
 
@@ -143,6 +170,24 @@ static void on_prompts(void *ctx, const Results *res, int from, int to)
     fflush(k->journal);
 }
 
+static char *decode_token(void *ctx, int id)
+{
+    KopError e = {0};
+    return ctx ? tokenizer_decode(ctx, &id, 1, NULL, &e) : NULL;
+}
+
+/* clean.csv (clean forward of every prompt read) into out_dir. */
+static int write_clean(const Results *res, const PromptList *ps, const Tokenizer *tok, const char *out_dir, KopError *err)
+{
+    const char **texts = kop_xcalloc((size_t)(res->n_prompts ? res->n_prompts : 1), sizeof *texts);
+    for (int i = 0; i < res->n_prompts; i++) texts[i] = ps->v[res->prompts[i].index]->text;
+    char *path = kop_path_join(out_dir, "clean.csv");
+    int status = results_clean_write(path, res, texts, decode_token, (void *)tok, err);
+    free(path);
+    free(texts);
+    return status;
+}
+
 int run_outputs(const Recipe *r, const Results *res, const char *out_dir, KopError *err)
 {
     Summary sum;
@@ -224,6 +269,7 @@ int run_recipe(const RunOptions *o, KopError *err)
     FILE *rows = NULL, *journal = NULL;
     Results res = {0};
     Manifest man = {0};
+    long *own_ids = NULL;
     if (!r) {
         kop_fail(err, KOP_EXIT_DATA, "%s: %d error%s", o->recipe_path, diag_errors(d), diag_errors(d) == 1 ? "" : "s");
         goto out;
@@ -238,6 +284,15 @@ int run_recipe(const RunOptions *o, KopError *err)
                          o->recipe_path, terr.msg);
                 goto out;
             }
+    }
+    if (r->keep_ids_path && r->n_keep_ids < 0) { /* the check did not read it (files not checked) */
+        long *ids;
+        int n = check_read_ids(r->keep_ids_path, &ids, err);
+        if (n < 0) goto out;
+        Recipe *rw = (Recipe *)r; /* compiled here or by the pipeline, for this run */
+        rw->keep_ids = ids;
+        rw->n_keep_ids = n;
+        own_ids = ids;
     }
     if (load_prompts(r, o->prompts, ps, err) < 0) goto out;
     for (int i = 0; !tok && o->prompts && i < ps->n; i++)
@@ -319,7 +374,7 @@ int run_recipe(const RunOptions *o, KopError *err)
         goto out;
     }
     /* a shard's summary and figures would cover a part of the prompts: kop merge writes them */
-    if (n_shards == 1 && run_outputs(r, &res, out_dir, err) < 0) goto out;
+    if (n_shards == 1 && (run_outputs(r, &res, out_dir, err) < 0 || write_clean(&res, ps, tok, out_dir, err) < 0)) goto out;
     journal_labels(journal, res.t_labels, res.n_t_labels);
     journal_complete(journal);
     man.wall_seconds = kop_now() - t_start;
@@ -345,6 +400,11 @@ out:
     free(out_dir); free(rows_path); free(man_path); free(journal_path);
     prompt_list_free(ps);
     tokenizer_free(tok);
+    if (own_ids) { /* a pipeline's recipe outlives this run */
+        ((Recipe *)r)->keep_ids = NULL;
+        ((Recipe *)r)->n_keep_ids = -1;
+        free(own_ids);
+    }
     diag_free(d);
     arena_free(ar);
     free(model_name);

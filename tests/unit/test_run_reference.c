@@ -77,7 +77,7 @@ static void check_model(const char *kop, const char *name)
         }
         snprintf(path, sizeof path, "%s/%s-%s/rows.csv", tmpdir, name, cname);
         char *rows = slurp(path);
-        /* header, then one row: ...,prompt,target_id,p_clean,p_knocked,value */
+        /* header, then one row: ...,prompt,target_id,p_clean,p_knocked,value,metric */
         char *line = rows ? strchr(rows, '\n') : NULL;
         int target = -1;
         double pc = -1, pk = -1;
@@ -86,7 +86,7 @@ static void check_model(const char *kop, const char *name)
             if (end) *end = 0;
             int commas = 0;
             char *p = line + strlen(line);
-            while (p > line && commas < 4) if (*--p == ',') commas++;
+            while (p > line && commas < 5) if (*--p == ',') commas++;
             sscanf(p, ",%d,%lf,%lf", &target, &pc, &pk);
         }
         is_int(target, json_object_get_int(ref_get(cs, "target_id")), "%s %s: target is the clean top-1", name, cname);
