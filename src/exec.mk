@@ -10,5 +10,10 @@ tests_unit_test_stats_SOURCES = tests/unit/test_stats.c
 tests_unit_test_stats_LDADD = $(KOP_LIBS)
 TESTS += tests/unit/test_run_reference tests/unit/test_stats
 
-TESTS += tests/e2e/run.sh
-EXTRA_DIST += tests/e2e/run.sh
+TESTS += tests/e2e/run.sh tests/e2e/measures.sh
+EXTRA_DIST += tests/e2e/run.sh tests/e2e/measures.sh
+
+check_PROGRAMS += tests/unit/test_figures
+tests_unit_test_figures_SOURCES = tests/unit/test_figures.c
+tests_unit_test_figures_LDADD = $(KOP_LIBS)
+TESTS += tests/unit/test_figures

@@ -81,7 +81,8 @@ static double item_depth(const Recipe *rc, const PlanItem *it)
 {
     long lo = it->layer_lo;
     if (it->block->lo && plan_expr_eval(it->block->lo, it->k, 0, rc->n_layers, &lo) < 0) lo = it->layer_lo;
-    return rc->n_layers > 0 ? (double)lo * 100.0 / rc->n_layers : NAN;
+    /* rounded, so that one depth of two models (12 of 24, 24 of 48) is one x */
+    return rc->n_layers > 0 ? round((double)lo * 100.0 / rc->n_layers * 1e9) / 1e9 : NAN;
 }
 
 void results_summary(const Results *r, Summary *out)
