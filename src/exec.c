@@ -25,6 +25,8 @@ typedef struct RunCtx {
     const Model *m;
     const Tokenizer *tok;
     const PromptList *ps;
+    const unsigned char *keep;  /* ExecOptions.keep */
+    int n_keep;
     unsigned char **feat;  /* per block: (n_layer, n_features) or NULL for all */
     int naive;
     int want_flops;        /* RunOptions.stats asked for them (they cost a second planning of the runs) */
@@ -144,6 +146,10 @@ static void prompt_finish(const RunCtx *cx, int pi, PromptResult *j, PromptRun *
         snprintf(j->reason, sizeof j->reason, "id %ld is not among the kept ids", j->id);
         goto done;
     }
+    if (cx->keep && (pi >= cx->n_keep || !cx->keep[pi])) {
+        snprintf(j->reason, sizeof j->reason, "not answered correctly by every model of the pipeline");
+        goto done;
+    }
     if (r->target == TARGET_ATTRIBUTE) {
         if (answer < 0) { job_skip(j, "%s", "no target (attribute) to measure"); goto done; }
         j->target = answer;
@@ -210,7 +216,7 @@ static void prompt_finish(const RunCtx *cx, int pi, PromptResult *j, PromptRun *
         for (int v = 0; v < V; v++) pclean[v] = exp(clean[v] - lz);
     }
     j->flops = cx->want_flops ? knock_flops(&m->cfg, T, runs, n) : 0;
-    if ((cx->naive ? prompt_run_knock_naive(pr, runs, n, out, &err) : prompt_run_knock(pr, runs, n, out, &err)) < 0) {
+    if (n && (cx->naive ? prompt_run_knock_naive(pr, runs, n, out, &err) : prompt_run_knock(pr, runs, n, out, &err)) < 0) {
         job_skip(j, "%s", err.msg);
     } else {
         for (int k = 0; k < n; k++) {
@@ -299,7 +305,8 @@ int exec_recipe(const ExecInput *in, const ExecOptions *o, Results *res, KopErro
     const Model *m = in->model;
     const PromptList *ps = in->prompts;
     int L = m->cfg.n_layer, nf = model_n_features(&m->cfg);
-    RunCtx cx = {.r = r, .m = m, .tok = in->tok, .ps = ps, .naive = o->naive, .want_flops = o->want_flops};
+    RunCtx cx = {.r = r, .m = m, .tok = in->tok, .ps = ps, .naive = o->naive, .want_flops = o->want_flops,
+                 .keep = o->keep, .n_keep = o->n_keep};
     cx.feat = kop_xcalloc((size_t)(r->n_blocks ? r->n_blocks : 1), sizeof *cx.feat);
     for (int b = 0; b < r->n_blocks; b++) {
         const FeatureSel *fs = &r->blocks[b].feat;

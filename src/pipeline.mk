@@ -1,7 +1,7 @@
 ## src/pipeline.mk: YAML pipelines (`kop run PIPELINE.yaml`, `kop check
 ## PIPELINE.yaml`), the pipelines and the example recipes, and their tests
 ## (pipeline-demo.sh and examples.sh run on the demo models of examples/models/).
-libkop_a_SOURCES += src/pipeline.h src/pipeline.c src/pipeline_run.c
+libkop_a_SOURCES += src/pipeline.h src/pipeline.c src/pipeline_run.c src/pipeline_keep.c
 
 check_PROGRAMS += tests/unit/test_pipeline
 tests_unit_test_pipeline_LDADD = $(KOP_LIBS)

@@ -145,6 +145,7 @@ static void run_key(const RunOptions *o, const char *text, const Manifest *man, 
         for (int k = 0; k < p->n_ids; k++) kop_buf_addf(&b, "%d,", p->ids[k]);
         kop_buf_add(&b, "\n", 1);
     }
+    for (int i = 0; o->keep && i < o->n_keep; i++) kop_buf_add(&b, o->keep[i] ? "1" : "0", 1);
     sha256_hex(b.s ? b.s : "", b.n, hex);
     free(b.s);
 }
@@ -269,7 +270,7 @@ int run_recipe(const RunOptions *o, KopError *err)
     FILE *rows = NULL, *journal = NULL;
     Results res = {0};
     Manifest man = {0};
-    long *own_ids = NULL;
+    long *own_ids = NULL, *kept_ids = NULL;
     if (!r) {
         kop_fail(err, KOP_EXIT_DATA, "%s: %d error%s", o->recipe_path, diag_errors(d), diag_errors(d) == 1 ? "" : "s");
         goto out;
@@ -312,6 +313,15 @@ int run_recipe(const RunOptions *o, KopError *err)
     int threads = threads_set(o->threads);
     manifest_init(&man, o->recipe_path, text, o->model_dir, model_name, mm, threads);
     man.experiment = r->experiment;
+    man.n_kept_ids = -1;
+    if (o->keep) { /* the ids of the prompts a pipeline chose */
+        kept_ids = kop_xmalloc(sizeof *kept_ids * (size_t)(ps->n ? ps->n : 1));
+        man.n_kept_ids = 0;
+        for (int i = 0; i < ps->n && i < o->n_keep; i++)
+            if (o->keep[i]) kept_ids[man.n_kept_ids++] = ps->v[i]->id >= 0 ? ps->v[i]->id : i;
+        man.kept_ids = kept_ids;
+        man.kept_by = o->keep_note;
+    }
     man.shard = o->shard;
     man.n_shards = n_shards;
 
@@ -354,7 +364,7 @@ int run_recipe(const RunOptions *o, KopError *err)
     ExecInput in = {.recipe = r, .model = mm, .tok = tok, .prompts = ps};
     ExecOptions eo = {.threads = threads, .naive = o->naive, .want_flops = o->stats != NULL, .limit = o->limit,
                       .quiet = o->quiet, .start = start, .shard = o->shard, .n_shards = n_shards,
-                      .on_prompts = on_prompts, .ctx = &sink};
+                      .on_prompts = on_prompts, .ctx = &sink, .keep = o->keep, .n_keep = o->n_keep};
     if (exec_recipe(&in, &eo, &res, err) < 0) goto out;
     if (o->stats)
         *o->stats = (RunStats){.prompts = res.n_used, .runs = res.n_runs, .seconds = res.seconds, .knock_flops = res.flops};
@@ -404,11 +414,44 @@ out:
         ((Recipe *)r)->keep_ids = NULL;
         ((Recipe *)r)->n_keep_ids = -1;
         free(own_ids);
+    free(kept_ids);
     }
     diag_free(d);
     arena_free(ar);
     free(model_name);
     if (!o->model) model_free(&own);
     free(text);
+    return status;
+}
+
+// ---------------------------------------------------------------------------
+// the clean forward alone (pipelines' `keep: correct on all`)
+
+int run_clean(const Model *m, const char *model_dir, const char *tokenizer, const char *prompts_path, int threads,
+              int quiet, Results *res, char ***texts, KopError *err)
+{
+    /* a recipe with no interventions: the executor's clean pass and its facts */
+    static Recipe clean = {.experiment = "clean", .limit = -1, .target = TARGET_PREDICTION, .metric = METRIC_PROB,
+                           .metrics = {METRIC_PROB}, .n_metrics = 1, .n_keep_ids = -1, .t_hi = -1, .t_step = 1};
+    KopError terr = {0};
+    Tokenizer *tok = tokenizer_load(tokenizer ? tokenizer : model_dir, &terr);
+    PromptList pl = {0};
+    int status = load_prompts(&clean, prompts_path, &pl, err);
+    for (int i = 0; status == 0 && !tok && i < pl.n; i++)
+        if (pl.v[i]->text)
+            status = kop_fail(err, terr.status ? terr.status : KOP_EXIT_DATA, "%s needs a tokenizer for its text prompts: %s",
+                              prompts_path, terr.msg);
+    results_init(res, &clean, "clean", model_dir);
+    if (status == 0) {
+        ExecInput in = {.recipe = &clean, .model = m, .tok = tok, .prompts = &pl};
+        ExecOptions eo = {.threads = threads_set(threads), .quiet = quiet};
+        status = exec_recipe(&in, &eo, res, err);
+    }
+    if (status == 0) {
+        *texts = kop_xcalloc((size_t)(pl.n ? pl.n : 1), sizeof **texts);
+        for (int i = 0; i < pl.n; i++) (*texts)[i] = pl.v[i]->text ? kop_xstrdup(pl.v[i]->text) : NULL;
+    }
+    prompt_list_free(&pl);
+    tokenizer_free(tok);
     return status;
 }

@@ -203,7 +203,7 @@ static void test_errors(void)
              "unknown key with a hint, and the missing key at the mapping");
     is_error("models: [m]\nrecipes: [r.kop]\ncolour: red\n",
              "dir/t.yaml:3:1: error: unknown key 'colour' in a pipeline; expected name, output, prompts, limit, threads, "
-             "models, recipes, figures",
+             "models, recipes, figures, keep",
              "unknown key without a hint lists the keys");
     is_error("models: [m]\nrecipes: [r.kop]\nmodels: [n]\n",
              "dir/t.yaml:3:1: error: 'models' is given twice (first on line 1)", "duplicate key");
