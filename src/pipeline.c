@@ -389,16 +389,20 @@ static void read_model(Rd *r, const yaml_node_t *n, PipeModel *m)
     m->tokenizer = resolve(r, opt_str(r, v[4], "a tokenizer file or folder"));
 }
 
+static int word(Rd *r, const yaml_node_t *n, const char *what, const char *const *words, int n_words, int dflt);
+
 static void read_recipe(Rd *r, const yaml_node_t *n, PipeRecipe *rc)
 {
-    static const char *const keys[] = {"file", "archs", "min_layers"};
-    yaml_node_t *v[3];
+    static const char *const keys[] = {"file", "archs", "min_layers", "keep"};
+    static const char *const keep_words[] = {"own"};
+    yaml_node_t *v[4];
     rc->loc = node_loc(r, n);
     if (n->type == YAML_SCALAR_NODE) {
         rc->path = resolve(r, scalar(r, n, "a recipe file", 0));
         return;
     }
-    if (fields(r, n, "a recipe", keys, 3, v) < 0) return;
+    if (fields(r, n, "a recipe", keys, 4, v) < 0) return;
+    rc->keep_own = word(r, v[3], "keep value", keep_words, 1, -1) == 0;
     rc->min_layers = (int)opt_int(r, v[2], 1, 100000, "a layer count");
     rc->path = resolve(r, req_str(r, n, v[0], "file", "a recipe needs 'file', the .kop file"));
     if (v[0]) rc->loc = node_loc(r, v[0]);

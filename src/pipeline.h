@@ -20,6 +20,7 @@
  *       - ../examples/flow.kop
  *       - {file: ../examples/features.kop, archs: [mamba1, mamba2]}
  *       - {file: paper/window-15.kop, min_layers: 15}   # only on models that deep
+ *       - {file: paper/flow-own.kop, keep: own}  # not the pipeline's `keep`: its own
  *     figures:                       # optional
  *       - recipe: flow-to-last       # an experiment name, or a list of them
  *         statement: "block subject -> last in layers[k..k+8]"   # or a list; default: all
@@ -95,6 +96,7 @@ typedef struct PipeRecipe {
     const char *path;          /* resolved */
     unsigned archs;            /* bit (1u << arch) per allowed arch; 0: all */
     int min_layers;            /* runs only on models of at least this many layers (0: any) */
+    int keep_own;              /* `keep: own`: its own prompts, not the pipeline's `keep` */
     KopLoc loc;
 } PipeRecipe;
 

@@ -309,6 +309,7 @@ int pipeline_check(Pipeline *p, FILE *out, KopError *err)
     if (p->prompts)
         fprintf(out, "  prompts: %s%s, instead of the recipes' own\n", p->prompts,
                 access(p->prompts, R_OK) == 0 ? "" : " (absent)");
+    if (p->keep_all_correct) fprintf(out, "  keep: correct on all (every model's clean forward on the prompts first)\n");
     return 0;
 }
 
@@ -467,7 +468,7 @@ static int run_model(const Ctx *c, int m, const char *out, const PipelineRunOpti
                              .model_label = pm->name, .out_dir = dir, .threads = o->threads ? o->threads : p->threads,
                              .quiet = o->quiet, .log = o->log, .model = &model, .tokenizer = pm->tokenizer,
                              .prompts = p->prompts, .limit = p->limit, .summary = &sums[i * p->n_models + m],
-                             .keep = keep, .n_keep = n_keep,
+                             .keep = p->recipes[i].keep_own ? NULL : keep, .n_keep = n_keep,
                              .keep_note = "keep: correct on all (the prompts every model of the pipeline answers correctly)"};
             status = run_recipe(&ro, err);
             free(dir);
