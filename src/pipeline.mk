@@ -9,7 +9,7 @@ tests_unit_test_pipeline_LDADD = $(KOP_LIBS)
 pipeline_e2e = tests/e2e/pipeline.sh tests/e2e/pipeline-paper.sh tests/e2e/pipeline-demo.sh tests/e2e/examples.sh tests/e2e/golden.sh
 TESTS += tests/unit/test_pipeline $(pipeline_e2e)
 EXTRA_DIST += $(pipeline_e2e) tests/e2e/golden.sha256 \
-	pipelines/README.md pipelines/demo.yaml pipelines/mamba-knockout-paper.yaml \
+	pipelines/README.md pipelines/demo.yaml pipelines/demo/window-1.kop pipelines/demo/window-3.kop pipelines/demo/window-5.kop pipelines/demo/heatmaps.kop pipelines/mamba-knockout-paper.yaml \
 	pipelines/paper/flow.kop pipelines/paper/flow-own.kop pipelines/paper/features.kop pipelines/paper/tokens.kop pipelines/paper/heatmap-ids.txt \
 	pipelines/paper/window-1.kop pipelines/paper/window-3.kop pipelines/paper/window-5.kop \
 	pipelines/paper/window-9.kop pipelines/paper/window-12.kop pipelines/paper/window-15.kop \
