@@ -657,8 +657,11 @@ static void check_recipe(Ck *c, const Ast *stmts)
         for (int q = 0; q < r->n_metrics; q++) found |= (int)r->metrics[q] == m;
         if (!found)
             diag_error(c->d, r->outputs[i].loc, "'%s' is not measured: add it to 'measure'", plan_metric_names[m]);
-        if (r->outputs[i].fig.per_prompt && !r->uses_k)
-            diag_error(c->d, r->outputs[i].loc, "'per prompt' draws window starts across: a block must sweep k");
+        int both = 0; /* per prompt: rows are t, columns k */
+        for (int b = 0; b < r->n_blocks; b++) both |= r->blocks[b].uses_k && r->blocks[b].uses_t;
+        if (r->outputs[i].fig.per_prompt && !both)
+            diag_error(c->d, r->outputs[i].loc, "'per prompt' draws each prompt's tokens down and k across: a block "
+                       "must use both, as in 'block tokens[t] -> last in layers[k..k+8]'");
     }
     for (int i = 0; i < r->n_outputs && !r->uses_k; i++)
         if (plan_output_is_png(r->outputs[i].kind))

@@ -117,6 +117,7 @@ measure prob, hit, prob
 output lines "a.png" ylim 3..1 metric kl
 output heatmap "b.png" band ci95 colrs rdylgn
 output csv "c.csv" x depth
+output heatmap "d.png" per prompt
 K
 expect_status 1 "$KOP" check "$TMP/bad.kop" --no-files
 for want in "bad.kop:4:20: error: 'prob' is already measured" \
@@ -124,7 +125,8 @@ for want in "bad.kop:4:20: error: 'prob' is already measured" \
             "bad.kop:5:1: error: 'kl' is not measured" \
             "bad.kop:6:24: error: 'band' is an option of line plots" \
             "bad.kop:6:34: error: unknown output option 'colrs' (did you mean 'colors'?)" \
-            "bad.kop:7:20: error: 'x' is an option of a figure"; do
+            "bad.kop:7:20: error: 'x' is an option of a figure" \
+            "bad.kop:8:1: error: 'per prompt' draws each prompt's tokens down and k across"; do
     grep -qF "$want" "$TMP/err" || { cat "$TMP/err" >&2; fail "expected: $want"; }
 done
 exit 0
