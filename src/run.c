@@ -129,9 +129,11 @@ static int load_prompts(const Recipe *r, const char *override, PromptList *l, Ko
 
 /* What a run's results depend on, hashed: kop's version, the recipe's
  * text, the model (config.json's checksum, parameters, dtype), every prompt
- * and the options that change what is measured.  A folder whose journal has
- * the same key holds (part of) this very run. */
-static void run_key(const RunOptions *o, const char *text, const Manifest *man, const PromptList *ps, char hex[65])
+ * and the options that change what is measured (a pipeline's kept prompts
+ * and an ids file's ids included).  A folder whose journal has the same key
+ * holds (part of) this very run. */
+static void run_key(const RunOptions *o, const Recipe *r, const char *text, const Manifest *man, const PromptList *ps,
+                    char hex[65])
 {
     KopBuf b = {0};
     kop_buf_addf(&b, "kop %s\n%zu:%s\n%s %zu %s\nlimit %ld naive %d\n", PACKAGE_VERSION, strlen(text), text,
@@ -146,6 +148,7 @@ static void run_key(const RunOptions *o, const char *text, const Manifest *man, 
         kop_buf_add(&b, "\n", 1);
     }
     for (int i = 0; o->keep && i < o->n_keep; i++) kop_buf_add(&b, o->keep[i] ? "1" : "0", 1);
+    for (int i = 0; i < r->n_keep_ids; i++) kop_buf_addf(&b, " %ld", r->keep_ids[i]); /* an ids file's content */
     sha256_hex(b.s ? b.s : "", b.n, hex);
     free(b.s);
 }
@@ -326,7 +329,7 @@ int run_recipe(const RunOptions *o, KopError *err)
     man.n_shards = n_shards;
 
     char key[65];
-    run_key(o, text, &man, ps, key);
+    run_key(o, r, text, &man, ps, key);
     results_init(&res, r, r->experiment, model_name);
     int start = 0, resumed = 0;
     if (!o->restart) {

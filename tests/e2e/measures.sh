@@ -108,6 +108,23 @@ for f in l-prob_change.png l-hit.png l-prob_diff.png l-kl.png hit.png pp.png; do
 done
 [ ! -e "$TMP/fig/hit-hit.png" ] || fail "an output naming its metric is one figure"
 
+# ---- a killed run of several metrics resumes to the same bytes (journal
+# lines carry each value's metric and each prompt's clean facts)
+sed 's/^limit 3$/limit 9/' "$TMP/multi.kop" > "$TMP/resume.kop"
+expect_status 0 "$KOP" run "$TMP/resume.kop" --model "$M" --out "$TMP/whole" --quiet
+mkdir -p "$TMP/cut"
+cp "$TMP/whole/rows.csv" "$TMP/whole/manifest.yaml" "$TMP/cut/"
+# the journal up to the end of prompt 3 (one whole group of four), then half a prompt
+n=$(grep -n '^E 3 ' "$TMP/whole/journal.txt" | cut -d: -f1)
+head -n $((n + 3)) "$TMP/whole/journal.txt" > "$TMP/cut/journal.txt"
+expect_status 0 "$KOP" run "$TMP/resume.kop" --model "$M" --out "$TMP/cut"
+grep -q "resumed after 4 prompts" "$TMP/out" || { cat "$TMP/out"; fail "the run resumes after its first group"; }
+for f in rows.csv summary.csv clean.csv l-hit.png pp.png; do
+    cmp -s "$TMP/whole/$f" "$TMP/cut/$f" || fail "resumed $f differs"
+done
+expect_status 0 "$KOP" run "$TMP/resume.kop" --model "$M" --out "$TMP/cut"
+grep -q "nothing to do" "$TMP/out" || fail "a complete run has nothing to do"
+
 # ---- mistakes in options, with their place
 cat > "$TMP/bad.kop" <<K
 prompt "a b c" subject "b"
