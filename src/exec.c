@@ -326,6 +326,15 @@ int exec_recipe(const ExecInput *in, const ExecOptions *o, Results *res, KopErro
     PromptResult *jobs = kop_xcalloc((size_t)max_chunk, sizeof *jobs);
     long limit = r->limit < 0 ? ps->n : r->limit;
     if (o->limit > 0 && o->limit < limit) limit = o->limit;
+    if (r->n_keep_ids >= 0) { /* each id keeps one prompt: once all are found, no other can be */
+        long distinct = 0;
+        for (int i = 0; i < r->n_keep_ids; i++) {
+            int seen = 0;
+            for (int q = 0; q < i && !seen; q++) seen = r->keep_ids[q] == r->keep_ids[i];
+            distinct += !seen;
+        }
+        if (distinct < limit) limit = distinct;
+    }
     int done = 0;
     Progress prog;
     progress_start(&prog, "prompts", ps->n, o->quiet);

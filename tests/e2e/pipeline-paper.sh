@@ -60,7 +60,7 @@ for v in MAMBA2_130M MAMBA2_370M MAMBA2_780M MAMBA2_1_3B MAMBA2_2_7B; do sets="$
 for v in GPT2_MEDIUM GPT2_LARGE GPT2_XL; do sets="$sets --set $v=$E/models/gpt2-facts"; done
 expect_status 0 "$KOP" check "$KOP_SRCDIR/pipelines/mamba-knockout-paper.yaml"
 # shellcheck disable=SC2086
-expect_status 0 "$KOP" run "$TMP/p/paper.yaml" $sets --out "$TMP/res" --quiet
+expect_status 0 "$KOP" run "$TMP/p/paper.yaml" $sets --out "$TMP/res" --quiet --threads 1
 O=$TMP/res
 
 # ---- keep correct on all = the intersection of every model's clean.csv
