@@ -96,6 +96,7 @@ typedef struct PlotData {
     ColorsKind colors;
     int join_gaps;               /* lines: a missing value is stepped over, not a break (series on
                                     different x grids sharing one axis) */
+    const char *note;            /* appended to the subtitle (what the bands are), or NULL */
 } PlotData;
 
 #define PLOT_AT(d, a, s, r, i) ((a)[((size_t)(s) * (size_t)(d)->n_rows + (size_t)(r)) * (size_t)(d)->n_x + (size_t)(i)])

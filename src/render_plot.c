@@ -346,6 +346,11 @@ static int prep_init(Prep *p, const PlotData *d, const char *noun, KopError *err
     if (model && d->n_prompts > 0) sub = kop_strf("%s, n = %d prompt%s", model, d->n_prompts, plural);
     else if (model) sub = kop_xstrdup(model);
     else if (d->n_prompts > 0) sub = kop_strf("n = %d prompt%s", d->n_prompts, plural);
+    if (d->note && *d->note) { /* what the bands are, when not the default */
+        char *with = sub ? kop_strf("%s; %s", sub, d->note) : kop_xstrdup(d->note);
+        free(sub);
+        sub = with;
+    }
     if (sub) {
         p->subtitle = elide_middle(sub, MAX_TITLE_CELLS);
         free(sub);

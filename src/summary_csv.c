@@ -443,6 +443,7 @@ int summary_plot_opts(const Summary *s, const char *metric, const char *const *t
                 d->join_gaps = 1;
             }
             if (fig->band == BAND_NONE) d->se = NULL;
+            if (fig->band == BAND_CI95) d->note = "bands: 95 % CI";
         }
     }
     free(group_has_t);
