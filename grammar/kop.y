@@ -93,7 +93,7 @@ static void kop_yyerror(const KopLoc *loc, yyscan_t scanner, KopParser *p, const
        SUBJECT "subject" TARGET "target" TARGET_ID "target_id" KEEP "keep"
        LIMIT "limit" SWEEP "sweep" IN "in" STEP "step" BLOCK "block"
        LAYERS "layers" LAYER "layer" FEATURES "features" EXCEPT "except"
-       TOKENS "tokens" MEASURE "measure" OUTPUT "output"
+       TOKENS "tokens" MEASURE "measure" OUTPUT "output" LABEL "label"
        CORRUPT "corrupt" WITH "with" SAMPLES "samples" SEED "seed" RESTORE "restore"
        AT "at" FREEZE "freeze" AGGREGATE "aggregate" BY "by"
 %token ARROW "->" DOTDOT ".." ELLIPSIS "..." DOT "." LBRACKET "[" RBRACKET "]"
@@ -102,6 +102,7 @@ static void kop_yyerror(const KopLoc *loc, yyscan_t scanner, KopParser *p, const
 %type <Ast *> stmt block layers opt_features fraction opt_fraction
 %type <Ast *> corrupt opt_sigma number corrupt_opts corrupt_opt restore opt_freeze hook
 %type <Ast *> group expr name string int int_list subj_range opt_target opt_target_id opt_step
+%type <Ast *> name_list out_opts out_opt opt_label
 
 /* The tree lives in an arena freed as a whole (ast.h): values popped during
  * error recovery own nothing, so no %destructor is needed. */
@@ -132,6 +133,8 @@ stmt:
 | "prompt" "ids" "[" int_list "]" "subject" subj_range opt_target_id
                                       { $$ = NODE(AST_PROMPT_IDS, @$, $4, $7, $8, NULL); }
 | "keep" name                         { $$ = NODE(AST_KEEP, @$, $2, NULL, NULL, NULL); }
+| "keep" "ids" "[" int_list "]"       { $$ = NODE(AST_KEEP_IDS, @$, $4, NULL, NULL, NULL); }
+| "keep" "ids" string                 { $$ = NODE(AST_KEEP_IDS, @$, NULL, $3, NULL, NULL); }
 | "limit" int                         { $$ = NODE(AST_LIMIT, @$, $2, NULL, NULL, NULL); }
 | "target" name                       { $$ = NODE(AST_TARGET, @$, $2, NULL, NULL, NULL); }
 | "sweep" name "in" expr dotdot expr opt_step
@@ -141,13 +144,13 @@ stmt:
 | corrupt                             { $$ = $1; }
 | restore                             { $$ = $1; }
 | "aggregate" name "by" name          { $$ = NODE(AST_AGGREGATE, @$, $2, $4, NULL, NULL); }
-| "measure" name                      { $$ = NODE(AST_MEASURE, @$, $2, NULL, NULL, NULL); }
-| "output" name string                { $$ = NODE(AST_OUTPUT, @$, $2, $3, NULL, NULL); }
+| "measure" name_list                 { $$ = NODE(AST_MEASURE, @$, $2, NULL, NULL, NULL); }
+| "output" name string out_opts       { $$ = NODE(AST_OUTPUT, @$, $2, $3, $4, NULL); }
 ;
 
 block:
-  "block" group "->" group "in" layers opt_features
-                                      { $$ = NODE(AST_BLOCK, @$, $2, $4, $6, $7); }
+  "block" group "->" group "in" layers opt_features opt_label
+                                      { $$ = NODE(AST_BLOCK, @$, $2, $4, $6, $7); if ($8) $$->str = $8->str; }
 | "block" group group "in" layers opt_features
     { diag_error(p->diag, (KopLoc){@3.start, @3.start},
                  "expected '->' between the source and the destination group");
@@ -180,9 +183,35 @@ opt_sigma:
 | number name                         { $$ = NODE(AST_SIGMA, @$, $1, $2, NULL, NULL); }
 ;
 
+opt_label:
+  %empty                              { $$ = NULL; }
+| "label" string                      { $$ = $2; }
+;
+
+name_list:
+  name                                { $$ = $1; }
+| name_list "," name                  { $$ = ast_append($1, $3); }
+;
+
+/* Figure options of an output: `x depth`, `band ci95`, `ylim -0.3..0.3`,
+ * `per prompt`; what each means is checked in src/check.c. */
+out_opts:
+  %empty                              { $$ = NULL; }
+| out_opts out_opt                    { $$ = ast_append($1, $2); }
+;
+
+out_opt:
+  name name                           { $$ = NODE(AST_OPTION, @$, $1, $2, NULL, NULL); }
+| name "prompt"                       { $$ = NODE(AST_OPTION, @$, $1, ast_leaf_str(p->arena, AST_NAME, @2, "prompt"), NULL, NULL); }
+| name number dotdot number           { $$ = NODE(AST_OPTION, @$, $1,
+                                               NODE(AST_RANGE, ((KopLoc){@2.start, @4.end}), $2, $4, NULL, NULL), NULL, NULL); }
+;
+
 number:
   "integer"                           { $$ = ast_fraction(p->arena, @$, (double)$1, 0, 0); }
 | "number"                            { $$ = ast_fraction(p->arena, @$, $1, 0, 0); }
+| "-" "integer"                       { $$ = ast_fraction(p->arena, @$, -(double)$2, 0, 0); }
+| "-" "number"                        { $$ = ast_fraction(p->arena, @$, -$2, 0, 0); }
 ;
 
 corrupt_opts:
@@ -191,8 +220,8 @@ corrupt_opts:
 ;
 
 corrupt_opt:
-  "samples" int                       { $$ = NODE(AST_OPTION, @$, $2, NULL, NULL, NULL); $$->str = "samples"; }
-| "seed" int                          { $$ = NODE(AST_OPTION, @$, $2, NULL, NULL, NULL); $$->str = "seed"; }
+  "samples" int                       { $$ = NODE(AST_CORRUPT_OPTION, @$, $2, NULL, NULL, NULL); $$->str = "samples"; }
+| "seed" int                          { $$ = NODE(AST_CORRUPT_OPTION, @$, $2, NULL, NULL, NULL); $$->str = "seed"; }
 ;
 
 /* restore HOOK at GROUP in LAYERS [freeze HOOK at GROUP in LAYERS] */

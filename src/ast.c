@@ -116,7 +116,8 @@ static const char *const kind_names[AST_N_KINDS] = {
     [AST_LAYER] = "layer", [AST_FEATURES] = "features", [AST_FRACTION] = "fraction",
     [AST_NAME] = "name", [AST_STRING] = "string", [AST_RANGE] = "range",
     [AST_CORRUPT] = "corrupt", [AST_RESTORE] = "restore", [AST_AGGREGATE] = "aggregate",
-    [AST_SIGMA] = "sigma", [AST_OPTION] = "option", [AST_FREEZE] = "freeze",
+    [AST_SIGMA] = "sigma", [AST_CORRUPT_OPTION] = "corrupt-option", [AST_FREEZE] = "freeze",
+    [AST_KEEP_IDS] = "keep-ids", [AST_OPTION] = "option",
 };
 
 const char *ast_kind_name(AstKind k)
@@ -202,6 +203,33 @@ static void dump(FILE *f, const Ast *n)
         for (const Ast *o = n->d; o; o = o->next) fprintf(f, " (%s %ld)", o->str, o->a->num);
         fputc(')', f);
         return;
+    case AST_MEASURE:
+        fputs("(measure", f);
+        for (const Ast *m = n->a; m; m = m->next) { fputc(' ', f); dump(f, m); }
+        fputc(')', f);
+        return;
+    case AST_KEEP_IDS:
+        fputs("(keep-ids ", f);
+        if (n->b) dump(f, n->b);
+        else {
+            fputc('(', f);
+            for (const Ast *i = n->a; i; i = i->next) fprintf(f, "%s%ld", i == n->a ? "" : " ", i->num);
+            fputc(')', f);
+        }
+        fputc(')', f);
+        return;
+    case AST_OUTPUT:
+        fputs("(output", f);
+        dump_children(f, n->a, n->b, NULL);
+        for (const Ast *o = n->c; o; o = o->next) { fputc(' ', f); dump(f, o); }
+        fputc(')', f);
+        return;
+    case AST_OPTION:
+        fputc('(', f);
+        dump(f, n->a);
+        dump_children(f, n->b, NULL, NULL);
+        fputc(')', f);
+        return;
     case AST_FEATURES:
         fputs("(features ", f);
         dump(f, n->a);
@@ -216,6 +244,7 @@ static void dump(FILE *f, const Ast *n)
     fprintf(f, "(%s", ast_kind_name(n->kind));
     dump_children(f, n->a, n->b, n->c);
     if (n->d) { fputc(' ', f); dump(f, n->d); }
+    if (n->kind == AST_BLOCK && n->str) { fputs(" (label ", f); ast_print_string(f, n->str); fputc(')', f); }
     fputc(')', f);
 }
 

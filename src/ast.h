@@ -39,13 +39,16 @@ typedef enum {
     AST_LIMIT,        /* a: INT */
     AST_TARGET,       /* a: NAME (prediction, attribute) */
     AST_SWEEP,        /* a: NAME variable, b: RANGE, c: step expression or NULL */
-    AST_BLOCK,        /* a: source group, b: destination group, c: layers, d: FEATURES or NULL */
-    AST_MEASURE,      /* a: NAME metric */
-    AST_OUTPUT,       /* a: NAME kind (csv, heatmap, lines), b: STRING path */
+    AST_BLOCK,        /* a: source group, b: destination group, c: layers, d: FEATURES or NULL;
+                         str: its `label "TEXT"` or NULL */
+    AST_MEASURE,      /* a: NAME metrics (next-linked) */
+    AST_OUTPUT,       /* a: NAME kind (csv, heatmap, lines), b: STRING path, c: OPTIONs (next-linked) */
     AST_CORRUPT,      /* a: group, b: NAME method (noise, swap), c: SIGMA or NULL,
                          d: OPTION list (next-linked) or NULL */
     AST_RESTORE,      /* a: NAME hook, b: group, c: layers, d: FREEZE or NULL */
     AST_AGGREGATE,    /* a: NAME variable (t), b: NAME grouping (role) */
+    AST_KEEP_IDS,     /* a: INT list (next-linked), or b: STRING file of ids */
+    AST_OPTION,       /* a: NAME key, b: NAME or RANGE of two FRACTIONs (numbers) */
     /* token groups */
     AST_GROUP,        /* str: group name (first, last, subject, ...) */
     AST_SUBJ_PART,    /* a: NAME part, `subject.first` / `subject.last` */
@@ -64,7 +67,7 @@ typedef enum {
     AST_FRACTION,     /* real; num/den when written as a ratio (den 0 for a decimal) */
     /* causal tracing */
     AST_SIGMA,        /* a: FRACTION (the number), b: NAME after it (std) or NULL */
-    AST_OPTION,       /* str: samples or seed, a: INT */
+    AST_CORRUPT_OPTION, /* str: samples or seed, a: INT */
     AST_FREEZE,       /* a: NAME hook, b: group, c: layers */
     /* leaves */
     AST_NAME,         /* str */

@@ -267,6 +267,13 @@ static void check_block(Ck *c, const Ast *s, Block *b)
 {
     b->index = (int)(b - c->r->blocks) + 1;
     b->label = source_text(c, s->loc);
+    if (s->str) { /* `label "TEXT"`: names the block's line and row */
+        if (!*s->str) diag_error(c->d, s->loc, "the label is empty");
+        for (const Block *prev = c->r->blocks; prev < b; prev++)
+            if (!strcmp(prev->label, s->str))
+                diag_error(c->d, s->loc, "the label \"%s\" already names statement %d", s->str, prev->index);
+        b->label = s->str;
+    }
     b->src = lower_group(c, s->a);
     b->dst = lower_group(c, s->b);
     b->layers_loc = s->c->loc;
@@ -521,6 +528,127 @@ static void check_prompt_file(Ck *c, const Ast *s, PromptSource *p)
     }
 }
 
+/* `keep ids [..]` or `keep ids "FILE"` (one id a line; blank lines and
+ * '#' comments allowed).  A file that cannot be opened is an error only when
+ * files are checked; the driver then reads it (check_read_ids). */
+static void check_keep_ids(Ck *c, const Ast *s)
+{
+    Recipe *r = c->r;
+    if (s->a) {
+        int n = 0;
+        for (const Ast *i = s->a; i; i = i->next) n++;
+        r->keep_ids = arena_alloc(c->ar, sizeof *r->keep_ids * (size_t)n);
+        r->n_keep_ids = 0;
+        for (const Ast *i = s->a; i; i = i->next) r->keep_ids[r->n_keep_ids++] = i->num;
+        return;
+    }
+    if (!*s->b->str) {
+        diag_error(c->d, s->b->loc, "the ids file name is empty");
+        return;
+    }
+    r->keep_ids_path = resolve_path(c, s->b->str);
+    KopError err = {0};
+    long *ids = NULL;
+    int n = check_read_ids(r->keep_ids_path, &ids, &err);
+    if (n < 0) {
+        if (c->opt->check_files || err.status != KOP_EXIT_USAGE) diag_error(c->d, s->b->loc, "%s", err.msg);
+        return;
+    }
+    r->keep_ids = arena_alloc(c->ar, sizeof *r->keep_ids * (size_t)(n ? n : 1));
+    if (n) memcpy(r->keep_ids, ids, sizeof *ids * (size_t)n);
+    r->n_keep_ids = n;
+    free(ids);
+}
+
+int check_read_ids(const char *path, long **ids, KopError *err)
+{
+    size_t len;
+    char *text = kop_read_file(path, &len, err);
+    *ids = NULL;
+    if (!text) return -1;
+    int n = 0, cap = 0, line = 1;
+    for (char *p = text, *end; p < text + len; p = end + (*end == '\n'), line++) {
+        end = p + strcspn(p, "\n");
+        char *q = p;
+        while (q < end && (*q == ' ' || *q == '\t' || *q == '\r')) q++;
+        if (q == end || *q == '#') continue;
+        char *stop;
+        errno = 0;
+        long v = strtol(q, &stop, 10);
+        while (stop < end && (*stop == ' ' || *stop == '\t' || *stop == '\r')) stop++;
+        if (stop == q || errno || v < 0 || (stop < end && *stop != '#')) {
+            kop_fail(err, KOP_EXIT_DATA, "%s:%d: expected one id (a non-negative integer) a line, got '%.*s'", path,
+                     line, (int)(end - q > 40 ? 40 : end - q), q);
+            free(text);
+            free(*ids);
+            *ids = NULL;
+            return -1;
+        }
+        if (n == cap) *ids = kop_xrealloc(*ids, sizeof **ids * (size_t)(cap = 2 * cap + 16));
+        (*ids)[n++] = v;
+    }
+    free(text);
+    return n;
+}
+
+/* The figure options of an output: `metric M`, `x k|depth`, `band B`,
+ * `ylim A..B`, `clim A..B`, `colors C`, `per prompt`. */
+static const char *const option_names[] = {"metric", "x", "band", "ylim", "clim", "colors", "per"};
+enum { OPT_METRIC, OPT_X, OPT_BAND, OPT_YLIM, OPT_CLIM, OPT_COLORS, OPT_PER };
+static const char *const x_names[] = {"k", "depth"};
+static const char *const per_names[] = {"prompt"};
+
+static void check_figure_option(Ck *c, const Ast *o, Output *out)
+{
+    FigureOpts *f = &out->fig;
+    int key = resolve(c, o->a, option_names, COUNT(option_names), "output option");
+    if (key < 0) return;
+    int is_range = o->b->kind == AST_RANGE, i;
+    if ((key == OPT_YLIM || key == OPT_CLIM) != is_range) {
+        diag_error(c->d, o->loc, is_range ? "'%s' takes a name, not a range" : "'%s' takes a range of numbers: '%s A..B'",
+                   option_names[key], option_names[key]);
+        return;
+    }
+    if (!plan_output_is_png(out->kind)) {
+        diag_error(c->d, o->loc, "'%s' is an option of a figure; 'output %s' writes no figure", option_names[key],
+                   plan_output_names[out->kind]);
+        return;
+    }
+    if ((key == OPT_CLIM || key == OPT_COLORS || key == OPT_PER) && out->kind != OUTPUT_HEATMAP)
+        diag_error(c->d, o->loc, "'%s' is an option of heatmaps", option_names[key]);
+    if ((key == OPT_YLIM || key == OPT_BAND) && out->kind != OUTPUT_LINES)
+        diag_error(c->d, o->loc, "'%s' is an option of line plots", option_names[key]);
+    switch (key) {
+    case OPT_METRIC:
+        if ((i = resolve(c, o->b, plan_metric_names, METRIC_N, "metric")) >= 0) f->metric = i;
+        break;
+    case OPT_X:
+        if ((i = resolve(c, o->b, x_names, COUNT(x_names), "x axis")) >= 0) f->x_depth = i == 1;
+        break;
+    case OPT_BAND:
+        if ((i = resolve(c, o->b, plan_band_names, BAND_N, "band")) >= 0) f->band = (BandKind)i;
+        break;
+    case OPT_COLORS:
+        if ((i = resolve(c, o->b, plan_colors_names + 1, COLORS_N - 1, "colour map")) >= 0)
+            f->colors = (ColorsKind)(i + 1);
+        break;
+    case OPT_PER:
+        if (resolve(c, o->b, per_names, 1, "'per' option") == 0) f->per_prompt = 1;
+        break;
+    default: {
+        double lo = o->b->a->real, hi = o->b->b->real;
+        if (!(lo < hi)) {
+            diag_error(c->d, o->b->loc, "the range is empty: write '%s A..B' with A < B", option_names[key]);
+            break;
+        }
+        double *v = key == OPT_YLIM ? f->ylim : f->clim;
+        v[0] = lo;
+        v[1] = hi;
+        *(key == OPT_YLIM ? &f->has_ylim : &f->has_clim) = 1;
+    }
+    }
+}
+
 static void check_output(Ck *c, const Ast *s, Output *o)
 {
     int kind = resolve(c, s->a, plan_output_names, OUTPUT_N, "output kind");
@@ -538,6 +666,19 @@ static void check_output(Ck *c, const Ast *s, Output *o)
         diag_error(c->d, s->b->loc, "output files are written inside the run's output folder: "
                    "use a relative path without '..'");
         return;
+    }
+    o->fig = (FigureOpts){.metric = -1, .band = BAND_STDERR};
+    const Ast *seen[COUNT(option_names)] = {0};
+    for (const Ast *op = s->c; op && kind >= 0; op = op->next) {
+        int key = -1;
+        for (int i = 0; i < COUNT(option_names); i++)
+            if (!strcmp(op->a->str, option_names[i])) key = i;
+        if (key >= 0 && seen[key]) {
+            diag_error(c->d, op->loc, "'%s' is already given in this output", option_names[key]);
+            continue;
+        }
+        if (key >= 0) seen[key] = op;
+        check_figure_option(c, op, o);
     }
     if (kind >= 0 && plan_output_is_png(o->kind) && (n < 4 || strcmp(p + n - 4, ".png")))
         diag_warning(c->d, s->b->loc, "'output %s' writes a PNG image; its name should end in '.png'",
@@ -603,8 +744,20 @@ static void check_statement(Ck *c, const Ast *s, int *n_prompts, int *n_outputs,
             r->target = (TargetMode)i;
         break;
     case AST_MEASURE:
-        if (once(c, s) && (i = resolve(c, s->a, plan_metric_names, METRIC_N, "metric")) >= 0)
-            r->metric = (Metric)i;
+        if (!once(c, s)) break;
+        r->n_metrics = 0;
+        for (const Ast *m = s->a; m; m = m->next) {
+            if ((i = resolve(c, m, plan_metric_names, METRIC_N, "metric")) < 0) continue;
+            int dup = 0;
+            for (int q = 0; q < r->n_metrics; q++) dup |= r->metrics[q] == (Metric)i;
+            if (dup) diag_error(c->d, m->loc, "'%s' is already measured", m->str);
+            else r->metrics[r->n_metrics++] = (Metric)i;
+        }
+        if (r->n_metrics) r->metric = r->metrics[0];
+        else r->n_metrics = 1;
+        break;
+    case AST_KEEP_IDS:
+        if (once(c, s)) check_keep_ids(c, s);
         break;
     case AST_OUTPUT:
         check_output(c, s, &r->outputs[(*n_outputs)++]);
@@ -652,9 +805,10 @@ static void check_recipe(Ck *c, const Ast *stmts)
                    "put knockouts and traces in recipes of their own", ast_kind_name(other->kind),
                    diag_line(c->d, other->loc));
     }
-    if (measure && r->metric == METRIC_RECOVERED && !corrupt)
-        diag_error(c->d, measure->a->loc, "'recovered' is normalised by a corrupted run: it is for "
-                   "causal traces (with 'corrupt'); a knockout measures prob_diff or prob_change");
+    for (int q = 0; measure && !corrupt && q < r->n_metrics; q++)
+        if (r->metrics[q] == METRIC_RECOVERED)
+            diag_error(c->d, measure->a->loc, "'recovered' is normalised by a corrupted run: it is for "
+                       "causal traces (with 'corrupt'); a knockout measures prob_diff or prob_change");
     const char *need = r->keep_correct ? "'keep correct'"
                      : r->target == TARGET_ATTRIBUTE ? "'target attribute'" : NULL;
     if (need)
@@ -671,6 +825,17 @@ static void check_recipe(Ck *c, const Ast *stmts)
         diag_warning(c->d, c->sweep_t->loc, "'t' is swept but no %s's tokens use it", stmt);
     if (c->seen[AST_AGGREGATE] && r->aggregate_roles && !r->uses_t)
         diag_warning(c->d, c->seen[AST_AGGREGATE]->loc, "nothing to aggregate: no %s's tokens use t", stmt);
+    for (int i = 0; i < r->n_outputs; i++) {
+        int m = r->outputs[i].fig.metric, found = m < 0;
+        for (int q = 0; q < r->n_metrics; q++) found |= (int)r->metrics[q] == m;
+        if (!found)
+            diag_error(c->d, r->outputs[i].loc, "'%s' is not measured: add it to 'measure'", plan_metric_names[m]);
+        int both = 0; /* per prompt: rows are t, columns k */
+        for (int b = 0; b < r->n_blocks; b++) both |= r->blocks[b].uses_k && r->blocks[b].uses_t;
+        if (r->outputs[i].fig.per_prompt && !both)
+            diag_error(c->d, r->outputs[i].loc, "'per prompt' draws each prompt's tokens down and k across: a block "
+                       "must use both, as in 'block tokens[t] -> last in layers[k..k+8]'");
+    }
     for (int i = 0; i < r->n_outputs && !r->uses_k; i++)
         if (plan_output_is_png(r->outputs[i].kind))
             diag_warning(c->d, r->outputs[i].loc, "'output %s' plots results over k, but no %s sweeps k",
@@ -686,6 +851,9 @@ Recipe *kop_check(const Ast *stmts, const CheckOptions *opt, Diag *d, KopArena *
     r->limit = -1;
     r->target = TARGET_PREDICTION;
     r->metric = METRIC_PROB_CHANGE;
+    r->metrics[0] = METRIC_PROB_CHANGE;
+    r->n_metrics = 1;
+    r->n_keep_ids = -1;
     r->t_lo = 0;
     r->t_hi = -1;
     r->t_step = 1;
@@ -712,7 +880,7 @@ Recipe *kop_check(const Ast *stmts, const CheckOptions *opt, Diag *d, KopArena *
     }
     if (!r->experiment) r->experiment = file_stem(&c, opt->path);
     /* A trace measures ROME's indirect effect unless told otherwise. */
-    if (c.seen[AST_CORRUPT] && !c.seen[AST_MEASURE]) r->metric = METRIC_PROB_DIFF;
+    if (c.seen[AST_CORRUPT] && !c.seen[AST_MEASURE]) r->metric = r->metrics[0] = METRIC_PROB_DIFF;
     if (!syntax_errors) check_recipe(&c, stmts);
     return diag_errors(d) ? NULL : r;
 }
@@ -731,35 +899,3 @@ Recipe *kop_compile(const CheckOptions *opt, int n_layers, Diag *d, KopArena *ar
     return kop_compile_ast(kop_parse(text, len, d, ar), opt, n_layers, d, ar);
 }
 
-int kop_check_runnable(const char *path, KopError *err)
-{
-    size_t len;
-    KopError ignored = {0};
-    char *text = kop_read_file(path, &len, &ignored);
-    if (!text) return 0; /* the executor reports it */
-    KopArena *ar = arena_new();
-    Diag *d = diag_new(path, text, len, NULL);
-    CheckOptions opt = {.path = path};
-    Recipe *r = kop_compile(&opt, 0, d, ar);
-    const char *what = NULL;
-    KopLoc loc = {0, 0};
-    if (r && plan_is_trace(r)) {
-        what = "causal tracing ('corrupt', 'restore')";
-        loc = r->corrupt.loc;
-    } else if (r && r->aggregate_roles) {
-        what = "'aggregate t by role'";
-    } else if (r && r->metric == METRIC_PROB_DIFF) {
-        what = "'measure prob_diff'";
-    }
-    int rc = 0;
-    if (what) {
-        int line, col;
-        diag_line_col(d, loc.start, &line, &col);
-        rc = kop_fail(err, KOP_EXIT_DATA, "%s:%d:%d: %s is checked by 'kop check' but 'kop run' cannot run "
-                      "it yet", path, line, col, what);
-    }
-    diag_free(d);
-    arena_free(ar);
-    free(text);
-    return rc;
-}

@@ -47,14 +47,13 @@ Recipe *kop_check(const Ast *stmts, const CheckOptions *opt, Diag *d, KopArena *
  * in D make the result NULL) and, when n_layers > 0, build the plan.  The
  * Recipe, or NULL after errors. */
 Recipe *kop_compile_ast(const Ast *stmts, const CheckOptions *opt, int n_layers, Diag *d, KopArena *ar);
+/* The ids of an ids file (one non-negative integer a line; blank lines and
+ * '#' comments skipped) into a new array *ids: their count, or -1 with err
+ * naming FILE:LINE (status KOP_EXIT_USAGE when it cannot be read). */
+int check_read_ids(const char *path, long **ids, KopError *err);
+
 /* The same from the text D was made for. */
 Recipe *kop_compile(const CheckOptions *opt, int n_layers, Diag *d, KopArena *ar);
 
-/* TEMPORARY, until the executor runs causal traces (issue 13): -1 and err
- * (status 1, naming the recipe's place) when the recipe at PATH is a trace,
- * aggregates by role or measures prob_diff, which the language accepts and
- * `kop run` does not run yet; 0 otherwise (a recipe with errors too: the
- * executor reports them).  Called before exec_run(). */
-int kop_check_runnable(const char *path, KopError *err);
 
 #endif

@@ -45,9 +45,9 @@ double execp_metric(Metric metric, const float *clean, const float *knocked, int
     switch (metric) {
     case METRIC_PROB_CHANGE: return (pk - p) / p;
     case METRIC_PROB: return pk;
+    case METRIC_PROB_DIFF: return pk - p;
     case METRIC_HIT: return execp_argmax(knocked, V) == target;
     case METRIC_LOGIT_DIFF: return (double)knocked[target] - clean[target];
-    case METRIC_PROB_DIFF: return pk - p;
     case METRIC_KL: {
         double kl = 0;
         for (int v = 0; v < V; v++) {
@@ -58,6 +58,29 @@ double execp_metric(Metric metric, const float *clean, const float *knocked, int
     }
     default: return NAN;
     }
+}
+
+/* What clean.csv says of the prompt: its top-1 token, and the probability
+ * and rank of token `of` (the answer, else the measured target). */
+static void clean_facts(PromptResult *j, const float *clean, int V, int top1, int of)
+{
+    j->clean = 1;
+    j->top1 = top1;
+    j->p_answer = NAN;
+    j->rank_answer = 0;
+    if (of < 0) return;
+    double lz = kern_logsumexp(clean, V);
+    int above = 0;
+    for (int v = 0; v < V; v++) above += clean[v] > clean[of] || (clean[v] == clean[of] && v < of);
+    j->p_answer = exp((double)clean[of] - lz);
+    j->rank_answer = above + 1;
+}
+
+static int id_kept(const Recipe *r, long id)
+{
+    for (int i = 0; i < r->n_keep_ids; i++)
+        if (r->keep_ids[i] == id) return 1;
+    return 0;
 }
 
 void execp_skip(PromptResult *j, const char *fmt, const char *detail)
@@ -74,6 +97,8 @@ int execp_prepare(const RunCtx *cx, int pi, PromptResult *j, int **ids, int *sf,
     KopError err = {0};
     memset(j, 0, sizeof *j);
     j->index = pi;
+    j->id = cx->ps->v[pi]->id >= 0 ? cx->ps->v[pi]->id : pi;
+    j->answer = -1;
     *ids = NULL;
     int T = prompt_tokenize(cx->ps->v[pi], cx->tok, ids, sf, sl, &err);
     if (T < 0) { execp_skip(j, "%s", err.msg); return -1; }
@@ -105,6 +130,16 @@ int execp_target(const RunCtx *cx, int pi, const float *clean, PromptResult *j)
     int top1 = execp_argmax(clean, V);
     int answer = prompt_target_token(cx->ps->v[pi], cx->tok, &err);
     if (answer == -2) return execp_skip(j, "%s", err.msg), -1;
+    clean_facts(j, clean, V, top1, answer >= 0 && answer < V ? answer : r->target == TARGET_ATTRIBUTE ? -1 : top1);
+    j->answer = answer >= 0 && answer < V ? answer : -1;
+    if (r->n_keep_ids >= 0 && !id_kept(r, j->id)) {
+        snprintf(j->reason, sizeof j->reason, "id %ld is not among the kept ids", j->id);
+        return -1;
+    }
+    if (cx->keep && (pi >= cx->n_keep || !cx->keep[pi])) {
+        snprintf(j->reason, sizeof j->reason, "not answered correctly by every model of the pipeline");
+        return -1;
+    }
     if (r->target == TARGET_ATTRIBUTE) {
         if (answer < 0) return execp_skip(j, "%s", "no target (attribute) to measure"), -1;
         j->target = answer;
@@ -121,8 +156,9 @@ int execp_target(const RunCtx *cx, int pi, const float *clean, PromptResult *j)
     if (j->target >= V) return execp_skip(j, "%s", "target token outside the vocabulary"), -1;
     j->p_clean = exp((double)clean[j->target] - kern_logsumexp(clean, V));
     j->p_base = j->p_clean;
-    if (r->metric == METRIC_PROB_CHANGE && !(j->p_clean > 0))
-        return execp_skip(j, "%s", "the target's clean probability is 0 in fp32, so prob_change is undefined"), -1;
+    for (int q = 0; q < r->n_metrics; q++)
+        if (r->metrics[q] == METRIC_PROB_CHANGE && !(j->p_clean > 0))
+            return execp_skip(j, "%s", "the target's clean probability is 0 in fp32, so prob_change is undefined"), -1;
     return 0;
 }
 
@@ -140,6 +176,8 @@ static void prompt_finish(const RunCtx *cx, int pi, PromptResult *j, PromptRun *
     (void)p;
     if (execp_target(cx, pi, clean, j) < 0) goto done;
     double lz = kern_logsumexp(clean, V);
+    int nm = r->n_metrics, wants_kl = 0;
+    for (int q = 0; q < nm; q++) wants_kl |= r->metrics[q] == METRIC_KL;
 
     /* the runs: every item, and for t-swept items every t of this prompt */
     int first = 0, last = -1, stride = 1;
@@ -148,7 +186,7 @@ static void prompt_finish(const RunCtx *cx, int pi, PromptResult *j, PromptRun *
     for (int i = 0; i < r->n_items; i++) nruns += r->items[i].block->uses_t ? nt : 1;
     KnockRun *runs = kop_xmalloc(sizeof *runs * (size_t)(nruns ? nruns : 1));
     unsigned char *masks = kop_xcalloc((size_t)(nruns ? nruns : 1) * 2, (size_t)T);
-    j->m = kop_xmalloc(sizeof *j->m * (size_t)(nruns ? nruns : 1));
+    j->m = kop_xmalloc(sizeof *j->m * (size_t)(nruns ? nruns : 1) * (size_t)nm);
     int n = 0;
     for (int i = 0; i < r->n_items; i++) {
         const PlanItem *it = &r->items[i];
@@ -164,7 +202,7 @@ static void prompt_finish(const RunCtx *cx, int pi, PromptResult *j, PromptRun *
                 goto done;
             }
             runs[n] = (KnockRun){it->layer_lo, it->layer_hi, src, dst, cx->feat[it->block->index - 1]};
-            j->m[n] = (Measure){.item = i, .t = t};
+            for (int q = 0; q < nm; q++) j->m[n * nm + q] = (Measure){.item = i, .t = t, .metric = q};
             n++;
         }
     }
@@ -176,22 +214,26 @@ static void prompt_finish(const RunCtx *cx, int pi, PromptResult *j, PromptRun *
     }
     float *out = kop_xmalloc(sizeof(float) * (size_t)V * (n ? n : 1));
     double *pclean = NULL; /* the clean distribution, once per prompt, for kl */
-    if (r->metric == METRIC_KL) {
+    if (wants_kl) {
         pclean = kop_xmalloc(sizeof(double) * (size_t)V);
         for (int v = 0; v < V; v++) pclean[v] = exp(clean[v] - lz);
     }
     j->flops = cx->want_flops ? knock_flops(&m->cfg, T, runs, n) : 0;
-    if ((cx->naive ? prompt_run_knock_naive(pr, runs, n, out, &err) : prompt_run_knock(pr, runs, n, out, &err)) < 0) {
+    if (n && (cx->naive ? prompt_run_knock_naive(pr, runs, n, out, &err) : prompt_run_knock(pr, runs, n, out, &err)) < 0) {
         execp_skip(j, "%s", err.msg);
     } else {
         for (int k = 0; k < n; k++) {
             const float *kl = out + (size_t)k * V;
             double lzk = kern_logsumexp(kl, V), pk = exp((double)kl[j->target] - lzk);
-            j->m[k].p_after = pk;
-            j->m[k].value = execp_metric(r->metric, clean, kl, V, j->target, j->p_clean, pk, lz, lzk, pclean);
+            for (int q = 0; q < nm; q++) {
+                Measure *me = &j->m[k * nm + q];
+                me->p_after = pk;
+                me->value = execp_metric(r->metrics[q], clean, kl, V, j->target, j->p_clean, pk, lz, lzk, pclean);
+            }
         }
-        j->n_m = n;
+        j->n_m = n * nm;
         j->used = 1;
+        if (r->uses_t && cx->tok) j->labels = execp_token_texts(cx, pi, &j->n_labels);
     }
     free(out); free(pclean); free(runs); free(masks);
 done:
@@ -252,6 +294,8 @@ char **execp_token_texts(const RunCtx *cx, int pi, int *T)
 static void job_free(PromptResult *j)
 {
     free(j->m);
+    for (int t = 0; t < j->n_labels; t++) free(j->labels[t]);
+    free(j->labels);
     memset(j, 0, sizeof *j);
 }
 
@@ -264,7 +308,8 @@ int exec_recipe(const ExecInput *in, const ExecOptions *o, Results *res, KopErro
     const Model *m = in->model;
     const PromptList *ps = in->prompts;
     int L = m->cfg.n_layer, nf = model_n_features(&m->cfg);
-    RunCtx cx = {.r = r, .m = m, .tok = in->tok, .ps = ps, .naive = o->naive, .want_flops = o->want_flops};
+    RunCtx cx = {.r = r, .m = m, .tok = in->tok, .ps = ps, .naive = o->naive, .want_flops = o->want_flops,
+                 .keep = o->keep, .n_keep = o->n_keep};
     cx.feat = kop_xcalloc((size_t)(r->n_blocks ? r->n_blocks : 1), sizeof *cx.feat);
     for (int b = 0; b < r->n_blocks; b++) {
         const FeatureSel *fs = &r->blocks[b].feat;
@@ -289,6 +334,15 @@ int exec_recipe(const ExecInput *in, const ExecOptions *o, Results *res, KopErro
     PromptResult *jobs = kop_xcalloc((size_t)max_chunk, sizeof *jobs);
     long limit = r->limit < 0 ? ps->n : r->limit;
     if (o->limit > 0 && o->limit < limit) limit = o->limit;
+    if (r->n_keep_ids >= 0) { /* each id keeps one prompt: once all are found, no other can be */
+        long distinct = 0;
+        for (int i = 0; i < r->n_keep_ids; i++) {
+            int seen = 0;
+            for (int q = 0; q < i && !seen; q++) seen = r->keep_ids[q] == r->keep_ids[i];
+            distinct += !seen;
+        }
+        if (distinct < limit) limit = distinct;
+    }
     int done = 0;
     Progress prog;
     progress_start(&prog, "prompts", ps->n, o->quiet);
@@ -297,6 +351,11 @@ int exec_recipe(const ExecInput *in, const ExecOptions *o, Results *res, KopErro
     Scratch *scratch = kop_xcalloc((size_t)threads, sizeof *scratch);
     if (parallel) threads_prompts(1);
     int n_shards = o->n_shards > 1 ? o->n_shards : 1;
+    for (int i = 0; i < res->n_prompts; i++) { /* resumed prompts: what the journal does not keep */
+        PromptResult *q = &res->prompts[i];
+        q->id = ps->v[q->index]->id >= 0 ? ps->v[q->index]->id : q->index;
+        if (q->used && q->mine && r->uses_t && in->tok && !q->labels) q->labels = execp_token_texts(&cx, q->index, &q->n_labels);
+    }
     if (r->uses_t && in->tok && !res->t_labels) /* resumed: the first measured prompt may be behind us */
         for (int i = 0; i < res->n_prompts; i++)
             if (res->prompts[i].used) {
@@ -343,6 +402,5 @@ int exec_recipe(const ExecInput *in, const ExecOptions *o, Results *res, KopErro
     for (int b = 0; b < r->n_blocks; b++) free(cx.feat[b]);
     free(cx.feat);
     exec_trace_pre_free(cx.trace);
-    (void)err;
     return 0;
 }

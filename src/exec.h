@@ -51,6 +51,11 @@ typedef struct ExecOptions {
      * only decided (tokenized, clean forward, target, keep), so that every
      * shard cuts `limit` at the same prompt.  n_shards 0 or 1: all. */
     int shard, n_shards;
+    /* A pipeline's `keep: correct on all`: only prompts whose list position
+     * i has keep[i] set (n_keep of them) are measured; NULL: every prompt.
+     * The others still get their clean forward (clean.csv). */
+    const unsigned char *keep;
+    int n_keep;
     /* Called after each chunk of prompts with the new PromptResults
      * [from, to) of res, in list order (the driver appends them to rows.csv). */
     void (*on_prompts)(void *ctx, const Results *res, int from, int to);

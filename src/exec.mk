@@ -1,5 +1,5 @@
 ## src/exec.mk: the executor (`kop run`): statistics, manifest, progress.
-libkop_a_SOURCES += src/run.h src/run.c src/journal.h src/journal.c src/merge.h src/merge.c src/exec.h src/exec_impl.h src/exec.c src/exec_trace.c src/results.h src/results.c src/results_csv.c src/stats.h src/stats.c src/sha256.h src/sha256.c \
+libkop_a_SOURCES += src/run.h src/run.c src/journal.h src/journal.c src/merge.h src/merge.c src/exec.h src/exec_impl.h src/exec.c src/exec_trace.c src/results.h src/results.c src/results_csv.c src/results_prompts.c src/stats.h src/stats.c src/sha256.h src/sha256.c \
 	src/manifest.h src/manifest.c src/progress.h src/progress.c
 kop_SOURCES += src/cli_run.c src/cli_merge.c
 
@@ -10,5 +10,10 @@ tests_unit_test_stats_SOURCES = tests/unit/test_stats.c
 tests_unit_test_stats_LDADD = $(KOP_LIBS)
 TESTS += tests/unit/test_run_reference tests/unit/test_stats
 
-TESTS += tests/e2e/run.sh tests/e2e/resume.sh
-EXTRA_DIST += tests/e2e/run.sh tests/e2e/resume.sh
+TESTS += tests/e2e/run.sh tests/e2e/resume.sh tests/e2e/measures.sh
+EXTRA_DIST += tests/e2e/run.sh tests/e2e/resume.sh tests/e2e/measures.sh
+
+check_PROGRAMS += tests/unit/test_figures
+tests_unit_test_figures_SOURCES = tests/unit/test_figures.c
+tests_unit_test_figures_LDADD = $(KOP_LIBS)
+TESTS += tests/unit/test_figures

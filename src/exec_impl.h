@@ -13,6 +13,8 @@ typedef struct RunCtx {
     const Model *m;
     const Tokenizer *tok;
     const PromptList *ps;
+    const unsigned char *keep;  /* ExecOptions.keep */
+    int n_keep;
     unsigned char **feat;  /* per block: (n_layer, n_features) or NULL for all */
     int naive;
     int want_flops;        /* ExecOptions.want_flops (they cost a second planning of the runs) */
@@ -29,7 +31,8 @@ double execp_metric(Metric metric, const float *clean, const float *after, int V
 void execp_skip(PromptResult *j, const char *fmt, const char *detail);
 /* Tokenize prompt pi into j: the number of tokens, or -1 when it is skipped. */
 int execp_prepare(const RunCtx *cx, int pi, PromptResult *j, int **ids, int *sf, int *sl);
-/* From the clean logits (V): the target, `keep correct` and p_clean (and
+/* From the clean logits (V): what clean.csv says of the prompt, `keep ids`,
+ * a pipeline's kept set, the target, `keep correct` and p_clean (and
  * p_base = p_clean) into j; 0, or -1 when the prompt is skipped. */
 int execp_target(const RunCtx *cx, int pi, const float *clean, PromptResult *j);
 /* The decoded texts of prompt pi's tokens (*T of them), for the labels of

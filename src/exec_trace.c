@@ -96,26 +96,7 @@ static unsigned site_hooks(const Recipe *r, int freeze)
     return m;
 }
 
-/* What the metrics that need whole distributions add up per run. */
-typedef struct Dist {
-    const float *clean;
-    const double *pclean;
-    double lz, p_clean;
-    int V, target, samples;
-    Metric metric;
-    double *sum; /* (runs) */
-} Dist;
-
-static void each_sample(void *ctx, int run, int sample, const float *logits)
-{
-    Dist *d = ctx;
-    (void)sample;
-    double lzk = kern_logsumexp(logits, d->V), pk = exp((double)logits[d->target] - lzk);
-    d->sum[run] += execp_metric(d->metric, d->clean, logits, d->V, d->target, d->p_clean, pk, d->lz, lzk, d->pclean) /
-                   d->samples;
-}
-
-/* The value of the metric from the probabilities (NAN: needs Dist). */
+/* The value of the metric from the probabilities (NAN: needs the whole distribution). */
 static double prob_metric(Metric metric, double p_clean, double p_base, double p_after)
 {
     switch (metric) {
@@ -127,10 +108,34 @@ static double prob_metric(Metric metric, double p_clean, double p_base, double p
     }
 }
 
-/* Measures of one item over t (n of them at t = first + q * stride) into
- * j, by role: per role present, the mean over its positions. */
-static void add_by_role(PromptResult *j, int item, const double *p_after, const double *value, int first, int stride,
-                        int n, int T, int sf, int sl)
+/* What the metrics that need whole distributions (hit, logit_diff, kl)
+ * add up per run, as means over the samples. */
+typedef struct Dist {
+    const Recipe *r;
+    const float *clean;
+    const double *pclean;
+    double lz, p_clean;
+    int V, target, samples;
+    double *sum; /* (runs, n_metrics) */
+} Dist;
+
+static void each_sample(void *ctx, int run, int sample, const float *logits)
+{
+    Dist *d = ctx;
+    int nm = d->r->n_metrics;
+    (void)sample;
+    double lzk = kern_logsumexp(logits, d->V), pk = exp((double)logits[d->target] - lzk);
+    for (int q = 0; q < nm; q++)
+        if (isnan(prob_metric(d->r->metrics[q], 1, 0, 0.5)))
+            d->sum[(size_t)run * nm + q] += execp_metric(d->r->metrics[q], d->clean, logits, d->V, d->target,
+                                                         d->p_clean, pk, d->lz, lzk, d->pclean) / d->samples;
+}
+
+/* Measures of one item and metric over t (n of them at t = first + q *
+ * stride; value[q * vstride]) into j, by role: per role present, the mean
+ * over its positions. */
+static void add_by_role(PromptResult *j, int item, int metric, const double *p_after, const double *value, int vstride,
+                        int first, int stride, int n, int T, int sf, int sl)
 {
     unsigned char *roles = kop_xcalloc((size_t)T, 1), *present = kop_xcalloc((size_t)T, 1);
     double *pa = kop_xcalloc((size_t)T, sizeof *pa), *va = kop_xcalloc((size_t)T, sizeof *va);
@@ -138,7 +143,7 @@ static void add_by_role(PromptResult *j, int item, const double *p_after, const 
         int t = first + q * stride;
         present[t] = 1;
         pa[t] = p_after[q];
-        va[t] = value[q];
+        va[t] = value[(size_t)q * vstride];
     }
     double mp[ROLE_N], mv[ROLE_N];
     int cp[ROLE_N], cv[ROLE_N];
@@ -146,7 +151,8 @@ static void add_by_role(PromptResult *j, int item, const double *p_after, const 
         trace_role_means(mp, cp, roles, pa, present, T);
         trace_role_means(mv, cv, roles, va, present, T);
         for (int role = 0; role < ROLE_N; role++)
-            if (cv[role]) j->m[j->n_m++] = (Measure){.item = item, .t = role, .p_after = mp[role], .value = mv[role]};
+            if (cv[role])
+                j->m[j->n_m++] = (Measure){.item = item, .t = role, .metric = metric, .p_after = mp[role], .value = mv[role]};
     }
     free(roles); free(present); free(pa); free(va);
 }
@@ -213,24 +219,29 @@ static int build_runs(const RunCtx *cx, int pi, PromptResult *j, int first, int 
     return n;
 }
 
-/* The runs' values into j's Measures, by role where the recipe asks. */
+/* The runs' values (value (n, n_metrics)) into j's Measures, by role
+ * where the recipe asks. */
 static void collect(const RunCtx *cx, int pi, PromptResult *j, const double *p_after, const double *value,
                     const int *item_of, int n, int first, int stride, int nt)
 {
     const Recipe *r = cx->r;
     const TracePre *pre = cx->trace;
+    int nm = r->n_metrics;
     /* a position may have two roles (a one-token subject is first and last) */
-    j->m = kop_xmalloc(sizeof *j->m * (size_t)(n + ROLE_N * r->n_restore_items + 1));
+    j->m = kop_xmalloc(sizeof *j->m * (size_t)(n + ROLE_N * r->n_restore_items + 1) * (size_t)nm);
     for (int q = 0; q < n;) {
         const RestoreItem *it = &r->restore_items[item_of[q]];
         int reps = it->restore->uses_t ? nt : 1;
-        if (r->aggregate_roles && it->restore->uses_t) {
-            add_by_role(j, item_of[q], p_after + q, value + q, first, stride, reps, pre->T[pi], pre->sf[pi],
-                        pre->sl[pi]);
-        } else {
+        for (int mi = 0; mi < nm; mi++) {
+            if (r->aggregate_roles && it->restore->uses_t) {
+                add_by_role(j, item_of[q], mi, p_after + q, value + (size_t)q * nm + mi, nm, first, stride, reps,
+                            pre->T[pi], pre->sf[pi], pre->sl[pi]);
+                continue;
+            }
             for (int s = 0; s < reps; s++)
                 j->m[j->n_m++] = (Measure){.item = item_of[q], .t = it->restore->uses_t ? first + s * stride : -1,
-                                           .p_after = p_after[q + s], .value = value[q + s]};
+                                           .metric = mi, .p_after = p_after[q + s],
+                                           .value = value[(size_t)(q + s) * nm + mi]};
         }
         q += reps;
     }
@@ -265,9 +276,13 @@ static void trace_prompt(const RunCtx *cx, int pi, PromptResult *j, int mine)
     const float *clean = trace_clean_logits(tp);
     if (execp_target(cx, pi, clean, j) < 0) goto done;
     j->p_base = trace_p_corrupt(tp, j->target);
-    if (r->metric == METRIC_RECOVERED && !(fabs(j->p_clean - j->p_base) > 0)) {
-        execp_skip(j, "%s", "the corruption leaves the target's probability as it is, so recovered is undefined");
-        goto done;
+    int nm = r->n_metrics, whole = 0;
+    for (int q = 0; q < nm; q++) {
+        whole |= isnan(prob_metric(r->metrics[q], 1, 0, 0.5)); /* hit, logit_diff, kl: from the distributions */
+        if (r->metrics[q] == METRIC_RECOVERED && !(fabs(j->p_clean - j->p_base) > 0)) {
+            execp_skip(j, "%s", "the corruption leaves the target's probability as it is, so recovered is undefined");
+            goto done;
+        }
     }
     if (!mine) { /* it would be measured: that is all another shard's prompt needs */
         j->used = 1;
@@ -277,14 +292,14 @@ static void trace_prompt(const RunCtx *cx, int pi, PromptResult *j, int mine)
     int n = build_runs(cx, pi, j, first, stride, nt, &runs, &masks, &item_of);
     if (n < 0) goto done;
     p_after = kop_xcalloc((size_t)(n ? n : 1), sizeof *p_after);
-    value = kop_xcalloc((size_t)(n ? n : 1), sizeof *value);
+    value = kop_xcalloc((size_t)(n ? n : 1) * (size_t)nm, sizeof *value);
     TraceOut out = {.target = j->target, .p_restored = p_after};
     Dist dist;
-    if (isnan(prob_metric(r->metric, 1, 0, 0.5))) { /* hit, logit_diff, kl: from the distributions */
+    if (whole) {
         double lz = kern_logsumexp(clean, V);
         pclean = kop_xmalloc(sizeof(double) * (size_t)V);
         for (int v = 0; v < V; v++) pclean[v] = exp(clean[v] - lz);
-        dist = (Dist){clean, pclean, lz, j->p_clean, V, j->target, trace_samples(tp), r->metric, value};
+        dist = (Dist){r, clean, pclean, lz, j->p_clean, V, j->target, trace_samples(tp), value};
         out.each = each_sample;
         out.ctx = &dist;
     }
@@ -293,8 +308,10 @@ static void trace_prompt(const RunCtx *cx, int pi, PromptResult *j, int mine)
         execp_skip(j, "%s", err.msg);
         goto done;
     }
-    if (!out.each)
-        for (int q = 0; q < n; q++) value[q] = prob_metric(r->metric, j->p_clean, j->p_base, p_after[q]);
+    for (int q = 0; q < n; q++)
+        for (int mi = 0; mi < nm; mi++)
+            if (!isnan(prob_metric(r->metrics[mi], 1, 0, 0.5)))
+                value[(size_t)q * nm + mi] = prob_metric(r->metrics[mi], j->p_clean, j->p_base, p_after[q]);
     collect(cx, pi, j, p_after, value, item_of, n, first, stride, nt);
     j->used = 1;
 done:

@@ -59,7 +59,7 @@ FILE *journal_create(const char *path, const JournalHead *h, KopError *err)
         kop_fail_errno(err, "%s: cannot write", path);
         return NULL;
     }
-    fprintf(f, "kop-journal 2\nkey %s\nshard %d %d\n", h->key, h->shard, h->n_shards);
+    fprintf(f, "kop-journal 3\nkey %s\nshard %d %d\n", h->key, h->shard, h->n_shards);
     const char *names[] = {"recipe_path", "recipe_text", "model_dir", "model_name", "arch", "experiment"};
     const char *values[] = {h->recipe_path, h->recipe_text, h->model_dir, h->model_name, h->arch, h->experiment};
     for (int i = 0; i < 6; i++) {
@@ -74,11 +74,12 @@ FILE *journal_create(const char *path, const JournalHead *h, KopError *err)
 
 void journal_prompt(FILE *f, const PromptResult *p, long rows_bytes)
 {
-    fprintf(f, "P %d %d %d %d %d %a %a %d ", p->index, p->mine, p->used, p->T, p->target, p->p_clean, p->p_base, p->n_m);
+    fprintf(f, "P %d %d %d %d %d %a %a %d %d %d %d %a %d ", p->index, p->mine, p->used, p->T, p->target, p->p_clean,
+            p->p_base, p->n_m, p->clean, p->top1, p->answer, p->p_answer, p->rank_answer);
     put_text(f, p->used ? "" : p->reason);
     fputc('\n', f);
     for (int k = 0; k < p->n_m; k++)
-        fprintf(f, "M %d %d %a %a\n", p->m[k].item, p->m[k].t, p->m[k].p_after, p->m[k].value);
+        fprintf(f, "M %d %d %d %a %a\n", p->m[k].item, p->m[k].t, p->m[k].metric, p->m[k].p_after, p->m[k].value);
     fprintf(f, "E %d %ld\n", p->index, rows_bytes);
 }
 
@@ -161,7 +162,7 @@ int journal_read(const char *path, int group, JournalHead *h, Results *res, long
         if (len == 0 || line[len - 1] != '\n') break; /* a line cut by a kill: what follows is not there */
         line[len - 1] = '\0';
         if (lineno == 1) {
-            bad = strcmp(line, "kop-journal 2") != 0;
+            bad = strcmp(line, "kop-journal 3") != 0;
         } else if (!strncmp(line, "key ", 4)) {
             bad = strlen(line + 4) != 64;
             if (!bad) memcpy(h->key, line + 4, 65);
@@ -177,8 +178,10 @@ int journal_read(const char *path, int group, JournalHead *h, Results *res, long
             free(cur.m);
             memset(&cur, 0, sizeof cur);
             cap_m = 0;
-            if (sscanf(p, "%d %d %d %d %d %la %la %d %n", &cur.index, &mine, &used, &cur.T, &cur.target, &cur.p_clean,
-                       &cur.p_base, &n, &off) < 8 || n < 0) {
+            if (sscanf(p, "%d %d %d %d %d %la %la %d %d %d %d %la %d %n", &cur.index, &mine, &used, &cur.T, &cur.target,
+                       &cur.p_clean, &cur.p_base, &n, &cur.clean, &cur.top1, &cur.answer, &cur.p_answer,
+                       &cur.rank_answer, &off) < 13 ||
+                n < 0) {
                 bad = 1;
                 break;
             }
@@ -198,7 +201,8 @@ int journal_read(const char *path, int group, JournalHead *h, Results *res, long
             in_prompt = 1;
         } else if (line[0] == 'M' && line[1] == ' ') {
             Measure m;
-            if (!in_prompt || cur.n_m >= cap_m || sscanf(line + 2, "%d %d %la %la", &m.item, &m.t, &m.p_after, &m.value) != 4) {
+            if (!in_prompt || cur.n_m >= cap_m || sscanf(line + 2, "%d %d %d %la %la", &m.item, &m.t, &m.metric, &m.p_after, &m.value) != 5 ||
+                m.metric < 0 || (res->recipe && m.metric >= res->recipe->n_metrics)) {
                 bad = 1;
                 break;
             }

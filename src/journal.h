@@ -8,12 +8,12 @@
  * prompt's rows.  A prompt is in the journal once its end line is; a kill
  * leaves at most a partial last prompt, which reading drops.
  *
- *   kop-journal 2
+ *   kop-journal 3           (older versions are not read)
  *   key HEX                 what must match to resume (journal_key)
  *   shard I N
  *   run NAME VALUE          the recipe, model and labels kop merge needs
- *   P index mine used T target p_clean p_base n reason
- *   M item t p_after value  (n of them)
+ *   P index mine used T target p_clean p_base n clean top1 answer p_answer rank reason
+ *   M item t metric p_after value  (n of them; metric: index in the recipe's list)
  *   E index rows_bytes
  *   L label                 a token label of tokens[t] rows (one per position)
  *   C                       the run completed

@@ -173,6 +173,19 @@ int manifest_write(const char *path, const Manifest *man, KopError *err)
     kvf(&o, "seen", "%d", man->n_seen);
     kvf(&o, "skipped", "%d", man->n_skipped);
     kvf(&o, "resumed", "%d", man->n_resumed);
+    if (man->n_kept_ids >= 0 && man->kept_by) {
+        kv(&o, "kept_by", man->kept_by);
+        scalar(&o, "kept_ids");
+        yaml_sequence_start_event_initialize(&event, NULL, NULL, 1, YAML_FLOW_SEQUENCE_STYLE);
+        ev(&o, &event);
+        for (int i = 0; i < man->n_kept_ids; i++) {
+            char num[32];
+            snprintf(num, sizeof num, "%ld", man->kept_ids[i]);
+            scalar(&o, num);
+        }
+        yaml_sequence_end_event_initialize(&event);
+        ev(&o, &event);
+    }
     scalar(&o, "skipped_records");
     yaml_sequence_start_event_initialize(&event, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
     ev(&o, &event);

@@ -21,6 +21,9 @@ typedef struct Manifest {
     int n_resumed;           /* prompts taken from an interrupted start of the same run */
     int shard, n_shards;     /* this run is shard `shard` of n_shards (n_shards 1: the whole run) */
     char **skipped;          /* (n_skipped) "FILE: record N: reason" */
+    const long *kept_ids;    /* a pipeline's chosen prompts (n_kept_ids; -1: none chosen), borrowed */
+    int n_kept_ids;
+    const char *kept_by;     /* what chose them */
     double wall_seconds;
     char started[32];        /* ISO 8601, UTC */
     int complete;

@@ -55,6 +55,8 @@ static int read_shards(char *const *dirs, int n, JournalHead *h, PromptResult **
                 if (*n_all == cap) *all = kop_xrealloc(*all, sizeof **all * (size_t)(cap = 2 * cap + 64));
                 (*all)[(*n_all)++] = r.prompts[i];
                 r.prompts[i].m = NULL; /* moved */
+                r.prompts[i].labels = NULL;
+                r.prompts[i].n_labels = 0;
             }
             if (!labels->t_labels && r.t_labels) {
                 labels->t_labels = r.t_labels;

@@ -5,6 +5,7 @@
 #include "pipeline.h"
 
 #include "arch.h"
+#include "plan.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -388,16 +389,21 @@ static void read_model(Rd *r, const yaml_node_t *n, PipeModel *m)
     m->tokenizer = resolve(r, opt_str(r, v[4], "a tokenizer file or folder"));
 }
 
+static int word(Rd *r, const yaml_node_t *n, const char *what, const char *const *words, int n_words, int dflt);
+
 static void read_recipe(Rd *r, const yaml_node_t *n, PipeRecipe *rc)
 {
-    static const char *const keys[] = {"file", "archs"};
-    yaml_node_t *v[2];
+    static const char *const keys[] = {"file", "archs", "min_layers", "keep"};
+    static const char *const keep_words[] = {"own"};
+    yaml_node_t *v[4];
     rc->loc = node_loc(r, n);
     if (n->type == YAML_SCALAR_NODE) {
         rc->path = resolve(r, scalar(r, n, "a recipe file", 0));
         return;
     }
-    if (fields(r, n, "a recipe", keys, 2, v) < 0) return;
+    if (fields(r, n, "a recipe", keys, 4, v) < 0) return;
+    rc->keep_own = word(r, v[3], "keep value", keep_words, 1, -1) == 0;
+    rc->min_layers = (int)opt_int(r, v[2], 1, 100000, "a layer count");
     rc->path = resolve(r, req_str(r, n, v[0], "file", "a recipe needs 'file', the .kop file"));
     if (v[0]) rc->loc = node_loc(r, v[0]);
     PipeList archs;
@@ -442,12 +448,73 @@ int pipelinep_model_index(const Pipeline *p, const char *name)
     return -1;
 }
 
+/* A value out of a closed list of words: its index, or dflt when absent. */
+static int word(Rd *r, const yaml_node_t *n, const char *what, const char *const *words, int n_words, int dflt)
+{
+    const char *s = opt_str(r, n, what);
+    if (!s) return dflt;
+    for (int i = 0; i < n_words; i++)
+        if (words[i] && !strcmp(words[i], s)) return i;
+    const char *shown[16];
+    int k = 0;
+    for (int i = 0; i < n_words && k < 16; i++)
+        if (words[i]) shown[k++] = words[i];
+    pipelinep_unknown(r->p->diag, node_loc(r, n), what, s, "", shown, k);
+    return dflt;
+}
+
+/* [A, B] with A < B into v; has set. */
+static void limits(Rd *r, const yaml_node_t *n, const char *key, double v[2], int *has)
+{
+    if (!n) return;
+    if (seq_len(n) != 2) {
+        diag_error(r->p->diag, node_loc(r, n), "'%s' is a list of two numbers: [A, B]", key);
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        const yaml_node_t *e = node(r, n->data.sequence.items.start[i]);
+        const char *s = scalar(r, e, "a number", 0);
+        char *end;
+        if (!s) return;
+        v[i] = strtod(s, &end);
+        if (end == s || *end || !(v[i] == v[i])) {
+            diag_error(r->p->diag, node_loc(r, e), "expected a number, found '%s'", s);
+            return;
+        }
+    }
+    if (!(v[0] < v[1])) diag_error(r->p->diag, node_loc(r, n), "'%s' is [A, B] with A < B", key);
+    else *has = 1;
+}
+
+static const char *const by_words[] = {"recipe", "model", "statement"};
+static const char *const x_words[] = {"k", "depth"};
+
 static void read_figure(Rd *r, const yaml_node_t *n, PipeFigure *f)
 {
-    static const char *const keys[] = {"recipe", "statement", "models", "lines", "heatmap", "title"};
-    yaml_node_t *v[6];
+    static const char *const keys[] = {"recipe", "statement", "models", "lines", "heatmap", "title",
+                                       "line_by", "panel_by", "metric", "x", "band", "ylim", "clim", "colors"};
+    enum { N_KEYS = sizeof keys / sizeof *keys };
+    yaml_node_t *v[N_KEYS];
     f->loc = node_loc(r, n);
-    if (fields(r, n, "a figure", keys, 6, v) < 0) return;
+    f->fig = (FigureOpts){.metric = -1, .band = BAND_STDERR};
+    f->line_by = PIPE_BY_MODEL;
+    f->panel_by = PIPE_BY_STATEMENT;
+    if (fields(r, n, "a figure", keys, N_KEYS, v) < 0) return;
+    f->line_by = word(r, v[6], "line_by value", by_words, 3, PIPE_BY_MODEL);
+    f->panel_by = word(r, v[7], "panel_by value", by_words, 3, v[6] && f->line_by == PIPE_BY_STATEMENT ? PIPE_BY_MODEL
+                                                                                                    : PIPE_BY_STATEMENT);
+    if (f->line_by == f->panel_by)
+        diag_error(r->p->diag, node_loc(r, v[7] ? v[7] : v[6] ? v[6] : n), "'line_by' and 'panel_by' are both '%s'",
+                   by_words[f->line_by]);
+    if (v[8]) {
+        f->fig.metric = word(r, v[8], "metric", plan_metric_names, METRIC_N, -1);
+        f->metric_loc = node_loc(r, v[8]);
+    }
+    f->fig.x_depth = word(r, v[9], "x axis", x_words, 2, 0);
+    f->fig.band = (BandKind)word(r, v[10], "band", plan_band_names, BAND_N, BAND_STDERR);
+    limits(r, v[11], "ylim", f->fig.ylim, &f->fig.has_ylim);
+    limits(r, v[12], "clim", f->fig.clim, &f->fig.has_clim);
+    f->fig.colors = (ColorsKind)word(r, v[13], "colour map", plan_colors_names, COLORS_N, COLORS_AUTO);
     if (!v[0]) diag_error(r->p->diag, f->loc, "missing 'recipe': a figure names the experiment(s) it draws");
     else if (seq_len(v[0]) == 0) diag_error(r->p->diag, node_loc(r, v[0]), "'recipe' is empty: a figure names the experiment(s) it draws");
     list(r, v[0], "an experiment name", &f->recipes);
@@ -479,10 +546,19 @@ static void check_unique(Rd *r, const char *what, const char *a, KopLoc la, cons
 
 static void read_root(Rd *r, const yaml_node_t *root)
 {
-    static const char *const keys[] = {"name", "output", "prompts", "limit", "threads", "models", "recipes", "figures"};
-    yaml_node_t *v[8];
+    static const char *const keys[] = {"name", "output", "prompts", "limit", "threads", "models", "recipes", "figures",
+                                       "keep"};
+    yaml_node_t *v[9];
     Pipeline *p = r->p;
-    if (fields(r, root, "a pipeline", keys, 8, v) < 0) return;
+    if (fields(r, root, "a pipeline", keys, 9, v) < 0) return;
+    static const char *const keep_words[] = {"correct on all"};
+    if (v[8] && word(r, v[8], "keep value", keep_words, 1, -1) == 0) {
+        p->keep_all_correct = 1;
+        p->keep_loc = node_loc(r, v[8]);
+        if (!v[2])
+            diag_error(p->diag, p->keep_loc, "'keep: correct on all' needs 'prompts:', the one prompt set every model "
+                       "answers");
+    }
 
     p->name = opt_str(r, v[0], "a name");
     if (p->name && !folder_name_ok(p->name))

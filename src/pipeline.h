@@ -19,6 +19,8 @@
  *     recipes:                       # required, at least one
  *       - ../examples/flow.kop
  *       - {file: ../examples/features.kop, archs: [mamba1, mamba2]}
+ *       - {file: paper/window-15.kop, min_layers: 15}   # only on models that deep
+ *       - {file: paper/flow-own.kop, keep: own}  # not the pipeline's `keep`: its own
  *     figures:                       # optional
  *       - recipe: flow-to-last       # an experiment name, or a list of them
  *         statement: "block subject -> last in layers[k..k+8]"   # or a list; default: all
@@ -26,6 +28,16 @@
  *         lines: flow-subject.png    # a line plot, one line per model and statement
  *         heatmap: flow-subject-map.png   # and/or a heatmap, one panel per model
  *         title: "subject -> last"   # default: the experiment name(s)
+ *         line_by: recipe            # what varies along the lines (recipe, model or
+ *         panel_by: statement        #   statement; default model) and across panels
+ *                                    #   (default statement); heatmaps: rows and panels
+ *         metric: hit                # the metric (default: the recipes' first)
+ *         x: depth                   # k (default) or relative depth (models of any depth
+ *                                    #   on one axis); band: stderr | ci95 | none;
+ *         ylim: [-100, 20]           #   ylim, clim: [A, B]; colors: rdylgn | rdbu | viridis
+ *     keep: correct on all           # optional, needs prompts: the clean forward of every
+ *                                    #   model first; every recipe then runs on the prompts
+ *                                    #   that every model answers correctly (OUTPUT/prompts.csv)
  *
  * Paths written in the file are relative to the file's folder (absolute ones
  * are used as they are); figure paths are relative to the output folder and
@@ -68,6 +80,7 @@
 #include "ast.h"
 #include "diag.h"
 #include "model.h"
+#include "render.h"
 #include "util.h"
 
 typedef struct PipeModel {
@@ -82,6 +95,8 @@ typedef struct PipeModel {
 typedef struct PipeRecipe {
     const char *path;          /* resolved */
     unsigned archs;            /* bit (1u << arch) per allowed arch; 0: all */
+    int min_layers;            /* runs only on models of at least this many layers (0: any) */
+    int keep_own;              /* `keep: own`: its own prompts, not the pipeline's `keep` */
     KopLoc loc;
 } PipeRecipe;
 
@@ -99,8 +114,12 @@ typedef struct PipeFigure {
     const char *lines;         /* relative to the output folder; NULL: none */
     const char *heatmap;
     const char *title;         /* NULL: the experiment name(s) */
-    KopLoc loc;
+    int line_by, panel_by;     /* PIPE_BY_*: what varies along lines, across panels */
+    FigureOpts fig;            /* x, band, limits, colours; fig.metric -1: the recipes' first */
+    KopLoc loc, metric_loc;
 } PipeFigure;
+
+enum { PIPE_BY_RECIPE, PIPE_BY_MODEL, PIPE_BY_STATEMENT };
 
 typedef struct Pipeline {
     const char *path;          /* as given, for messages */
@@ -110,6 +129,8 @@ typedef struct Pipeline {
     const char *prompts;       /* resolved; NULL: the recipes' own */
     KopLoc prompts_loc;
     long limit;                /* at most this many prompts per run; 0: no cap */
+    int keep_all_correct;      /* `keep: correct on all` */
+    KopLoc keep_loc;
     int threads;               /* 0: not given */
     PipeModel *models;
     int n_models;
@@ -159,6 +180,12 @@ int pipelinep_model_index(const Pipeline *p, const char *name);
  * hint, or the list of them when none is close. */
 void pipelinep_unknown(Diag *d, KopLoc loc, const char *what, const char *name, const char *where,
                        const char *const *names, int n);
+
+/* `keep: correct on all` (pipeline_keep.c): every model's clean forward on
+ * the pipeline's prompts; *keep (n_keep, malloc'ed) marks the prompts every
+ * model answers correctly; writes OUT/prompts.csv.  0 or -1 with err. */
+int pipelinep_keep_all(const Pipeline *p, const char *out, int threads, int quiet, FILE *log, unsigned char **keep,
+                       int *n_keep, KopError *err);
 
 // ---- checking and running (pipeline_run.c) -------------------------------------
 

@@ -28,7 +28,9 @@
 typedef struct Compiled {
     int ok;
     const char *experiment;
-    Metric metric;
+    Metric metric;         /* the first of metrics */
+    Metric metrics[METRIC_N];
+    int n_metrics;
     const char **labels;   /* (n_labels) block (or restore) labels */
     int n_labels;
 } Compiled;
@@ -40,9 +42,10 @@ typedef struct Ctx {
     int *layers;           /* (n_models) likewise */
 } Ctx;
 
-static int runs_on(const PipeRecipe *r, Arch a)
+/* Does recipe r go with a model of arch a and n_layers layers (0: unknown)? */
+static int runs_on(const PipeRecipe *r, Arch a, int n_layers)
 {
-    return !r->archs || !a || (r->archs & (1u << a));
+    return (!r->archs || !a || (r->archs & (1u << a))) && (!n_layers || n_layers >= r->min_layers);
 }
 
 // ---- recipes ------------------------------------------------------------------------
@@ -60,6 +63,8 @@ static int compile_for(const Pipeline *p, const PipeRecipe *pr, const char *text
         c->ok = 1;
         c->experiment = arena_strndup(p->ar, r->experiment, strlen(r->experiment));
         c->metric = r->metric;
+        memcpy(c->metrics, r->metrics, sizeof c->metrics);
+        c->n_metrics = r->n_metrics;
         c->n_labels = r->n_blocks + r->n_restores; /* a recipe has one kind or the other */
         c->labels = arena_alloc(p->ar, sizeof *c->labels * (size_t)(c->n_labels ? c->n_labels : 1));
         for (int b = 0; b < r->n_blocks; b++)
@@ -96,7 +101,7 @@ static void check_recipe(Ctx *c, int i)
             }
         for (int m = 0; c->rc[i].ok && m < p->n_models; m++) {
             const PipeModel *pm = &p->models[m];
-            if (!runs_on(pr, c->arch[m]) || (!c->arch[m] && !c->layers[m])) continue;
+            if (!runs_on(pr, c->arch[m], c->layers[m]) || (!c->arch[m] && !c->layers[m])) continue;
             /* quietly, so the recipe's warnings are not repeated per model;
              * again aloud when it fails */
             if (compile_for(p, pr, text, len, c->arch[m], c->layers[m], pm->name, NULL, NULL) < 0) {
@@ -128,7 +133,7 @@ static int model_in_figure(const Ctx *c, const PipeFigure *f, int m)
 {
     for (int i = 0; i < f->recipes.n; i++) {
         int r = recipe_by_experiment(c, f->recipes.v[i]);
-        if (r >= 0 && runs_on(&c->p->recipes[r], c->arch[m])) return 1;
+        if (r >= 0 && runs_on(&c->p->recipes[r], c->arch[m], c->layers[m])) return 1;
     }
     return 0;
 }
@@ -170,6 +175,12 @@ static void check_figure(const Ctx *c, int fi)
             pipelinep_unknown(p->diag, f->recipes.loc[i], "experiment", f->recipes.v[i], "", names, n);
             free(names);
             known = 0;
+        } else if (f->fig.metric >= 0) {
+            int found = 0;
+            for (int q = 0; q < c->rc[r].n_metrics; q++) found |= (int)c->rc[r].metrics[q] == f->fig.metric;
+            if (!found)
+                diag_error(p->diag, f->metric_loc, "'%s' does not measure %s", f->recipes.v[i],
+                           plan_metric_name((Metric)f->fig.metric));
         } else if (metric >= 0 && (int)c->rc[r].metric != metric) {
             diag_error(p->diag, f->recipes.loc[i], "'%s' measures %s but '%s' measures %s: a figure shows one metric",
                        f->recipes.v[i], plan_metric_name(c->rc[r].metric), f->recipes.v[0],
@@ -272,7 +283,7 @@ int pipeline_check(Pipeline *p, FILE *out, KopError *err)
     if (!out) return 0;
     int runs = 0;
     for (int m = 0; m < p->n_models; m++)
-        for (int i = 0; i < p->n_recipes; i++) runs += runs_on(&p->recipes[i], c.arch[m]);
+        for (int i = 0; i < p->n_recipes; i++) runs += runs_on(&p->recipes[i], c.arch[m], c.layers[m]);
     fprintf(out, "pipeline %s: %d model%s x %d recipe%s = %d run%s, %d figure%s\n", p->name, p->n_models,
             p->n_models == 1 ? "" : "s", p->n_recipes, p->n_recipes == 1 ? "" : "s", runs, runs == 1 ? "" : "s",
             p->n_figures, p->n_figures == 1 ? "" : "s");
@@ -290,16 +301,17 @@ int pipeline_check(Pipeline *p, FILE *out, KopError *err)
         else fprintf(out, "  ? layers");
         fprintf(out, "  %s%s: ", pm->dir, stat(pm->dir, &st) == 0 ? "" : " (absent)");
         int n = 0;
-        for (int i = 0; i < p->n_recipes; i++) n += runs_on(&p->recipes[i], c.arch[m]);
+        for (int i = 0; i < p->n_recipes; i++) n += runs_on(&p->recipes[i], c.arch[m], c.layers[m]);
         if (n == p->n_recipes) fprintf(out, "every recipe");
         else fprintf(out, "%d recipe%s, not", n, n == 1 ? "" : "s");
         for (int i = 0; n < p->n_recipes && i < p->n_recipes; i++)
-            if (!runs_on(&p->recipes[i], c.arch[m])) fprintf(out, " %s", c.rc[i].experiment);
+            if (!runs_on(&p->recipes[i], c.arch[m], c.layers[m])) fprintf(out, " %s", c.rc[i].experiment);
         fputc('\n', out);
     }
     if (p->prompts)
         fprintf(out, "  prompts: %s%s, instead of the recipes' own\n", p->prompts,
                 access(p->prompts, R_OK) == 0 ? "" : " (absent)");
+    if (p->keep_all_correct) fprintf(out, "  keep: correct on all (every model's clean forward on the prompts first)\n");
     return 0;
 }
 
@@ -313,9 +325,36 @@ static int in_list(const PipeList *l, const char *s)
     return 0;
 }
 
+/* The row's value of a figure dimension (PIPE_BY_*). */
+static const char *by_value(const SummaryRow *r, int by)
+{
+    return by == PIPE_BY_RECIPE ? r->experiment : by == PIPE_BY_MODEL ? r->model : r->statement;
+}
+
+/* line_by / panel_by: the renderer draws a line per series (its `model`)
+ * and a panel per row (its `statement`) -- a heatmap a panel per series and
+ * a row per statement -- so the rows are relabelled: the line dimension
+ * into `model`, the panel one into `statement`, and the third, when it
+ * varies, appended to the line's name.  Labels are owned by the arena. */
+static void regroup(const PipeFigure *f, Summary *s, int heatmap, KopArena *ar)
+{
+    int third = 3 - f->line_by - f->panel_by, varies = 0;
+    for (int i = 1; i < s->n_rows; i++) varies |= strcmp(by_value(&s->rows[i], third), by_value(&s->rows[0], third)) != 0;
+    for (int i = 0; i < s->n_rows; i++) {
+        SummaryRow *r = &s->rows[i];
+        const char *line = by_value(r, f->line_by), *panel = by_value(r, f->panel_by);
+        char *l = varies ? kop_strf("%s, %s", line, by_value(r, third)) : kop_xstrdup(line);
+        const char *lv = arena_strndup(ar, l, strlen(l)), *pv = arena_strndup(ar, panel, strlen(panel));
+        free(l);
+        r->model = (char *)(heatmap ? pv : lv);
+        r->statement = (char *)(heatmap ? lv : pv);
+        r->experiment = (char *)"figure"; /* one experiment: no prefixes; the title names them */
+    }
+}
+
 /* One figure: the joined summaries of its experiments (in memory),
  * filtered to its statements and models, drawn as render.h draws several
- * models (one series each). */
+ * models (one series each), or regrouped by line_by / panel_by. */
 static int draw_figure(const Ctx *c, const PipeFigure *f, const Summary *joined, const char *out, FILE *log,
                        KopError *err)
 {
@@ -334,21 +373,40 @@ static int draw_figure(const Ctx *c, const PipeFigure *f, const Summary *joined,
                 keep.rows[keep.n_rows++] = s->rows[k]; /* borrowed */
             }
         }
-    SummaryPlot sp;
+    /* the metric: the figure's, else the recipes' first (all the same, checked) */
+    const char *metric = f->fig.metric >= 0 ? plan_metric_name((Metric)f->fig.metric) : NULL;
+    for (int e = 0; !metric && e < c->p->n_recipes; e++)
+        if (c->rc[e].ok && !strcmp(c->rc[e].experiment, f->recipes.v[0])) metric = plan_metric_name(c->rc[e].metric);
+    int regrouped = f->line_by != PIPE_BY_MODEL || f->panel_by != PIPE_BY_STATEMENT;
     if (keep.n_rows == 0) status = kop_fail(err, KOP_EXIT_DATA, "%s: no results to draw", name);
-    else status = summary_plot(&keep, NULL, NULL, 0, &sp, err);
-    int have_plot = status == 0;
-    if (have_plot && f->title) sp.d.experiment = f->title;
     for (int k = 0; status == 0 && k < 2; k++) {
         const char *file = k ? f->heatmap : f->lines;
         if (!file) continue;
-        char *path = kop_strf("%s/%s", out, file);
-        status = kop_make_parent_dirs(path, err);
-        if (status == 0) status = k ? render_heatmap(path, &sp.d, err) : render_lines(path, &sp.d, err);
-        if (status == 0 && log) fprintf(log, "figure %s\n", path);
-        free(path);
+        KopArena *ar = arena_new();
+        Summary s = keep;
+        s.rows = kop_xmalloc(sizeof *s.rows * (size_t)keep.n_rows);
+        memcpy(s.rows, keep.rows, sizeof *s.rows * (size_t)keep.n_rows);
+        if (regrouped) regroup(f, &s, k, ar);
+        SummaryPlot sp;
+        status = summary_plot_opts(&s, metric, NULL, 0, &f->fig, &sp, err);
+        if (status == 0) {
+            if (f->title) sp.d.experiment = f->title;
+            else if (regrouped) {
+                KopBuf t = {0};
+                for (int i = 0; i < f->recipes.n; i++) kop_buf_addf(&t, "%s%s", i ? " + " : "", f->recipes.v[i]);
+                sp.d.experiment = arena_strndup(ar, t.s, t.n);
+                free(t.s);
+            }
+            char *path = kop_strf("%s/%s", out, file);
+            status = kop_make_parent_dirs(path, err);
+            if (status == 0) status = k ? render_heatmap(path, &sp.d, err) : render_lines(path, &sp.d, err);
+            if (status == 0 && log) fprintf(log, "figure %s\n", path);
+            free(path);
+            summary_plot_free(&sp);
+        }
+        free(s.rows);
+        arena_free(ar);
     }
-    if (have_plot) summary_plot_free(&sp);
     free(keep.rows);
     free(name);
     return status;
@@ -382,7 +440,8 @@ static int write_record(const Pipeline *p, const char *out, KopError *err)
 /* Run every recipe that goes with model m, the model loaded once and each
  * recipe compiled once for it; sums[i * n_models + m] receives the run's
  * summary rows. */
-static int run_model(const Ctx *c, int m, const char *out, const PipelineRunOptions *o, Summary *sums, KopError *err)
+static int run_model(const Ctx *c, int m, const char *out, const PipelineRunOptions *o, Summary *sums,
+                     const unsigned char *keep, int n_keep, KopError *err)
 {
     const Pipeline *p = c->p;
     const PipeModel *pm = &p->models[m];
@@ -390,7 +449,7 @@ static int run_model(const Ctx *c, int m, const char *out, const PipelineRunOpti
     if (model_load(&model, pm->dir, err) < 0) return -1;
     int status = 0;
     for (int i = 0; i < p->n_recipes && status == 0; i++) {
-        if (!runs_on(&p->recipes[i], model.cfg.arch)) continue;
+        if (!runs_on(&p->recipes[i], model.cfg.arch, model.cfg.n_layer)) continue;
         size_t len;
         char *text = kop_read_file(p->recipes[i].path, &len, err);
         if (!text) {
@@ -410,7 +469,9 @@ static int run_model(const Ctx *c, int m, const char *out, const PipelineRunOpti
             RunOptions ro = {.recipe_path = p->recipes[i].path, .recipe = r, .model_dir = pm->dir,
                              .model_label = pm->name, .out_dir = dir, .threads = o->threads ? o->threads : p->threads,
                              .quiet = o->quiet, .log = o->log, .model = &model, .tokenizer = pm->tokenizer,
-                             .prompts = p->prompts, .limit = p->limit, .summary = &sums[i * p->n_models + m]};
+                             .prompts = p->prompts, .limit = p->limit, .summary = &sums[i * p->n_models + m],
+                             .keep = p->recipes[i].keep_own ? NULL : keep, .n_keep = n_keep,
+                             .keep_note = "keep: correct on all (the prompts every model of the pipeline answers correctly)"};
             status = run_recipe(&ro, err);
             free(dir);
         }
@@ -444,8 +505,12 @@ int pipeline_run(Pipeline *p, const PipelineRunOptions *o, KopError *err)
                 : p->output ? kop_xstrdup(p->output) : kop_strf("results/%s", p->name);
     int cells = p->n_recipes * p->n_models;
     Summary *sums = kop_xcalloc((size_t)(cells ? cells : 1), sizeof *sums);
-    int status = kop_make_dirs(out, err);
-    for (int m = 0; m < p->n_models && status == 0; m++) status = run_model(&c, m, out, o, sums, err);
+    int status = kop_make_dirs(out, err), n_keep = 0;
+    unsigned char *keep = NULL;
+    if (status == 0 && p->keep_all_correct)
+        status = pipelinep_keep_all(p, out, o->threads ? o->threads : p->threads, o->quiet, o->log, &keep, &n_keep, err);
+    for (int m = 0; m < p->n_models && status == 0; m++) status = run_model(&c, m, out, o, sums, keep, n_keep, err);
+    free(keep);
     /* every model's summary of an experiment in one file, for `kop render`
      * and the figures */
     Summary *joined = kop_xcalloc((size_t)(p->n_recipes ? p->n_recipes : 1), sizeof *joined);

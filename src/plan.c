@@ -513,6 +513,23 @@ static void dump_restore_items(FILE *f, const Recipe *r)
     }
 }
 
+static void print_metrics(FILE *f, const Recipe *r)
+{
+    for (int i = 0; i < r->n_metrics; i++) fprintf(f, "%s%s", i ? ", " : "", plan_metric_names[r->metrics[i]]);
+}
+
+/* The options that differ from the defaults, as they are written. */
+void plan_figure_opts_print(FILE *f, const FigureOpts *o)
+{
+    if (o->metric >= 0) fprintf(f, " metric %s", plan_metric_names[o->metric]);
+    if (o->x_depth) fputs(" x depth", f);
+    if (o->band != BAND_STDERR) fprintf(f, " band %s", plan_band_names[o->band]);
+    if (o->has_ylim) fprintf(f, " ylim %g..%g", o->ylim[0], o->ylim[1]);
+    if (o->has_clim) fprintf(f, " clim %g..%g", o->clim[0], o->clim[1]);
+    if (o->colors != COLORS_AUTO) fprintf(f, " colors %s", plan_colors_names[o->colors]);
+    if (o->per_prompt) fputs(" per prompt", f);
+}
+
 void plan_dump(FILE *f, const Recipe *r)
 {
     fputs("experiment ", f);
@@ -524,7 +541,18 @@ void plan_dump(FILE *f, const Recipe *r)
     }
     if (r->keep_correct) fputs("keep correct\n", f);
     if (r->limit >= 0) fprintf(f, "limit %ld\n", r->limit);
-    fprintf(f, "target %s\nmeasure %s\n", plan_target_names[r->target], plan_metric_names[r->metric]);
+    if (r->n_keep_ids >= 0) {
+        fprintf(f, "keep ids (%d)", r->n_keep_ids);
+        for (int i = 0; i < r->n_keep_ids && i < 20; i++) fprintf(f, " %ld", r->keep_ids[i]);
+        fputs(r->n_keep_ids > 20 ? " ...\n" : "\n", f);
+    } else if (r->keep_ids_path) {
+        fputs("keep ids ", f);
+        ast_print_string(f, r->keep_ids_path);
+        fputc('\n', f);
+    }
+    fprintf(f, "target %s\nmeasure ", plan_target_names[r->target]);
+    print_metrics(f, r);
+    fputc('\n', f);
     if (plan_is_trace(r)) {
         print_corruption(f, &r->corrupt);
         fputc('\n', f);
@@ -533,6 +561,7 @@ void plan_dump(FILE *f, const Recipe *r)
     for (int i = 0; i < r->n_outputs; i++) {
         fprintf(f, "output %s ", plan_output_names[r->outputs[i].kind]);
         ast_print_string(f, r->outputs[i].path);
+        plan_figure_opts_print(f, &r->outputs[i].fig);
         fputc('\n', f);
     }
     fprintf(f, "model %s%s%d layer%s\n", r->arch ? arch_name(r->arch) : "", r->arch ? ", " : "",
@@ -628,7 +657,9 @@ void plan_summary(FILE *f, const Recipe *r, const char *model_name)
     if (n_inline) fprintf(f, "%s%d inline", listed ? ", " : "", n_inline);
     if (r->keep_correct) fputs(", keep correct", f);
     if (r->limit >= 0) fprintf(f, ", limit %ld", r->limit);
-    fprintf(f, "; target %s; measure %s", plan_target_names[r->target], plan_metric_names[r->metric]);
+    if (r->n_keep_ids >= 0) fprintf(f, ", keep %d id%s", r->n_keep_ids, r->n_keep_ids == 1 ? "" : "s");
+    fprintf(f, "; target %s; measure ", plan_target_names[r->target]);
+    print_metrics(f, r);
     for (int i = 0; i < r->n_outputs; i++) {
         fputs(i ? ", " : "; outputs ", f);
         ast_print_string(f, r->outputs[i].path);

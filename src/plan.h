@@ -47,6 +47,7 @@
 #include "featsel.h"
 #include "hooks.h"
 #include "model.h"
+#include "render.h"
 
 typedef enum {
 #define KOP_EXPR_OP(name, arity, spelling) EXPR_##name,
@@ -174,12 +175,13 @@ typedef struct Output {
     OutputKind kind;
     const char *path;            /* relative to the run's output folder */
     KopLoc loc;
+    FigureOpts fig;
 } Output;
 
 /* One `block` statement. */
 typedef struct Block {
     int index;                   /* 1-based, among the blocks, as written */
-    const char *label;           /* its source text, for outputs */
+    const char *label;           /* its `label "TEXT"`, else its source text, for outputs */
     const GroupExpr *src, *dst;
     const PlanExpr *lo, *hi;     /* layers lo..hi; both NULL: every layer */
     KopLoc layers_loc;
@@ -249,7 +251,14 @@ typedef struct Recipe {
     int keep_correct;
     long limit;                  /* -1: every prompt */
     TargetMode target;
-    Metric metric;
+    Metric metric;               /* the first of metrics */
+    Metric metrics[METRIC_N];    /* `measure M1, M2, ...`, as written, no repeats */
+    int n_metrics;
+    /* `keep ids`: a record's id (known_id / case_id, else its index in the
+     * joined list) must be one of these; n_keep_ids -1: no such filter */
+    long *keep_ids;
+    int n_keep_ids;
+    const char *keep_ids_path;   /* `keep ids "FILE"`, resolved; NULL for a list */
     Output *outputs;
     int n_outputs;
     Block *blocks;
@@ -298,6 +307,10 @@ int plan_base_passes(const Recipe *r);
 /* Total forward passes, clean ones included, for n_prompts prompts of
  * prompt_len tokens. */
 long long plan_forward_passes(const Recipe *r, long n_prompts, int prompt_len);
+
+/* Figure options that differ from the defaults, each with a leading space,
+ * as an `output` writes them. */
+void plan_figure_opts_print(FILE *f, const FigureOpts *o);
 
 /* The whole plan, one line per fact and per item (kop check --dump-plan). */
 void plan_dump(FILE *f, const Recipe *r);

@@ -42,6 +42,35 @@
 #include "raster.h"
 #include "util.h"
 
+typedef enum {
+#define KOP_BAND(name, spelling) BAND_##name,
+#include "plan_ops.def"
+#undef KOP_BAND
+    BAND_N
+} BandKind;
+
+typedef enum {
+#define KOP_COLORS(name, spelling) COLORS_##name,
+#include "plan_ops.def"
+#undef KOP_COLORS
+    COLORS_N
+} ColorsKind;
+
+extern const char *const plan_band_names[BAND_N];
+extern const char *const plan_colors_names[COLORS_N];
+
+/* How a figure is drawn: the options of `output` (and of a pipeline's
+ * figures).  Limits are in the figure's units (prob_change in percent). */
+typedef struct FigureOpts {
+    int metric;                  /* a Metric (plan.h), or -1: one figure per metric measured */
+    int x_depth;                 /* x = the window's first layer / L * 100, not k */
+    BandKind band;               /* default BAND_STDERR */
+    int has_ylim, has_clim;
+    double ylim[2], clim[2];
+    ColorsKind colors;
+    int per_prompt;              /* heatmap: one panel per prompt, rows its tokens */
+} FigureOpts;
+
 typedef struct PlotData {
     /* title pieces; NULL/"" or n_prompts <= 0 leaves that piece out */
     const char *experiment;
@@ -61,6 +90,13 @@ typedef struct PlotData {
     const char *x_title;         /* default "layer (k)" */
     const char *row_title;       /* default "statement" */
     int verbatim_labels;         /* 1: draw row labels exactly as given */
+    /* fixed limits in display units (has_*: 0 = the data's); the colour map */
+    int has_ylim, has_clim;
+    double ylim[2], clim[2];
+    ColorsKind colors;
+    int join_gaps;               /* lines: a missing value is stepped over, not a break (series on
+                                    different x grids sharing one axis) */
+    const char *note;            /* appended to the subtitle (what the bands are), or NULL */
 } PlotData;
 
 #define PLOT_AT(d, a, s, r, i) ((a)[((size_t)(s) * (size_t)(d)->n_rows + (size_t)(r)) * (size_t)(d)->n_x + (size_t)(i)])

@@ -14,6 +14,18 @@
 #include "font.h"
 #include "render.h"
 
+const char *const plan_band_names[BAND_N] = {
+#define KOP_BAND(name, spelling) spelling,
+#include "plan_ops.def"
+#undef KOP_BAND
+};
+
+const char *const plan_colors_names[COLORS_N] = {
+#define KOP_COLORS(name, spelling) spelling,
+#include "plan_ops.def"
+#undef KOP_COLORS
+};
+
 // ---- style --------------------------------------------------------------------
 
 #define C_BG RGB_HEX(0xffffff)
@@ -50,9 +62,16 @@ static const uint32_t cmap_div[11] = {0x67001f, 0xb2182b, 0xd6604d, 0xf4a582, 0x
 static const uint32_t cmap_seq[9] = {0x440154, 0x472d7b, 0x3b528b, 0x2c728e, 0x21918c,
                                      0x28ae80, 0x5ec962, 0xaddc30, 0xfde725};
 
+/* ColorBrewer RdYlGn (11 classes), red for decrease, as the Mamba Knockout
+ * paper's per-prompt heatmaps. */
+static const uint32_t cmap_rdylgn[11] = {0xa50026, 0xd73027, 0xf46d43, 0xfdae61, 0xfee08b, 0xffffbf,
+                                         0xd9ef8b, 0xa6d96a, 0x66bd63, 0x1a9850, 0x006837};
+
+/* kind: 1 diverging (RdBu), 0 sequential (viridis), or COLORS_RDYLGN + 8 */
 static Rgb cmap(int diverging, double t)
 {
-    const uint32_t *a = diverging ? cmap_div : cmap_seq;
+    int rdylgn = diverging == COLORS_RDYLGN + 8;
+    const uint32_t *a = rdylgn ? cmap_rdylgn : diverging ? cmap_div : cmap_seq;
     int n = diverging ? 11 : 9;
     if (!(t > 0.0)) t = 0.0;
     if (t > 1.0) t = 1.0;
@@ -315,6 +334,9 @@ static int prep_init(Prep *p, const PlotData *d, const char *noun, KopError *err
             return kop_fail(err, KOP_EXIT_DATA, "render: x[%d] = %g cannot be plotted", i, d->x[i]);
     p->metric = metric_of(d);
     p->diverging = render_metric_is_signed(p->metric);
+    if (d->colors == COLORS_RDBU) p->diverging = 1;
+    else if (d->colors == COLORS_VIRIDIS) p->diverging = 0;
+    else if (d->colors == COLORS_RDYLGN) p->diverging = COLORS_RDYLGN + 8;
     p->scale = render_metric_scale(p->metric);
     p->value_title = metric_title(p->metric);
     p->title = elide_middle(d->experiment && *d->experiment ? d->experiment : p->value_title, MAX_TITLE_CELLS);
@@ -324,6 +346,11 @@ static int prep_init(Prep *p, const PlotData *d, const char *noun, KopError *err
     if (model && d->n_prompts > 0) sub = kop_strf("%s, n = %d prompt%s", model, d->n_prompts, plural);
     else if (model) sub = kop_xstrdup(model);
     else if (d->n_prompts > 0) sub = kop_strf("n = %d prompt%s", d->n_prompts, plural);
+    if (d->note && *d->note) { /* what the bands are, when not the default */
+        char *with = sub ? kop_strf("%s; %s", sub, d->note) : kop_xstrdup(d->note);
+        free(sub);
+        sub = with;
+    }
     if (sub) {
         p->subtitle = elide_middle(sub, MAX_TITLE_CELLS);
         free(sub);
@@ -445,6 +472,10 @@ static void heat_layout(const PlotData *d, const Prep *p, HeatLayout *L)
     } else {
         L->lo = fmin(0.0, p->vmin);
         L->hi = p->vmax > L->lo ? p->vmax : L->lo + 1.0;
+    }
+    if (d->has_clim) {
+        L->lo = d->clim[0] / p->scale;
+        L->hi = d->clim[1] / p->scale;
     }
     L->cticks = ticks_within(L->lo * p->scale, L->hi * p->scale, 6);
     L->cbar_label_w = ticks_label_width(L->cticks);
@@ -639,6 +670,10 @@ static void lines_layout(const PlotData *d, const Prep *p, LinesLayout *L)
     double step = nice_step(hi - lo, 12);
     L->ylo = floor(lo / step + 1e-9) * step;
     L->yhi = ceil(hi / step - 1e-9) * step;
+    if (d->has_ylim) {
+        L->ylo = d->ylim[0];
+        L->yhi = d->ylim[1];
+    }
     L->yt = ticks_within(L->ylo, L->yhi, 5);
     L->ytick_w = ticks_label_width(L->yt);
 
@@ -698,6 +733,8 @@ static float map_x(const LinesLayout *L, int x0, double x)
 
 static float map_y(const LinesLayout *L, int y0, double v)
 {
+    if (v > L->yhi) v = L->yhi; /* fixed limits: what lies beyond is drawn on the edge */
+    if (v < L->ylo) v = L->ylo;
     return (float)y0 + (float)((L->yhi - v) / (L->yhi - L->ylo) * L->ph);
 }
 
@@ -749,13 +786,15 @@ static void draw_curve(Canvas *c, const PlotData *d, const Prep *p, const LinesL
     while (i < n) {
         while (i < n && !isfinite(PLOT_AT(d, d->mean, s, r, i))) i++;
         int k = 0;
-        for (; i < n && isfinite(PLOT_AT(d, d->mean, s, r, i)); i++, k++) {
+        for (; i < n && (isfinite(PLOT_AT(d, d->mean, s, r, i)) || d->join_gaps); i++) {
+            if (!isfinite(PLOT_AT(d, d->mean, s, r, i))) continue;
             double m = PLOT_AT(d, d->mean, s, r, i) * p->scale;
             double e = d->se && isfinite(PLOT_AT(d, d->se, s, r, i)) ? fabs(PLOT_AT(d, d->se, s, r, i)) * p->scale : 0.0;
             xs[k] = map_x(L, x0, d->x[i]);
             ym[k] = map_y(L, y0, m);
             ya[k] = map_y(L, y0, m - e);
             yb[k] = map_y(L, y0, m + e);
+            k++;
         }
         if (k == 0) break;
         if (pass == 0 && k >= 2) raster_band(c, xs, ya, yb, k, col, 0.18f);

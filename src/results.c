@@ -5,14 +5,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The window's first layer lo_expr at k, before clipping (clipped: lo), as
+ * a percentage of the layers: where `x depth` puts an item. */
+static double depth(const Recipe *rc, const PlanExpr *lo_expr, int k, int lo)
+{
+    long first = lo;
+    if (lo_expr && plan_expr_eval(lo_expr, k, 0, rc->n_layers, &first) < 0) first = lo;
+    /* rounded, so that one depth of two models (12 of 24, 24 of 48) is one x */
+    return rc->n_layers > 0 ? round((double)first * 100.0 / rc->n_layers * 1e9) / 1e9 : NAN;
+}
+
 ItemView results_item(const Recipe *r, int i)
 {
     if (plan_is_trace(r)) {
         const RestoreItem *it = &r->restore_items[i];
-        return (ItemView){it->restore->label, it->k, it->layer_lo, it->layer_hi};
+        return (ItemView){it->restore->label, it->k, it->layer_lo, it->layer_hi,
+                          depth(r, it->restore->restore.lo, it->k, it->layer_lo)};
     }
     const PlanItem *it = &r->items[i];
-    return (ItemView){it->block->label, it->k, it->layer_lo, it->layer_hi};
+    return (ItemView){it->block->label, it->k, it->layer_lo, it->layer_hi, depth(r, it->block->lo, it->k, it->layer_lo)};
 }
 
 void results_init(Results *r, const Recipe *recipe, const char *experiment, const char *model)
@@ -23,14 +34,14 @@ void results_init(Results *r, const Recipe *recipe, const char *experiment, cons
     r->model = model;
 }
 
-static Acc *acc_get(Results *r, int item, int t)
+static Acc *acc_get(Results *r, int item, int t, int metric)
 {
     for (int i = r->n_acc - 1; i >= 0; i--) /* items arrive in order: search from the end */
-        if (r->acc[i].item == item && r->acc[i].t == t) return &r->acc[i];
+        if (r->acc[i].item == item && r->acc[i].t == t && r->acc[i].metric == metric) return &r->acc[i];
     if (r->n_acc == r->cap_acc)
         r->acc = kop_xrealloc(r->acc, sizeof *r->acc * (size_t)(r->cap_acc = r->cap_acc ? 2 * r->cap_acc : 64));
     Acc *a = &r->acc[r->n_acc++];
-    *a = (Acc){.item = item, .t = t};
+    *a = (Acc){.item = item, .t = t, .metric = metric};
     return a;
 }
 
@@ -45,15 +56,16 @@ void results_add(Results *r, PromptResult *p)
     r->n_counted++;
     if (!q->mine) return;
     r->n_used++;
-    r->n_runs += q->n_m;
+    /* one intervened run gives every metric (a journal read without its recipe: counted per metric) */
+    r->n_runs += r->recipe ? q->n_m / r->recipe->n_metrics : q->n_m;
     r->flops += q->flops;
-    for (int k = 0; k < q->n_m; k++) stat_add(&acc_get(r, q->m[k].item, q->m[k].t)->s, q->m[k].value);
+    for (int k = 0; k < q->n_m; k++) stat_add(&acc_get(r, q->m[k].item, q->m[k].t, q->m[k].metric)->s, q->m[k].value);
 }
 
 static int acc_cmp(const void *a_, const void *b_)
 {
     const Acc *a = a_, *b = b_;
-    return a->item != b->item ? a->item - b->item : a->t - b->t;
+    return a->item != b->item ? a->item - b->item : a->t != b->t ? a->t - b->t : a->metric - b->metric;
 }
 
 void results_finish(Results *r)
@@ -63,7 +75,11 @@ void results_finish(Results *r)
 
 void results_free(Results *r)
 {
-    for (int i = 0; i < r->n_prompts; i++) free(r->prompts[i].m);
+    for (int i = 0; i < r->n_prompts; i++) {
+        free(r->prompts[i].m);
+        for (int t = 0; t < r->prompts[i].n_labels; t++) free(r->prompts[i].labels[t]);
+        free(r->prompts[i].labels);
+    }
     free(r->prompts);
     free(r->acc);
     for (int t = 0; t < r->n_t_labels; t++) free(r->t_labels[t]);
@@ -92,9 +108,9 @@ void results_summary(const Results *r, Summary *out)
         const Stat *s = &r->acc[i].s;
         out->rows[i] = (SummaryRow){
             .experiment = kop_xstrdup(r->experiment), .model = kop_xstrdup(r->model),
-            .statement = kop_xstrdup(it.label), .metric = kop_xstrdup(plan_metric_name(r->recipe->metric)),
+            .statement = kop_xstrdup(it.label), .metric = kop_xstrdup(plan_metric_name(r->recipe->metrics[r->acc[i].metric])),
             .has_k = it.k >= 0, .k = it.k, .has_t = r->acc[i].t >= 0, .t = r->acc[i].t, .n = s->n,
             .mean = as_written(stat_mean(s)), .se = as_written(stat_stderr(s)), .ci95 = as_written(stat_ci95(s)),
-            .line = i + 2};
+            .line = i + 2, .depth = it.depth};
     }
 }

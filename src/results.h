@@ -8,8 +8,9 @@
  *  - one PromptResult per prompt read, in list order up to where the run
  *    stopped: measured (with one Measure per plan item x sweep point) or
  *    skipped with its reason;
- *  - one Acc per plan item x t, the running statistics of the metric over
- *    the measured prompts, sorted by item then t at the end of the run.
+ *  - one Acc per plan item x t x metric, the running statistics of the
+ *    metric over the measured prompts, sorted by item, t, then metric (in
+ *    the order `measure` names them) at the end of the run.
  *
  * The column lists of rows.csv and summary.csv are defined once, in
  * results_csv.c. */
@@ -22,9 +23,10 @@
 #include "stats.h"
 #include "summary_csv.h"
 
-typedef struct Measure {   /* one intervened run of a prompt (a knockout, a restore) */
+typedef struct Measure {   /* one metric of one intervened run of a prompt (a knockout, a restore) */
     int item, t;           /* plan item (PlanItem or RestoreItem); t = -1 when the item does not sweep t,
                               the Role (trace_roles.h) with `aggregate t by role` */
+    int metric;            /* index into the recipe's metrics */
     double p_after, value; /* the target's probability after the intervention; the metric */
 } Measure;
 
@@ -38,13 +40,21 @@ typedef struct PromptResult {
     double p_clean;        /* the target's probability in the clean run */
     double p_base;         /* ... in the run the interventions start from: the clean run (knockout), the
                               corrupted runs' mean (tracing) */
+    /* the clean forward, for clean.csv (clean 0: the prompt never got one) */
+    int clean;
+    long id;               /* the record's known_id / case_id, else index */
+    int top1, answer;      /* answer: the record's answer token, -1 if none */
+    double p_answer;       /* the clean probability of the answer (else of the target) */
+    int rank_answer;       /* its rank among the clean logits, 1 = top */
+    char **labels;         /* in memory only: the prompt's token texts when a block sweeps t */
+    int n_labels;
     double flops;          /* of the knocked runs (cached path), when asked for */
     Measure *m;
     int n_m;
 } PromptResult;
 
-typedef struct Acc {       /* one summary row: item x t */
-    int item, t;
+typedef struct Acc {       /* one summary row: item x t x metric */
+    int item, t, metric;
     Stat s;
 } Acc;
 
@@ -69,6 +79,7 @@ typedef struct ItemView {
     const char *label;     /* the statement as written */
     int k;                 /* the sweep value, or -1 */
     int layer_lo, layer_hi;/* its layers; lo > hi: none */
+    double depth;          /* its window's first layer before clipping, in % of the layers (`x depth`) */
 } ItemView;
 ItemView results_item(const Recipe *r, int i);
 
@@ -84,10 +95,24 @@ void results_free(Results *r);
  * (strings owned by out; free with summary_free). */
 void results_summary(const Results *r, Summary *out);
 
+/* `output heatmap "F" per prompt` (results_prompts.c): one panel per
+ * measured prompt and block sweeping t and k (at most 64), written to
+ * path.  0 or -1 with err. */
+int render_per_prompt(const char *path, const Results *res, Metric metric, const FigureOpts *fig, KopError *err);
+
 /* ---- writers (results_csv.c) */
 void results_rows_header(FILE *f);
 /* The rows of one prompt (nothing for a skipped one). */
 void results_rows_write(FILE *f, const Results *r, const PromptResult *p);
+/* clean.csv: one row per prompt read (kept or not): its place and id, text
+ * (texts[i] for prompts[i]; NULL for an ids record), the target (the
+ * record's answer, else the clean top-1 the run measures) and its clean
+ * probability and rank, the clean top-1, whether it is correct (empty
+ * without an answer), whether the run kept it, and why not.  decode gives a
+ * token's text (owned by the caller afterwards; NULL: none).  Atomic. */
+int results_clean_write(const char *path, const Results *r, const char *const *texts,
+                        char *(*decode)(void *ctx, int id), void *ctx, KopError *err);
+
 /* summary.csv from summary rows (results_summary's, or several runs'
  * joined), written atomically.  0 or -1 with err. */
 int summary_write(const char *path, const Summary *s, KopError *err);

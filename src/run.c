@@ -28,29 +28,56 @@ static char *base_name(const char *path)
     return s;
 }
 
-/* Each `output` of the recipe: the summary (csv) or a figure drawn from
- * the summary rows in memory. */
-static int render_outputs(const Recipe *r, const Results *res, const char *out_dir, const Summary *s, KopError *err)
+/* PATH with "-METRIC" before its extension: the figure of one metric of
+ * several. */
+static char *metric_path(const char *path, const char *metric)
+{
+    size_t n;
+    const char *base = kop_path_base(path, &n), *dot = strrchr(base, '.');
+    size_t stem = dot && dot > base ? (size_t)(dot - path) : strlen(path);
+    return kop_strf("%.*s-%s%s", (int)stem, path, metric, path + stem);
+}
+
+/* One figure of an output, for one metric. */
+static int render_figure(const Output *o, Metric metric, const char *path, const Results *res, const Summary *s,
+                         KopError *err)
 {
     SummaryPlot sp = {0};
-    int have = 0, status = 0;
+    int status;
+    if (o->fig.per_prompt) return render_per_prompt(path, res, metric, &o->fig, err);
+    status = summary_plot_opts(s, plan_metric_name(metric), (const char *const *)res->t_labels, res->n_t_labels,
+                               &o->fig, &sp, err);
+    if (status == 0) {
+        status = o->kind == OUTPUT_HEATMAP ? render_heatmap(path, &sp.d, err) : render_lines(path, &sp.d, err);
+        summary_plot_free(&sp);
+    }
+    return status;
+}
+
+/* Each `output` of the recipe: the summary (csv) or figures drawn from the
+ * summary rows in memory: the metric the output names, else one figure per
+ * metric measured (FILE-METRIC.png when there are several). */
+static int render_outputs(const Recipe *r, const Results *res, const char *out_dir, const Summary *s, KopError *err)
+{
+    int status = 0;
     for (int i = 0; i < r->n_outputs && status == 0; i++) {
-        char *path = kop_path_join(out_dir, r->outputs[i].path);
+        const Output *o = &r->outputs[i];
+        char *path = kop_path_join(out_dir, o->path);
         status = kop_make_parent_dirs(path, err); /* outputs may name subfolders */
-        if (status == 0 && r->outputs[i].kind == OUTPUT_CSV) {
+        if (status == 0 && o->kind == OUTPUT_CSV) {
             status = summary_write(path, s, err);
-        } else if (status == 0) {
-            if (!have) {
-                status = summary_plot(s, plan_metric_name(r->metric), (const char *const *)res->t_labels,
-                                      res->n_t_labels, &sp, err);
-                have = status == 0;
-            }
+        } else if (o->fig.metric >= 0 || r->n_metrics == 1) {
             if (status == 0)
-                status = r->outputs[i].kind == OUTPUT_HEATMAP ? render_heatmap(path, &sp.d, err) : render_lines(path, &sp.d, err);
+                status = render_figure(o, o->fig.metric >= 0 ? (Metric)o->fig.metric : r->metric, path, res, s, err);
+        } else {
+            for (int q = 0; q < r->n_metrics && status == 0; q++) {
+                char *mp = metric_path(path, plan_metric_name(r->metrics[q]));
+                status = render_figure(o, r->metrics[q], mp, res, s, err);
+                free(mp);
+            }
         }
         free(path);
     }
-    if (have) summary_plot_free(&sp);
     return status;
 }
 
@@ -104,9 +131,11 @@ static int load_prompts(const Recipe *r, const char *override, PromptList *l, Ko
 
 /* What a run's results depend on, hashed: kop's version, the recipe's
  * text, the model (config.json's checksum, parameters, dtype), every prompt
- * and the options that change what is measured.  A folder whose journal has
- * the same key holds (part of) this very run. */
-static void run_key(const RunOptions *o, const char *text, const Manifest *man, const PromptList *ps, char hex[65])
+ * and the options that change what is measured (a pipeline's kept prompts
+ * and an ids file's ids included).  A folder whose journal has the same key
+ * holds (part of) this very run. */
+static void run_key(const RunOptions *o, const Recipe *r, const char *text, const Manifest *man, const PromptList *ps,
+                    char hex[65])
 {
     KopBuf b = {0};
     kop_buf_addf(&b, "kop %s\n%zu:%s\n%s %zu %s\nlimit %ld naive %d\n", PACKAGE_VERSION, strlen(text), text,
@@ -120,6 +149,8 @@ static void run_key(const RunOptions *o, const char *text, const Manifest *man, 
         for (int k = 0; k < p->n_ids; k++) kop_buf_addf(&b, "%d,", p->ids[k]);
         kop_buf_add(&b, "\n", 1);
     }
+    for (int i = 0; o->keep && i < o->n_keep; i++) kop_buf_add(&b, o->keep[i] ? "1" : "0", 1);
+    for (int i = 0; i < r->n_keep_ids; i++) kop_buf_addf(&b, " %ld", r->keep_ids[i]); /* an ids file's content */
     sha256_hex(b.s ? b.s : "", b.n, hex);
     free(b.s);
 }
@@ -155,6 +186,24 @@ static void on_prompts(void *ctx, const Results *res, int from, int to)
         journal_prompt(k->journal, p, ftell(k->rows));
         fflush(k->journal);
     }
+}
+
+static char *decode_token(void *ctx, int id)
+{
+    KopError e = {0};
+    return ctx ? tokenizer_decode(ctx, &id, 1, NULL, &e) : NULL;
+}
+
+/* clean.csv (clean forward of every prompt read) into out_dir. */
+static int write_clean(const Results *res, const PromptList *ps, const Tokenizer *tok, const char *out_dir, KopError *err)
+{
+    const char **texts = kop_xcalloc((size_t)(res->n_prompts ? res->n_prompts : 1), sizeof *texts);
+    for (int i = 0; i < res->n_prompts; i++) texts[i] = ps->v[res->prompts[i].index]->text;
+    char *path = kop_path_join(out_dir, "clean.csv");
+    int status = results_clean_write(path, res, texts, decode_token, (void *)tok, err);
+    free(path);
+    free(texts);
+    return status;
 }
 
 int run_outputs(const Recipe *r, const Results *res, const char *out_dir, KopError *err)
@@ -239,6 +288,7 @@ int run_recipe(const RunOptions *o, KopError *err)
     FILE *rows = NULL, *journal = NULL;
     Results res = {0};
     Manifest man = {0};
+    long *own_ids = NULL, *kept_ids = NULL;
     if (!r) {
         kop_fail(err, KOP_EXIT_DATA, "%s: %d error%s", o->recipe_path, diag_errors(d), diag_errors(d) == 1 ? "" : "s");
         goto out;
@@ -253,6 +303,15 @@ int run_recipe(const RunOptions *o, KopError *err)
                          o->recipe_path, terr.msg);
                 goto out;
             }
+    }
+    if (r->keep_ids_path && r->n_keep_ids < 0) { /* the check did not read it (files not checked) */
+        long *ids;
+        int n = check_read_ids(r->keep_ids_path, &ids, err);
+        if (n < 0) goto out;
+        Recipe *rw = (Recipe *)r; /* compiled here or by the pipeline, for this run */
+        rw->keep_ids = ids;
+        rw->n_keep_ids = n;
+        own_ids = ids;
     }
     if (load_prompts(r, o->prompts, ps, err) < 0) goto out;
     for (int i = 0; !tok && o->prompts && i < ps->n; i++)
@@ -272,11 +331,20 @@ int run_recipe(const RunOptions *o, KopError *err)
     int threads = threads_set(o->threads);
     manifest_init(&man, o->recipe_path, text, o->model_dir, model_name, mm, threads);
     man.experiment = r->experiment;
+    man.n_kept_ids = -1;
+    if (o->keep) { /* the ids of the prompts a pipeline chose */
+        kept_ids = kop_xmalloc(sizeof *kept_ids * (size_t)(ps->n ? ps->n : 1));
+        man.n_kept_ids = 0;
+        for (int i = 0; i < ps->n && i < o->n_keep; i++)
+            if (o->keep[i]) kept_ids[man.n_kept_ids++] = ps->v[i]->id >= 0 ? ps->v[i]->id : i;
+        man.kept_ids = kept_ids;
+        man.kept_by = o->keep_note;
+    }
     man.shard = o->shard;
     man.n_shards = n_shards;
 
     char key[65];
-    run_key(o, text, &man, ps, key);
+    run_key(o, r, text, &man, ps, key);
     results_init(&res, r, r->experiment, model_name);
     int start = 0, resumed = 0;
     if (!o->restart) {
@@ -318,7 +386,7 @@ int run_recipe(const RunOptions *o, KopError *err)
     ExecInput in = {.recipe = r, .model = mm, .tok = tok, .prompts = ps};
     ExecOptions eo = {.threads = threads, .naive = o->naive, .want_flops = o->stats != NULL, .limit = o->limit,
                       .quiet = o->quiet, .start = start, .shard = o->shard, .n_shards = n_shards,
-                      .on_prompts = on_prompts, .ctx = &sink};
+                      .on_prompts = on_prompts, .ctx = &sink, .keep = o->keep, .n_keep = o->n_keep};
     if (exec_recipe(&in, &eo, &res, err) < 0) goto out;
     if (o->stats)
         *o->stats = (RunStats){.prompts = res.n_used, .runs = res.n_runs, .seconds = res.seconds, .knock_flops = res.flops};
@@ -338,7 +406,7 @@ int run_recipe(const RunOptions *o, KopError *err)
         goto out;
     }
     /* a shard's summary and figures would cover a part of the prompts: kop merge writes them */
-    if (n_shards == 1 && run_outputs(r, &res, out_dir, err) < 0) goto out;
+    if (n_shards == 1 && (run_outputs(r, &res, out_dir, err) < 0 || write_clean(&res, ps, tok, out_dir, err) < 0)) goto out;
     journal_labels(journal, res.t_labels, res.n_t_labels);
     journal_complete(journal);
     man.wall_seconds = kop_now() - t_start;
@@ -364,10 +432,48 @@ out:
     free(out_dir); free(rows_path); free(man_path); free(journal_path);
     prompt_list_free(ps);
     tokenizer_free(tok);
+    if (own_ids) { /* a pipeline's recipe outlives this run */
+        ((Recipe *)r)->keep_ids = NULL;
+        ((Recipe *)r)->n_keep_ids = -1;
+        free(own_ids);
+    free(kept_ids);
+    }
     diag_free(d);
     arena_free(ar);
     free(model_name);
     if (!o->model) model_free(&own);
     free(text);
+    return status;
+}
+
+// ---------------------------------------------------------------------------
+// the clean forward alone (pipelines' `keep: correct on all`)
+
+int run_clean(const Model *m, const char *model_dir, const char *tokenizer, const char *prompts_path, int threads,
+              int quiet, Results *res, char ***texts, KopError *err)
+{
+    /* a recipe with no interventions: the executor's clean pass and its facts */
+    static Recipe clean = {.experiment = "clean", .limit = -1, .target = TARGET_PREDICTION, .metric = METRIC_PROB,
+                           .metrics = {METRIC_PROB}, .n_metrics = 1, .n_keep_ids = -1, .t_hi = -1, .t_step = 1};
+    KopError terr = {0};
+    Tokenizer *tok = tokenizer_load(tokenizer ? tokenizer : model_dir, &terr);
+    PromptList pl = {0};
+    int status = load_prompts(&clean, prompts_path, &pl, err);
+    for (int i = 0; status == 0 && !tok && i < pl.n; i++)
+        if (pl.v[i]->text)
+            status = kop_fail(err, terr.status ? terr.status : KOP_EXIT_DATA, "%s needs a tokenizer for its text prompts: %s",
+                              prompts_path, terr.msg);
+    results_init(res, &clean, "clean", model_dir);
+    if (status == 0) {
+        ExecInput in = {.recipe = &clean, .model = m, .tok = tok, .prompts = &pl};
+        ExecOptions eo = {.threads = threads_set(threads), .quiet = quiet};
+        status = exec_recipe(&in, &eo, res, err);
+    }
+    if (status == 0) {
+        *texts = kop_xcalloc((size_t)(pl.n ? pl.n : 1), sizeof **texts);
+        for (int i = 0; i < pl.n; i++) (*texts)[i] = pl.v[i]->text ? kop_xstrdup(pl.v[i]->text) : NULL;
+    }
+    prompt_list_free(&pl);
+    tokenizer_free(tok);
     return status;
 }

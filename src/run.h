@@ -48,6 +48,10 @@ typedef struct RunOptions {
     Summary *summary;          /* when not NULL, receives the run's summary rows (pipelines' figures) */
     int restart;               /* start over even if the output folder holds this run, whole or in part */
     int shard, n_shards;       /* compute shard `shard` of n_shards (exec.h); n_shards 0 or 1: all */
+    const unsigned char *keep; /* pipelines' `keep: correct on all` (exec.h), n_keep list positions;
+                                  the kept prompts' ids go into the manifest */
+    int n_keep;
+    const char *keep_note;     /* why those are kept, for the manifest */
 } RunOptions;
 
 typedef struct RunStats {
@@ -68,6 +72,14 @@ typedef struct RunStats {
  * never interrupted.  A complete one has nothing to do and says so.
  * restart, or a different command, starts over. */
 int run_recipe(const RunOptions *o, KopError *err);
+
+/* The clean forward of every prompt of prompts_path on model m (the
+ * tokenizer from tokenizer, else model_dir): res gets one PromptResult per
+ * prompt with its id, clean top-1, answer and whether it was read at all
+ * (clean); *texts the prompts' texts (NULL for ids records; free each and
+ * the array).  For `keep: correct on all`.  0 or -1 with err. */
+int run_clean(const Model *m, const char *model_dir, const char *tokenizer, const char *prompts_path, int threads,
+              int quiet, Results *res, char ***texts, KopError *err);
 
 /* summary.csv and the recipe's outputs (figures drawn from the summary in
  * memory) of finished Results, into out_dir.  0 or -1 with err. */

@@ -126,6 +126,7 @@ static int parse_row(const Csv *cv, int line, char **f, const int *idx, SummaryR
     long v;
     memset(row, 0, sizeof *row);
     row->line = line;
+    row->depth = NAN;
     if (*f[idx[COL_K]]) {
         if (parse_int(f[idx[COL_K]], 0, 1000000, &v) < 0)
             return bad_field(err, cv, line, COL_K, "a layer number or nothing", f[idx[COL_K]]);
@@ -267,11 +268,6 @@ static int cmp_key(const void *a, const void *b)
     return x->t < y->t ? -1 : x->t > y->t;
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-    int x = *(const int *)a, y = *(const int *)b;
-    return x < y ? -1 : x > y;
-}
 
 static int find_key(const RowKey *keys, int n, RowKey k)
 {
@@ -308,19 +304,40 @@ static int pick_metric(const Summary *s, const char *want, const char **out, Kop
 /* Rows counted for the chosen metric (all rows when the file has no metric column). */
 static int row_used(const SummaryRow *r, const char *metric) { return !r->metric || !strcmp(r->metric, metric); }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* A row's place on the x axis: k, or with `x depth` its window's first
+ * layer as a percentage of the model's depth. */
+static double row_x(const SummaryRow *r, int depth) { return depth ? r->depth : (double)r->k; }
+
 int summary_plot(const Summary *s, const char *metric, const char *const *t_labels, int n_t_labels,
                  SummaryPlot *out, KopError *err)
 {
+    return summary_plot_opts(s, metric, t_labels, n_t_labels, NULL, out, err);
+}
+
+int summary_plot_opts(const Summary *s, const char *metric, const char *const *t_labels, int n_t_labels,
+                      const FigureOpts *fig, SummaryPlot *out, KopError *err)
+{
     memset(out, 0, sizeof *out);
     const char *m;
+    int depth = fig && fig->x_depth;
     if (pick_metric(s, metric, &m, err) < 0) return -1;
+    for (int i = 0; depth && i < s->n_rows; i++)
+        if (row_used(&s->rows[i], m) && s->rows[i].has_k && !(s->rows[i].depth == s->rows[i].depth))
+            return kop_fail(err, KOP_EXIT_DATA, "%s:%d: 'x depth' needs the model's layer count, which a summary file "
+                            "does not hold", s->name, s->rows[i].line);
     out->metric = kop_xstrdup(m);
 
     const char **models = NULL, **exps = NULL;
     const SummaryRow **groups = NULL; /* first row of each (experiment, statement) */
     int n_models = 0, n_exps = 0, n_groups = 0, n_keys = 0, n_k = 0, all_t = 1, t_groups = 0;
     RowKey *keys = kop_xmalloc(sizeof *keys * (size_t)s->n_rows);
-    int *ks = kop_xmalloc(sizeof *ks * (size_t)s->n_rows);
+    double *ks = kop_xmalloc(sizeof *ks * (size_t)s->n_rows);
     int *group_has_t = kop_xcalloc((size_t)s->n_rows, sizeof *group_has_t);
     for (int i = 0; i < s->n_rows; i++) {
         const SummaryRow *r = &s->rows[i];
@@ -333,13 +350,13 @@ int summary_plot(const Summary *s, const char *metric, const char *const *t_labe
         all_t &= r->has_t;
         if (r->has_k) {
             int seen = 0;
-            for (int j = 0; j < n_k && !seen; j++) seen = ks[j] == r->k;
-            if (!seen) ks[n_k++] = r->k;
+            for (int j = 0; j < n_k && !seen; j++) seen = ks[j] == row_x(r, depth);
+            if (!seen) ks[n_k++] = row_x(r, depth);
         }
     }
     for (int g = 0; g < n_groups; g++) t_groups += group_has_t[g];
     qsort(keys, (size_t)n_keys, sizeof *keys, cmp_key);
-    qsort(ks, (size_t)n_k, sizeof *ks, cmp_int);
+    qsort(ks, (size_t)n_k, sizeof *ks, cmp_double);
 
     int n_x = n_k ? n_k : 1;
     out->x = kop_xmalloc(sizeof *out->x * (size_t)n_x);
@@ -359,7 +376,7 @@ int summary_plot(const Summary *s, const char *metric, const char *const *t_labe
         int ri = find_key(keys, n_keys, k);
         if (r->n > nmax[si]) nmax[si] = r->n;
         for (int xi = 0; xi < n_x; xi++) {
-            if (r->has_k && ks[xi] != r->k) continue;
+            if (r->has_k && ks[xi] != row_x(r, depth)) continue;
             size_t c = ((size_t)si * (size_t)n_keys + (size_t)ri) * (size_t)n_x + (size_t)xi;
             if (src[c]) {
                 rc = kop_fail(err, KOP_EXIT_DATA, "%s:%d: a second value for model '%s', statement '%s'%s (first on line %d)",
@@ -369,7 +386,7 @@ int summary_plot(const Summary *s, const char *metric, const char *const *t_labe
             }
             src[c] = r->line;
             out->mean[c] = r->mean;
-            out->se[c] = r->se;
+            out->se[c] = !fig || fig->band == BAND_STDERR ? r->se : fig->band == BAND_CI95 ? r->ci95 : NAN;
         }
     }
 
@@ -414,6 +431,19 @@ int summary_plot(const Summary *s, const char *metric, const char *const *t_labe
         if (all_t) {
             d->row_title = t_labels ? "token" : "token position";
             d->verbatim_labels = 1;
+        }
+        if (fig) {
+            d->has_ylim = fig->has_ylim;
+            d->has_clim = fig->has_clim;
+            memcpy(d->ylim, fig->ylim, sizeof d->ylim);
+            memcpy(d->clim, fig->clim, sizeof d->clim);
+            d->colors = fig->colors;
+            if (depth) {
+                d->x_title = "relative depth (%)";
+                d->join_gaps = 1;
+            }
+            if (fig->band == BAND_NONE) d->se = NULL;
+            if (fig->band == BAND_CI95) d->note = "bands: 95 % CI";
         }
     }
     free(group_has_t);

@@ -41,6 +41,8 @@ typedef struct SummaryRow {
     int has_t, t;
     long n;
     double mean, se, ci95;  /* NaN when empty */
+    double depth;           /* in memory only: the window's first layer at this k as a percentage of
+                               the model's layers (`x depth`); NaN when unknown (read from a file) */
     int line;               /* line of the record in the file, for messages */
 } SummaryRow;
 
@@ -69,6 +71,11 @@ typedef struct SummaryPlot {
  * NULL) name the token positions of tokens[t] rows.  0 or -1 with err. */
 int summary_plot(const Summary *s, const char *metric, const char *const *t_labels, int n_t_labels,
                  SummaryPlot *out, KopError *err);
+/* The same with an output's figure options (NULL: the defaults): x by
+ * depth, the band (se holds stderr, ci95 or nothing), fixed limits, the
+ * colour map. */
+int summary_plot_opts(const Summary *s, const char *metric, const char *const *t_labels, int n_t_labels,
+                      const FigureOpts *fig, SummaryPlot *out, KopError *err);
 void summary_plot_free(SummaryPlot *p);
 
 #endif

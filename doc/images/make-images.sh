@@ -33,3 +33,10 @@ done
 
 "$KOP" run "$here/reference-tokens.kop" --model "$shared/reference/mamba1-tiny" --out "$tmp/tokens" --quiet >/dev/null
 "$KOP" render "$tmp/tokens/summary.csv" --heatmap "$here/tokens-heatmap.png"
+
+# the paper's kinds of figure from the demo pipeline (pipelines/demo.yaml,
+# demo/*.kop): window sizes (lines by recipe, panels by statement, relative
+# depth, 95 % bands) and per-prompt heatmaps
+"$KOP" run "$here/../../pipelines/demo.yaml" --out "$tmp/pipeline" --quiet >/dev/null
+cp "$tmp/pipeline/window-sizes-mamba1.png" "$here/paper-window-sizes.png"
+cp "$tmp/pipeline/heatmaps/mamba1-facts/heatmaps.png" "$here/paper-per-prompt.png"

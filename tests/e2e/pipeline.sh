@@ -139,9 +139,9 @@ expect_status 2 "$KOP" run "$TMP/none.yaml"
 # --- the paper's pipeline checks without its models or prompts ---------------------------
 P=$KOP_SRCDIR/pipelines/mamba-knockout-paper.yaml
 env -u MODELS -u KNOWN_1000 "$KOP" check "$P" >"$TMP/out.txt" 2>"$TMP/err" || { cat "$TMP/err" >&2; fail "kop check $P"; }
-head -1 "$TMP/out.txt" | grep -q "^pipeline mamba-knockout-paper: 14 models x 9 recipes = 123 runs, 15 figures\$" ||
+head -1 "$TMP/out.txt" | grep -q "^pipeline mamba-knockout-paper: 14 models x 10 recipes = 137 runs, 18 figures\$" ||
     fail "paper pipeline summary: $(head -1 "$TMP/out.txt")"
-grep -q "gpt2-xl .*: 8 recipes, not feature-knockout\$" "$TMP/out.txt" || fail "GPT-2 models should skip feature-knockout"
+grep -q "gpt2-xl .*: 9 recipes, not feature-knockout\$" "$TMP/out.txt" || fail "GPT-2 models should skip feature-knockout"
 # ... and without the archs filter, features on GPT-2 are caught
 cp -R "$KOP_SRCDIR/pipelines/paper" "$TMP/paper"
 sed 's/{file: paper\/features.kop, archs: \[mamba1, falcon_mamba, mamba2\]}/paper\/features.kop/' "$P" >"$TMP/noarchs.yaml"

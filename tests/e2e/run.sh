@@ -19,7 +19,7 @@ expect_status 0 "$KOP" run "$TMP/ok.kop" --model "$M" --out "$TMP/res" --quiet
 for f in rows.csv summary.csv manifest.yaml fig/h.png l.png s.csv; do
     [ -s "$TMP/res/$f" ] || fail "kop run did not write $f"
 done
-head -n 1 "$TMP/res/rows.csv" | grep -qx 'experiment,model,statement,k,t,layer_lo,layer_hi,prompt,target_id,p_clean,p_base,p_after,value' \
+head -n 1 "$TMP/res/rows.csv" | grep -qx 'experiment,model,statement,k,t,layer_lo,layer_hi,prompt,target_id,p_clean,p_base,p_after,value,metric' \
     || fail "rows.csv header"
 [ "$(wc -l < "$TMP/res/rows.csv")" -eq $((1 + 2 * 2 * 3)) ] || fail "rows.csv: expected 12 rows (2 prompts x 2 statements x 3 k)"
 head -n 1 "$TMP/res/summary.csv" | grep -qx 'experiment,model,statement,k,t,n,mean,stderr,ci95,metric' || fail "summary.csv header"

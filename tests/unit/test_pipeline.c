@@ -203,7 +203,7 @@ static void test_errors(void)
              "unknown key with a hint, and the missing key at the mapping");
     is_error("models: [m]\nrecipes: [r.kop]\ncolour: red\n",
              "dir/t.yaml:3:1: error: unknown key 'colour' in a pipeline; expected name, output, prompts, limit, threads, "
-             "models, recipes, figures",
+             "models, recipes, figures, keep",
              "unknown key without a hint lists the keys");
     is_error("models: [m]\nrecipes: [r.kop]\nmodels: [n]\n",
              "dir/t.yaml:3:1: error: 'models' is given twice (first on line 1)", "duplicate key");
@@ -247,6 +247,26 @@ static void test_errors(void)
              "dir/t.yaml:6:14: error: 'recipe' is empty: a figure names the experiment(s) it draws\n"
              "dir/t.yaml:6:27: warning: 'x.svg' does not end in .png, but it will be a PNG image",
              "figures");
+    /* the paper's figure options and prompt set */
+    is_error("models: [m]\nrecipes: [r.kop]\nfigures:\n  - {recipe: a, lines: a.png, line_by: recipes, x: deep}\n"
+             "  - {recipe: a, lines: b.png, line_by: statement, panel_by: statement, band: ci, ylim: [1, 0]}\n"
+             "  - {recipe: a, lines: c.png, clim: [0.3], metric: hits}\n",
+             "dir/t.yaml:4:40: error: unknown line_by value 'recipes' (did you mean 'recipe'?)\n"
+             "dir/t.yaml:4:52: error: unknown x axis 'deep'; expected k, depth\n"
+             "dir/t.yaml:5:61: error: 'line_by' and 'panel_by' are both 'statement'\n"
+             "dir/t.yaml:5:78: error: unknown band 'ci'; expected stderr, ci95, none\n"
+             "dir/t.yaml:5:88: error: 'ylim' is [A, B] with A < B\n"
+             "dir/t.yaml:6:52: error: unknown metric 'hits' (did you mean 'hit'?)\n"
+             "dir/t.yaml:6:37: error: 'clim' is a list of two numbers: [A, B]",
+             "figure options");
+    is_error("models: [m]\nrecipes: [{file: r.kop, keep: mine, min_layers: 0}]\nkeep: correct\n",
+             "dir/t.yaml:3:7: error: unknown keep value 'correct'; expected correct on all\n"
+             "dir/t.yaml:2:31: error: unknown keep value 'mine'; expected own\n"
+             "dir/t.yaml:2:49: error: expected a layer count (a whole number from 1 to 100000), got '0'",
+             "keep values");
+    is_error("models: [m]\nrecipes: [r.kop]\nkeep: correct on all\n",
+             "dir/t.yaml:3:7: error: 'keep: correct on all' needs 'prompts:', the one prompt set every model answers",
+             "keep correct on all needs prompts");
 }
 
 static void test_variable_errors(void)

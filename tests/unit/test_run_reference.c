@@ -49,8 +49,8 @@ static void ids_list(FILE *f, json_object *ids)
 }
 
 /* From rows.csv text: the fields target_id, p_clean, p_base and p_after of
- * the first row whose prompt column is `prompt` (the last five fields of a
- * row are prompt,target_id,p_clean,p_base,p_after,value). */
+ * the first row whose prompt column is `prompt` (the last seven fields of a
+ * row are prompt,target_id,p_clean,p_base,p_after,value,metric). */
 static void row_tail(char *rows, int prompt, int *target, double *pc, double *pb, double *pa)
 {
     for (char *line = rows ? strchr(rows, '\n') : NULL; line && line[1]; line = strchr(line + 1, '\n')) {
@@ -60,7 +60,7 @@ static void row_tail(char *rows, int prompt, int *target, double *pc, double *pb
         snprintf(buf, sizeof buf, "%.*s", (int)(n < sizeof buf ? n : sizeof buf - 1), line + 1);
         int commas = 0;
         char *p = buf + strlen(buf);
-        while (p > buf && commas < 6) if (*--p == ',') commas++;
+        while (p > buf && commas < 7) if (*--p == ',') commas++;
         int pr;
         if (sscanf(p, ",%d,%d,%lf,%lf,%lf", &pr, target, pc, pb, pa) == 5 && pr == prompt) return;
     }
@@ -96,7 +96,7 @@ static void check_model(const char *kop, const char *name)
         }
         snprintf(path, sizeof path, "%s/%s-%s/rows.csv", tmpdir, name, cname);
         char *rows = slurp(path);
-        /* header, then one row: ...,prompt,target_id,p_clean,p_base,p_after,value */
+        /* header, then one row: ...,prompt,target_id,p_clean,p_base,p_after,value,metric */
         int target = -1;
         double pc = -1, pb = -1, pk = -1;
         row_tail(rows, 0, &target, &pc, &pb, &pk);
