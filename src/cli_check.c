@@ -145,7 +145,7 @@ int cli_check(int argc, char **argv)
     if (rc) return rc;
     KopError err = {0};
     size_t len;
-    char *text = kop_read_file(a.file, &len, &err);
+    char *text = kop_read_file_max(a.file, KOP_SPEC_MAX, "a recipe", &len, &err);
     if (!text) return cli_report(&err);
     Diag *d = diag_new(a.file, text, len, stderr);
     int status = run_check(&a, text, len, d);

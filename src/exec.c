@@ -31,6 +31,12 @@ enum { GROUP = 4, GROUPS_PER_THREAD = 2 };
 void csv_field(FILE *f, const char *s)
 {
     if (!s) return;
+    if (!kop_utf8_valid(s, strlen(s))) { /* folder names are bytes; CSV files are UTF-8 */
+        char *esc = kop_utf8_escape(s, strlen(s));
+        csv_field(f, esc);
+        free(esc);
+        return;
+    }
     if (!strpbrk(s, ",\"\r\n")) {
         fputs(s, f);
         return;
@@ -464,7 +470,7 @@ int exec_run(const RunOptions *o, KopError *err)
     double t_start = kop_now();
     int status = -1;
     size_t rlen;
-    char *text = kop_read_file(o->recipe_path, &rlen, err);
+    char *text = kop_read_file_max(o->recipe_path, KOP_SPEC_MAX, "a recipe", &rlen, err);
     if (!text) return -1;
     Model own, *mp = &own;
     memset(&own, 0, sizeof own);

@@ -646,7 +646,7 @@ Pipeline *pipeline_parse(const char *path, const char *text, size_t len, const c
 Pipeline *pipeline_load(const char *path, const char *const *sets, int n_sets, FILE *diag_out, KopError *err)
 {
     size_t len;
-    char *text = kop_read_file(path, &len, err);
+    char *text = kop_read_file_max(path, KOP_SPEC_MAX, "a pipeline", &len, err);
     if (!text) return NULL;
     Pipeline *p = pipeline_parse(path, text, len, sets, n_sets, diag_out, err);
     free(text);

@@ -76,7 +76,7 @@ static void check_recipe(Ctx *c, int i)
     if (!pr->path) return; /* already reported */
     KopError err = {0};
     size_t len;
-    char *text = kop_read_file(pr->path, &len, &err);
+    char *text = kop_read_file_max(pr->path, KOP_SPEC_MAX, "a recipe", &len, &err);
     if (!text) {
         diag_error(p->diag, pr->loc, "cannot read this recipe: %s", err.msg);
         return;

@@ -52,13 +52,31 @@ void *kop_xrealloc(void *p, size_t n);
 char *kop_xstrdup(const char *s);
 
 /* Read a whole file into a NUL-terminated buffer (returned, caller frees);
- * *len gets its length without the NUL.  NULL and err filled on failure. */
+ * *len gets its length without the NUL.  NULL and err filled on failure.
+ * Every input is capped, so that a wrong path (/dev/zero, a FIFO, a huge
+ * file) is an error, not a read until memory runs out: kop_read_file at
+ * KOP_READ_MAX bytes, kop_read_file_max at MAX, naming the file as WHAT
+ * ("recipe", "pipeline") in the message. */
+enum { KOP_READ_MAX = 256 << 20, KOP_SPEC_MAX = 8 << 20 };
 char *kop_read_file(const char *path, size_t *len, KopError *err);
+char *kop_read_file_max(const char *path, size_t max, const char *what, size_t *len, KopError *err);
+
+/* UTF-8 for text that reaches YAML and CSV output.  kop_utf8_valid: is
+ * S[0..N) well-formed UTF-8 (no overlong forms, surrogates or code points
+ * past U+10FFFF)?  kop_utf8_escape: a new NUL-terminated copy of S[0..N)
+ * that is, each byte outside a well-formed character written as the four
+ * characters \xNN (caller frees).  kop_utf8_prefix: the length of the
+ * longest prefix of S[0..N) of at most MAX bytes that does not end inside a
+ * character, for cutting text short. */
+int kop_utf8_valid(const char *s, size_t n);
+char *kop_utf8_escape(const char *s, size_t n);
+size_t kop_utf8_prefix(const char *s, size_t n, size_t max);
 
 /* Write a file whole or not at all: kop_open_tmp opens PATH.tmp (the
- * temporary name returned in *tmp), kop_commit_tmp closes it and renames it
- * over PATH, or removes it and fails if anything went wrong.  Either way *tmp
- * is freed. */
+ * temporary name returned in *tmp; a symbolic link of that name is never
+ * followed), kop_commit_tmp closes it and renames it over PATH (replacing a
+ * symbolic link PATH, never writing through it), or removes it and fails if
+ * anything went wrong.  Either way *tmp is freed. */
 FILE *kop_open_tmp(const char *path, char **tmp, KopError *err);
 int kop_commit_tmp(FILE *f, char *tmp, const char *path, KopError *err);
 /* The two in one: LEN bytes of BUF as the whole of PATH.  0, or -1 and err. */
