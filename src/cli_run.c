@@ -28,7 +28,12 @@ static int parse_args(int argc, char **argv, RunOptions *o, const char **sets, i
         const char *a = argv[i];
         if (!strcmp(a, "--model") && i + 1 < argc) o->model_dir = argv[++i];
         else if (!strcmp(a, "--out") && i + 1 < argc) o->out_dir = argv[++i];
-        else if (!strcmp(a, "--name") && i + 1 < argc) o->model_label = argv[++i];
+        else if (!strcmp(a, "--name") && i + 1 < argc) {
+            o->model_label = argv[++i];
+            if (!kop_folder_name_ok(o->model_label)) /* it names a folder of results/EXPERIMENT/ */
+                return cli_usage("run", "--name takes one folder name (not empty, '.' or '..', no '/'), got '%s'",
+                                 o->model_label);
+        }
         else if (!strcmp(a, "--threads") && i + 1 < argc) {
             char *end;
             long n = strtol(argv[++i], &end, 10);

@@ -14,6 +14,7 @@
 #include "featsel.h"
 #include "knock.h"
 #include "manifest.h"
+#include "outdir.h"
 #include "progress.h"
 #include "prompts.h"
 #include "render.h"
@@ -384,8 +385,8 @@ static int render_outputs(const RunCtx *cx, const char *out_dir, const char *sum
     SummaryPlot sp = {0};
     int have = 0, status = 0;
     for (int i = 0; i < r->n_outputs && status == 0; i++) {
-        char *path = path_join(out_dir, r->outputs[i].path);
-        status = kop_make_parent_dirs(path, err); /* outputs may name subfolders */
+        char *path = outdir_file(out_dir, r->outputs[i].path, err); /* subfolders made, no link followed */
+        status = path ? 0 : -1;
         if (status == 0 && r->outputs[i].kind == OUTPUT_CSV) {
             status = copy_file(summary_path, path, err);
         } else if (status == 0) {
@@ -493,6 +494,7 @@ int exec_run(const RunOptions *o, KopError *err)
     Acc *acc = NULL;
     int nacc = 0, capacc = 0;
     Manifest man = {0};
+    OutDir od = {.lock_fd = -1};
     if (!r) {
         kop_fail(err, KOP_EXIT_DATA, "%s: %d error%s", o->recipe_path, diag_errors(d), diag_errors(d) == 1 ? "" : "s");
         goto out;
@@ -533,7 +535,9 @@ int exec_run(const RunOptions *o, KopError *err)
         out_dir = kop_xmalloc(n);
         snprintf(out_dir, n, "results/%s/%s", r->experiment, model_name);
     }
-    if (kop_make_dirs(out_dir, err) < 0) goto out;
+    char label[1024];
+    snprintf(label, sizeof label, "kop run %s --model %s", o->recipe_path, o->model_dir);
+    if (outdir_open(&od, out_dir, label, err) < 0) goto out; /* locked, an earlier run's summary and figures gone */
     rows_path = path_join(out_dir, "rows.csv");
     sum_path = path_join(out_dir, "summary.csv");
     man_path = path_join(out_dir, "manifest.yaml");
@@ -541,7 +545,7 @@ int exec_run(const RunOptions *o, KopError *err)
     manifest_init(&man, o->recipe_path, text, o->model_dir, model_name, mm, threads);
     man.experiment = r->experiment;
     if (manifest_write(man_path, &man, err) < 0) goto out;
-    if (!(rows = fopen(rows_path, "w"))) { kop_fail_errno(err, "%s: cannot write", rows_path); goto out; }
+    if (!(rows = outdir_create(out_dir, "rows.csv", err))) goto out;
     fputs("experiment,model,statement,k,t,layer_lo,layer_hi,prompt,target_id,p_clean,p_knocked,value\n", rows);
 
     /* prompts in chunks of whole groups: in parallel within a chunk,
@@ -633,6 +637,7 @@ out:
     free(jobs);
     free(acc);
     manifest_free(&man);
+    outdir_release(&od);
     free(out_dir); free(rows_path); free(sum_path); free(man_path);
     prompt_list_free(ps);
     tokenizer_free(tok);

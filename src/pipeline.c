@@ -245,14 +245,8 @@ static const char *resolve(Rd *r, const char *path)
     return join(r->p->ar, r->p->dir, path);
 }
 
-/* Names become folder names: one component, printable. */
-static int folder_name_ok(const char *s)
-{
-    if (!*s || !strcmp(s, ".") || !strcmp(s, "..")) return 0;
-    for (; *s; s++)
-        if (*s == '/' || (unsigned char)*s < 0x20) return 0;
-    return 1;
-}
+/* Names become folder names (util.h). */
+#define folder_name_ok kop_folder_name_ok
 
 /* An output path: relative, with no '..' component. */
 static int inside_path_ok(const char *s)

@@ -314,3 +314,11 @@ const char *kop_path_base(const char *path, size_t *len)
     *len = n - b;
     return path + b;
 }
+
+int kop_folder_name_ok(const char *s)
+{
+    if (!*s || !strcmp(s, ".") || !strcmp(s, "..")) return 0;
+    for (; *s; s++)
+        if (*s == '/' || (unsigned char)*s < 0x20) return 0;
+    return 1;
+}

@@ -87,6 +87,11 @@ int kop_write_file(const char *path, const char *buf, size_t len, KopError *err)
 int kop_make_dirs(const char *path, KopError *err);
 int kop_make_parent_dirs(const char *path, KopError *err);
 
+/* Is S usable as one folder name (a model, experiment or pipeline name
+ * that becomes a folder of results/)?  Not empty, not '.' or '..', no '/',
+ * no control characters. */
+int kop_folder_name_ok(const char *s);
+
 /* The last component of PATH, trailing slashes ignored: where it starts,
  * and its length in *len (not NUL-terminated; 0 for "/" and ""). */
 const char *kop_path_base(const char *path, size_t *len);
