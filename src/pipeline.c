@@ -552,10 +552,45 @@ static void yaml_problem(Rd *r, const yaml_parser_t *ps)
         diag_error(d, at, "%s", ps->problem ? ps->problem : "invalid YAML");
 }
 
+/* A pipeline is a few levels deep (root, models, a model, a list in it);
+ * far deeper nesting is a mistake or a hostile file, and libyaml's loader
+ * takes time quadratic in the depth (100,000 levels: half a minute). */
+enum { PIPE_MAX_DEPTH = 64 };
+
+/* Stream the events once, stopping at the first collection nested deeper
+ * than PIPE_MAX_DEPTH (reported at its place).  0 when the loader may go
+ * on (syntax errors are left to it), -1 after reporting. */
+static int check_depth(Rd *r)
+{
+    yaml_parser_t ps;
+    yaml_parser_initialize(&ps);
+    yaml_parser_set_input_string(&ps, (const unsigned char *)r->p->text, r->p->len);
+    int depth = 0, rc = 0;
+    for (;;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&ps, &ev)) break;
+        yaml_event_type_t t = ev.type;
+        if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
+            if (++depth > PIPE_MAX_DEPTH) {
+                diag_error(r->p->diag, at_mark(r, ev.start_mark),
+                           "lists and mappings nested more than %d deep: a pipeline needs a few levels", PIPE_MAX_DEPTH);
+                rc = -1;
+            }
+        } else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+        yaml_event_delete(&ev);
+        if (rc < 0 || t == YAML_STREAM_END_EVENT) break;
+    }
+    yaml_parser_delete(&ps);
+    return rc;
+}
+
 static void load_document(Rd *r)
 {
     yaml_parser_t ps;
     yaml_document_t doc;
+    if (check_depth(r) < 0) return;
     yaml_parser_initialize(&ps);
     yaml_parser_set_input_string(&ps, (const unsigned char *)r->p->text, r->p->len);
     if (!yaml_parser_load(&ps, &doc)) {
