@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "check.h"
 #include "pipeline.h"
+#include "prompt_cap.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -77,8 +78,8 @@ static int run_check(const CheckArgs *a, const char *text, size_t len, Diag *d)
     char label[256];
     CheckOptions opt = {.path = a->file, .arch = a->arch, .check_files = !a->no_files};
     int n_layers = a->layers;
+    Config cfg;
     if (a->model) {
-        Config cfg;
         KopError err = {0};
         if (config_load(&cfg, a->model, &err) < 0) return cli_report(&err);
         n_layers = cfg.n_layer;
@@ -98,6 +99,7 @@ static int run_check(const CheckArgs *a, const char *text, size_t len, Diag *d)
         if (r) {
             if (a->dump_plan) plan_dump(stdout, r);
             else plan_summary(stdout, r, opt.model_name);
+            if (a->model && !a->dump_plan) prompt_cap_describe(stdout, &cfg);
             status = KOP_EXIT_OK;
         }
     }

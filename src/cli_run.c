@@ -15,7 +15,8 @@ static int run_pipeline(const RunOptions *o, const char *const *sets, int n_sets
     KopError err = {0};
     int rc = 0;
     Pipeline *p = pipeline_load(o->recipe_path, sets, n_sets, stderr, &err);
-    PipelineRunOptions po = {.out_dir = o->out_dir, .threads = o->threads, .quiet = o->quiet, .log = stdout};
+    PipelineRunOptions po = {.out_dir = o->out_dir, .threads = o->threads, .quiet = o->quiet, .log = stdout,
+                             .max_tokens = o->max_tokens};
     if (!p || pipeline_run(p, &po, &err) < 0) rc = cli_report(&err);
     pipeline_free(p);
     return rc;
@@ -39,6 +40,12 @@ static int parse_args(int argc, char **argv, RunOptions *o, const char **sets, i
             long n = strtol(argv[++i], &end, 10);
             if (*end || n < 1 || n > 4096) return cli_usage("run", "--threads takes a positive number, got '%s'", argv[i]);
             o->threads = (int)n;
+        } else if (!strcmp(a, "--max-tokens") && i + 1 < argc) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (*end || n < 1 || n > (1L << 30))
+                return cli_usage("run", "--max-tokens takes a positive number of tokens, got '%s'", argv[i]);
+            o->max_tokens = n;
         } else if (!strcmp(a, "--set") && i + 1 < argc) {
             KopError err = {0};
             if (pipeline_check_set(argv[++i], &err) < 0) return cli_usage("run", "%s", err.msg);
@@ -61,8 +68,8 @@ static int run(const RunOptions *o, const char *const *sets, int n_sets)
     }
     if (n_sets) return cli_usage("run", "--set is for pipelines (PIPELINE.yaml), not recipes");
     if (!o->recipe_path || !o->model_dir)
-        return cli_usage("run", "usage: kop run FILE.kop --model DIR [--out DIR] [--name NAME] [--threads N] [--quiet]\n"
-                                "   or: kop run PIPELINE.yaml [--set NAME=VALUE]... [--out DIR] [--threads N] [--quiet]");
+        return cli_usage("run", "usage: kop run FILE.kop --model DIR [--out DIR] [--name NAME] [--threads N] [--max-tokens N] [--quiet]\n"
+                                "   or: kop run PIPELINE.yaml [--set NAME=VALUE]... [--out DIR] [--threads N] [--max-tokens N] [--quiet]");
     KopError err = {0};
     if (exec_run(o, &err) < 0) return cli_report(&err);
     return 0;

@@ -16,6 +16,7 @@
 #include "manifest.h"
 #include "outdir.h"
 #include "progress.h"
+#include "prompt_cap.h"
 #include "prompts.h"
 #include "render.h"
 #include "stats.h"
@@ -102,6 +103,7 @@ typedef struct RunCtx {
     unsigned char **feat;  /* per block: (n_layer, n_features) or NULL for all */
     int naive;
     int want_flops;        /* RunOptions.stats asked for them (they cost a second planning of the runs) */
+    long max_tokens;       /* longer prompts are skipped */
 } RunCtx;
 
 static int argmax(const float *x, int n)
@@ -150,6 +152,13 @@ static int prompt_prepare(const RunCtx *cx, int pi, Job *j, int **ids, int *sf, 
     int T = prompt_tokenize(cx->ps->v[pi], cx->tok, ids, sf, sl, &err);
     if (T < 0) { job_skip(j, "%s", err.msg); return -1; }
     j->T = T;
+    if (T > cx->max_tokens) {
+        snprintf(j->reason, sizeof j->reason, "%d tokens, more than the %ld a prompt may have (--max-tokens)", T,
+                 cx->max_tokens);
+        free(*ids);
+        *ids = NULL;
+        return -1;
+    }
     for (int t = 0; t < T; t++)
         if ((*ids)[t] >= V) {
             snprintf(j->reason, sizeof j->reason, "token id %d is outside the model's vocabulary of %d", (*ids)[t], V);
@@ -170,6 +179,13 @@ static void prompt_finish(const RunCtx *cx, int pi, Job *j, PromptRun *pr, int T
     const Prompt *p = cx->ps->v[pi];
     const float *clean = prompt_run_clean_logits(pr);
     KopError err = {0};
+    long bad = kop_first_nonfinite(clean, (size_t)V);
+    if (bad >= 0) {
+        snprintf(j->reason, sizeof j->reason,
+                 "the clean logits are not finite (%g for token %ld): the weights hold NaN or infinite values, "
+                 "or the activations overflow", clean[bad], bad);
+        goto done;
+    }
     int top1 = argmax(clean, V);
     int answer = prompt_target_token(p, cx->tok, &err);
     if (answer == -2) { job_skip(j, "%s", err.msg); goto done; }
@@ -519,7 +535,8 @@ int exec_run(const RunOptions *o, KopError *err)
         }
 
     int L = mm->cfg.n_layer, nf = model_n_features(&mm->cfg);
-    cx = (RunCtx){.r = r, .m = mm, .tok = tok, .ps = ps, .naive = o->naive, .want_flops = o->stats != NULL};
+    cx = (RunCtx){.r = r, .m = mm, .tok = tok, .ps = ps, .naive = o->naive, .want_flops = o->stats != NULL,
+                  .max_tokens = o->max_tokens > 0 ? o->max_tokens : prompt_cap_default(&mm->cfg)};
     cx.feat = kop_xcalloc((size_t)(r->n_blocks ? r->n_blocks : 1), sizeof *cx.feat);
     for (int b = 0; b < r->n_blocks; b++) {
         const FeatureSel *fs = &r->blocks[b].feat;
@@ -544,6 +561,7 @@ int exec_run(const RunOptions *o, KopError *err)
     int threads = set_threads(o->threads);
     manifest_init(&man, o->recipe_path, text, o->model_dir, model_name, mm, threads);
     man.experiment = r->experiment;
+    man.max_tokens = cx.max_tokens;
     if (manifest_write(man_path, &man, err) < 0) goto out;
     if (!(rows = outdir_create(out_dir, "rows.csv", err))) goto out;
     fputs("experiment,model,statement,k,t,layer_lo,layer_hi,prompt,target_id,p_clean,p_knocked,value\n", rows);

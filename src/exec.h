@@ -48,6 +48,7 @@ typedef struct RunOptions {
                                   (pipelines: `prompts:`); NULL: the recipe's own */
     long limit;                /* > 0: at most this many prompts, fewer if the recipe's
                                   own `limit` says so (pipelines: `limit:`); 0: none */
+    long max_tokens;           /* > 0: longer prompts are skipped; 0: prompt_cap_default() */
     struct RunStats *stats;    /* filled when not NULL */
 } RunOptions;
 

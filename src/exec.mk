@@ -1,6 +1,7 @@
 ## src/exec.mk: the executor (`kop run`): statistics, manifest, progress.
 libkop_a_SOURCES += src/exec.h src/exec.c src/stats.h src/stats.c src/sha256.h src/sha256.c \
-	src/manifest.h src/manifest.c src/progress.h src/progress.c src/outdir.h src/outdir.c
+	src/manifest.h src/manifest.c src/progress.h src/progress.c src/outdir.h src/outdir.c \
+	src/prompt_cap.h src/prompt_cap.c
 kop_SOURCES += src/cli_run.c
 
 check_PROGRAMS += tests/unit/test_run_reference tests/unit/test_stats

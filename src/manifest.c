@@ -181,6 +181,7 @@ int manifest_write(const char *path, const Manifest *man, KopError *err)
 
     scalar(&o, "prompts");
     map_start(&o);
+    kvf(&o, "max_tokens", "%ld", man->max_tokens);
     kvf(&o, "measured", "%d", man->n_used);
     kvf(&o, "seen", "%d", man->n_seen);
     kvf(&o, "skipped", "%d", man->n_skipped);

@@ -17,6 +17,7 @@ typedef struct Manifest {
     char *config_text;       /* config.json as read, or NULL */
     char config_sha256[65];
     int threads;
+    long max_tokens;         /* the prompt-length cap in force */
     int n_used, n_seen, n_skipped;
     char **skipped;          /* (n_skipped) "FILE: record N: reason" */
     double wall_seconds;

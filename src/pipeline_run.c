@@ -409,7 +409,7 @@ static int run_model(const Ctx *c, int m, const char *out, const PipelineRunOpti
         RunOptions ro = {.recipe_path = p->recipes[i].path, .model_dir = pm->dir, .model_label = pm->name,
                          .out_dir = dir, .threads = o->threads ? o->threads : p->threads, .quiet = o->quiet,
                          .log = o->log, .model = &model, .tokenizer = pm->tokenizer, .prompts = p->prompts,
-                         .limit = p->limit};
+                         .limit = p->limit, .max_tokens = o->max_tokens};
         status = exec_run(&ro, err);
         free(dir);
         ran[i * p->n_models + m] = status == 0;

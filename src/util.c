@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <stdarg.h>
@@ -321,4 +322,11 @@ int kop_folder_name_ok(const char *s)
     for (; *s; s++)
         if (*s == '/' || (unsigned char)*s < 0x20) return 0;
     return 1;
+}
+
+long kop_first_nonfinite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return (long)i;
+    return -1;
 }

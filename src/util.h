@@ -101,6 +101,11 @@ const char *kop_path_base(const char *path, size_t *len);
  * MB many times per prompt, and fresh pages cost a fault each (glibc only). */
 void kop_tune_malloc(void);
 
+/* The index of the first NaN or infinity of x[0..n), or -1 when all are
+ * finite: logits are checked before use, since NaN weights or an overflow
+ * would otherwise turn into plausible-looking numbers or wrong reasons. */
+long kop_first_nonfinite(const float *x, size_t n);
+
 /* Seconds on a monotonic clock. */
 double kop_now(void);
 
