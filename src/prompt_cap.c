@@ -1,8 +1,6 @@
 /* prompt_cap.c: see prompt_cap.h. */
 #include "prompt_cap.h"
 
-#include <unistd.h>
-
 size_t prompt_cap_bytes_per_token(const Config *c)
 {
     size_t L = (size_t)c->n_layer, C = (size_t)c->d_model, di = (size_t)c->d_inner, rec, work;
@@ -21,16 +19,10 @@ size_t prompt_cap_bytes_per_token(const Config *c)
     return sizeof(float) * ((L + 1) * C + L * rec + work);
 }
 
-static size_t physical_memory(void)
-{
-    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
-    return pages > 0 && size > 0 ? (size_t)pages * (size_t)size : (size_t)4 << 30;
-}
-
 long prompt_cap_default(const Config *c)
 {
     if (c->arch == ARCH_GPT2 && c->n_ctx > 0) return c->n_ctx;
-    size_t per = prompt_cap_bytes_per_token(c), n = physical_memory() / 64 / (per ? per : 1);
+    size_t per = prompt_cap_bytes_per_token(c), n = PROMPT_CAP_BUDGET / (per ? per : 1);
     return n < PROMPT_CAP_MIN ? PROMPT_CAP_MIN : n > PROMPT_CAP_MAX ? PROMPT_CAP_MAX : (long)n;
 }
 
@@ -42,7 +34,7 @@ void prompt_cap_describe(FILE *out, const Config *c)
         fprintf(out, "prompts: at most %ld tokens (the model's context, n_positions); about %.1f KiB of memory per token\n",
                 n, kib);
     else
-        fprintf(out, "prompts: at most %ld tokens by default (about %.1f KiB of memory per token; one prompt within 1/64 of the %.1f GiB "
-                     "of memory, as many are in flight); change it with kop run --max-tokens N\n",
-                n, kib, (double)physical_memory() / (1 << 30));
+        fprintf(out, "prompts: at most %ld tokens by default (about %.1f KiB of memory per token, %zu MiB per prompt); "
+                     "change it with kop run --max-tokens N\n",
+                n, kib, PROMPT_CAP_BUDGET >> 20);
 }

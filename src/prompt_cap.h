@@ -7,9 +7,11 @@
  * position) and the forward's work rows; a t-swept statement adds knocked
  * rows quadratic in the length, which the estimate leaves out.  The cap:
  *  - GPT-2: the model's context (n_positions), which it cannot exceed;
- *  - Mamba: as many tokens as fit in 1/64 of the physical memory at the
- *    estimated bytes per token (a batch of prompts per thread is in flight,
- *    and knocked runs add to it), within [PROMPT_CAP_MIN, PROMPT_CAP_MAX].
+ *  - Mamba: as many tokens as fit in PROMPT_CAP_BUDGET bytes at the
+ *    estimated bytes per token, within [PROMPT_CAP_MIN, PROMPT_CAP_MAX].
+ *    A fixed budget, not a share of this machine's memory: which prompts a
+ *    run measures must not depend on where it runs (a batch of prompts per
+ *    thread is in flight, and knocked runs add to it).
  * `kop run --max-tokens N` replaces it; `kop check --model DIR` prints it. */
 #ifndef KOP_PROMPT_CAP_H
 #define KOP_PROMPT_CAP_H
@@ -19,6 +21,7 @@
 #include "model.h"
 
 enum { PROMPT_CAP_MIN = 256, PROMPT_CAP_MAX = 1 << 20 };
+#define PROMPT_CAP_BUDGET ((size_t)512 << 20)
 
 /* Estimated bytes of memory one prompt token costs. */
 size_t prompt_cap_bytes_per_token(const Config *c);
