@@ -3,6 +3,7 @@
  * walks it once, expanding variables in scalars and reporting every problem
  * at its mark. */
 #include "pipeline.h"
+#include "outdir.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -436,6 +437,11 @@ static const char *figure_path(Rd *r, const yaml_node_t *n)
     if (!s) return NULL;
     if (!inside_path_ok(s)) {
         diag_error(r->p->diag, node_loc(r, n), "a figure is written inside the output folder: give a relative path without '..'");
+        return NULL;
+    }
+    const char *why = outdir_name_problem(s);
+    if (why) {
+        diag_error(r->p->diag, node_loc(r, n), "the figure name '%s' %s", s, why);
         return NULL;
     }
     size_t len = strlen(s);

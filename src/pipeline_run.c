@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "exec.h"
+#include "outdir.h"
 #include "render.h"
 #include "summary_csv.h"
 
@@ -197,6 +198,16 @@ static void check_figure(const Ctx *c, int fi)
                 break;
             }
     }
+    for (int k = 0; k < 2; k++) { /* out/EXPERIMENT/ holds that experiment's results */
+        const char *file = k ? f->heatmap : f->lines;
+        size_t n = file ? strcspn(file, "/") : 0;
+        for (int i = 0; file && file[n] && i < p->n_recipes; i++)
+            if (c->rc[i].ok && strlen(c->rc[i].experiment) == n && !strncmp(file, c->rc[i].experiment, n)) {
+                diag_error(p->diag, f->loc, "'%s' would be written among the results of experiment '%s': "
+                           "choose another folder", file, c->rc[i].experiment);
+                break;
+            }
+    }
     if (f->lines && f->heatmap && !strcmp(f->lines, f->heatmap))
         diag_error(p->diag, f->loc, "'lines' and 'heatmap' are both '%s'", f->lines);
 }
@@ -356,8 +367,8 @@ static int draw_figure(const Ctx *c, const PipeFigure *f, const char *out, FILE 
     for (int k = 0; status == 0 && k < 2; k++) {
         const char *file = k ? f->heatmap : f->lines;
         if (!file) continue;
-        char *path = renderp_strf("%s/%s", out, file);
-        status = kop_make_parent_dirs(path, err);
+        char *path = outdir_file(out, file, err); /* subfolders made, no link followed */
+        status = path ? 0 : -1;
         if (status == 0) status = k ? render_heatmap(path, &sp.d, err) : render_lines(path, &sp.d, err);
         if (status == 0 && log) fprintf(log, "figure %s\n", path);
         free(path);
@@ -370,8 +381,9 @@ static int draw_figure(const Ctx *c, const PipeFigure *f, const char *out, FILE 
 }
 
 /* OUTPUT/pipeline.yaml: the file as run, after a comment naming the --set
- * values (each run's manifest.yaml records the rest). */
-static int write_record(const Pipeline *p, const char *out, KopError *err)
+ * values and the pipeline's status (running, until every run, summary and
+ * figure is written: complete); each run's manifest.yaml records the rest. */
+static int write_record(const Pipeline *p, const char *out, const char *status, KopError *err)
 {
     PipeBuf t = {0};
     char stamp[32];
@@ -386,6 +398,9 @@ static int write_record(const Pipeline *p, const char *out, KopError *err)
         pipelinep_add(&t, line, strlen(line));
         free(line);
     }
+    char *line = renderp_strf("# status: %s\n", status);
+    pipelinep_add(&t, line, strlen(line));
+    free(line);
     pipelinep_add(&t, p->text, p->len);
     char *path = renderp_strf("%s/pipeline.yaml", out);
     int rc = kop_write_file(path, t.s, t.n, err);
@@ -427,7 +442,11 @@ int pipeline_run(Pipeline *p, const PipelineRunOptions *o, KopError *err)
     char *out = o->out_dir ? kop_xstrdup(o->out_dir)
                 : p->output ? kop_xstrdup(p->output) : renderp_strf("results/%s", p->name);
     unsigned char *ran = kop_xcalloc((size_t)(p->n_recipes * p->n_models) + 1, 1);
-    int status = kop_make_dirs(out, err);
+    OutDir od;
+    char *label = renderp_strf("kop run %s", p->path);
+    int status = outdir_open(&od, out, label, err); /* locked, an earlier run's figures and summaries gone */
+    free(label);
+    if (status == 0) status = write_record(p, out, "running", err);
     for (int m = 0; m < p->n_models && status == 0; m++) status = run_model(&c, m, out, o, ran, err);
     /* every model's summary of an experiment in one file, for `kop render` */
     for (int i = 0; i < p->n_recipes && status == 0; i++) {
@@ -438,14 +457,17 @@ int pipeline_run(Pipeline *p, const PipelineRunOptions *o, KopError *err)
             status = append_csv(&t, path, err);
             free(path);
         }
-        char *path = renderp_strf("%s/%s/summary.csv", out, c.rc[i].experiment);
-        if (status == 0 && t.n) status = kop_write_file(path, t.s, t.n, err);
+        char *rel = renderp_strf("%s/summary.csv", c.rc[i].experiment);
+        char *path = status == 0 && t.n ? outdir_file(out, rel, err) : NULL;
+        if (status == 0 && t.n) status = path ? kop_write_file(path, t.s, t.n, err) : -1;
+        free(rel);
         free(path);
         free(t.s);
     }
     for (int f = 0; f < p->n_figures && status == 0; f++) status = draw_figure(&c, &p->figures[f], out, o->log, err);
-    if (status == 0) status = write_record(p, out, err);
+    if (status == 0) status = write_record(p, out, "complete", err);
     if (status == 0 && o->log) fprintf(o->log, "pipeline %s: results in %s/\n", p->name, out);
+    outdir_release(&od);
     free(ran);
     free(out);
     return status;
