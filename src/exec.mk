@@ -4,12 +4,14 @@ libkop_a_SOURCES += src/exec.h src/exec.c src/stats.h src/stats.c src/sha256.h s
 	src/prompt_cap.h src/prompt_cap.c
 kop_SOURCES += src/cli_run.c
 
-check_PROGRAMS += tests/unit/test_run_reference tests/unit/test_stats
+check_PROGRAMS += tests/unit/test_run_reference tests/unit/test_stats tests/unit/test_outdir
+tests_unit_test_outdir_LDADD = $(KOP_LIBS)
+TESTS += tests/unit/test_outdir
 tests_unit_test_run_reference_SOURCES = tests/unit/test_run_reference.c tests/unit/expected.h tests/unit/expected.c
 tests_unit_test_run_reference_LDADD = $(KOP_LIBS)
 tests_unit_test_stats_SOURCES = tests/unit/test_stats.c
 tests_unit_test_stats_LDADD = $(KOP_LIBS)
 TESTS += tests/unit/test_run_reference tests/unit/test_stats
 
-TESTS += tests/e2e/run.sh
-EXTRA_DIST += tests/e2e/run.sh
+TESTS += tests/e2e/run.sh tests/e2e/hostile.sh
+EXTRA_DIST += tests/e2e/run.sh tests/e2e/hostile.sh
