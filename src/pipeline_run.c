@@ -395,7 +395,9 @@ static int write_record(const Pipeline *p, const char *out, const char *status, 
                            : renderp_strf("#   --set %s\n", p->sets[i]);
         for (char *q = line; q[1]; q++) /* one comment line each, whatever the value holds */
             if (*q == '\n' || *q == '\r') *q = ' ';
-        pipelinep_add(&t, line, strlen(line));
+        char *esc = kop_utf8_escape(line, strlen(line)); /* paths and values are bytes; YAML is UTF-8 */
+        pipelinep_add(&t, esc, strlen(esc));
+        free(esc);
         free(line);
     }
     char *line = renderp_strf("# status: %s\n", status);

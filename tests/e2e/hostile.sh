@@ -103,6 +103,22 @@ expect_status 0 "$KOP" run b.kop --model "$M" --out st2 --quiet
 [ -e st2/a.png ] || [ -e st2/sub/c.csv ] && fail "outputs of the earlier recipe were kept"
 grep -q '^b,' st2/summary.csv || fail "st2: not the new summary"
 
+# a pipeline: its figures and combined summaries of an earlier run go too, and
+# pipeline.yaml says whether it completed; a --set value that is not UTF-8
+printf 'experiment "pr"\n%s\nblock subject -> last in layers[k..k]\n' "$ids" > pr.kop
+cat > pa.yaml <<Y
+models: [{name: m, dir: $M}]
+recipes: [pr.kop]
+figures: [{recipe: pr, lines: "\${FIG}", title: "\${TITLE}"}]
+Y
+expect_status 0 "$KOP" run pa.yaml --out pst --set FIG=a.png --set "TITLE=$(printf 'caf\377')" --quiet
+[ -s pst/a.png ] && [ -s pst/pr/summary.csv ] || fail "the pipeline did not write its figure and summary"
+utf8 pst/pipeline.yaml
+sed -n 4p pst/pipeline.yaml | grep -qx '# status: complete' || fail "pipeline.yaml does not say complete"
+expect_status 0 "$KOP" run pa.yaml --out pst --set FIG=b.png --set TITLE=t --quiet
+[ -e pst/a.png ] && fail "the earlier pipeline run's figure is still there"
+[ -s pst/b.png ] || fail "the pipeline did not write b.png"
+
 # --- 7. symbolic links in the output folder ---------------------------------------------------
 mkdir -p sl outside
 echo precious > outside/rows.csv
