@@ -46,12 +46,14 @@ tests_unit_test_parse_LDADD = $(KOP_LIBS)
 TESTS += tests/unit/test_parse
 
 ## Long fuzz campaigns (make check runs short seeded ones): every input
-## format with kop's own mutator for FUZZ_SECONDS each, then the libFuzzer
-## harness over the front end when clang is installed:
+## format with kop's own mutator for FUZZ_SECONDS each, then with libFuzzer
+## when clang is installed (tests/fuzz/run.sh fuzzes the front end alone):
 ##   make fuzz FUZZ_SECONDS=600 [FUZZ_FORMATS="recipe pipeline"]
-EXTRA_DIST += tests/fuzz/fuzz_parse.c tests/fuzz/run.sh tests/fuzz/kop.dict
+EXTRA_DIST += tests/fuzz/fuzz_parse.c tests/fuzz/run.sh tests/fuzz/kop.dict tests/fuzz/libfuzzer.sh
 FUZZ_SECONDS = 60
 FUZZ_FORMATS =
-fuzz: grammar/kop.c grammar/kop.h grammar/kop-lex.c tests/fuzz/fuzz_formats
+fuzz: grammar/kop.c grammar/kop.h grammar/kop-lex.c tests/fuzz/fuzz_formats src/buildinfo.h
+	FUZZ_CFLAGS='$(BLIS_CFLAGS) $(YAML_CFLAGS) $(PNG_CFLAGS) $(JSON_CFLAGS)' \
+	FUZZ_LIBS='$(BLIS_LIBS) $(YAML_LIBS) $(PNG_LIBS) $(JSON_LIBS)' \
 	$(SHELL) $(srcdir)/tests/fuzz/campaign.sh $(srcdir) $(builddir) $(FUZZ_SECONDS) $(FUZZ_FORMATS)
 .PHONY: fuzz

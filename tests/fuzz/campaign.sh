@@ -5,8 +5,8 @@
 # inputs are kept in BUILDDIR/fuzz/crashes/FORMAT-SEED-ITERATION/; the last
 # lines give inputs and crashes per format.  Build with ./configure
 # --enable-asan --enable-ubsan first to catch memory errors that do not
-# crash.  Then, when clang is there, the libFuzzer harness over the recipe
-# front end (tests/fuzz/run.sh) for SECONDS more.
+# crash.  Then, when clang is there, coverage-guided libFuzzer runs of the
+# same formats (tests/fuzz/libfuzzer.sh) for SECONDS more each.
 #   make fuzz FUZZ_SECONDS=3600
 set -eu
 src=$(cd "${1:?usage: campaign.sh SRCDIR BUILDDIR [SECONDS] [FORMATS]}" && pwd)
@@ -47,6 +47,9 @@ for f in $formats; do
 "
 done
 printf '%s' "$report"
-if command -v "${CLANG:-clang}" >/dev/null 2>&1 && [ -z "${4:-}" ]; then
-    sh "$src/tests/fuzz/run.sh" "$src" "$build" "$seconds"
+if command -v "${CLANG:-clang}" >/dev/null 2>&1; then
+    # shellcheck disable=SC2086
+    sh "$src/tests/fuzz/libfuzzer.sh" "$src" "$build" "$seconds" $formats
+else
+    echo "campaign: no clang, so no libFuzzer runs (apt-get install clang)"
 fi

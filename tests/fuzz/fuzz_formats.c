@@ -283,6 +283,138 @@ static int derive_pair(const MutBuf *tokjson, MutBuf *vocab, MutBuf *merges)
     return 0;
 }
 
+enum { RECIPE, PIPELINE, SAFETENSORS, CONFIG, TOKENIZER, VOCAB, PROMPTS, SUMMARY, N_FORMATS };
+static const char *const names[] = {"recipe", "pipeline", "safetensors", "config", "tokenizer", "vocab", "prompts",
+                                    "summary"};
+
+/* Write input b where format fmt is read from (dir: WORKDIR/FORMAT; the
+ * companion file of a model goes beside it) and run it.  si: the seed it
+ * came from (vocab: which of the pair).  1 accepted, 0 refused. */
+static int run_one(int fmt, const char *dir, const MutBuf *bp, const char *companion, int si, const MutBuf *seeds,
+                   const Tokenizer *tok)
+{
+    const MutBuf b = *bp;
+    int ok = 0;
+    switch (fmt) {
+    case RECIPE: {
+        char *p = path2(dir, "fuzz.kop");
+        write_all(p, b.p, b.n);
+        free(p);
+        ok = t_recipe(bp);
+        break;
+    }
+    case PIPELINE: {
+        char *p = path2(workdir, "fuzz.yaml");
+        write_all(p, b.p, b.n);
+        ok = t_pipeline(p);
+        free(p);
+        break;
+    }
+    case SAFETENSORS: case CONFIG: {
+        char *p = path2(dir, fmt == SAFETENSORS ? "model.safetensors" : "config.json");
+        char *q = path2(dir, fmt == SAFETENSORS ? "config.json" : "model.safetensors");
+        write_all(p, b.p, b.n);
+        MutBuf c;
+        if (read_all(companion, &c) < 0) exit(2);
+        write_all(q, c.p, c.n);
+        free(c.p);
+        ok = t_model(dir);
+        free(p);
+        free(q);
+        break;
+    }
+    case TOKENIZER: {
+        char *p = path2(dir, "tokenizer.json");
+        write_all(p, b.p, b.n);
+        ok = t_tokenizer(p);
+        free(p);
+        break;
+    }
+    case VOCAB: {
+        int base = si & ~1; /* vocab: seeds come in pairs (vocab, merges) */
+        char *pv = path2(dir, "vocab.json"), *pm = path2(dir, "merges.txt");
+        write_all(pv, si == base ? b.p : seeds[base].p, si == base ? b.n : seeds[base].n);
+        write_all(pm, si != base ? b.p : seeds[base + 1].p, si != base ? b.n : seeds[base + 1].n);
+        ok = t_tokenizer(dir);
+        free(pv);
+        free(pm);
+        break;
+    }
+    case PROMPTS: {
+        char *p = path2(dir, "prompts.json");
+        write_all(p, b.p, b.n);
+        ok = t_prompts(p, tok);
+        free(p);
+        break;
+    }
+    case SUMMARY: {
+        char *p = path2(dir, "summary.csv");
+        write_all(p, b.p, b.n);
+        free(p);
+        ok = t_summary(bp);
+        break;
+    }
+    }
+    return ok;
+}
+
+// ---- libFuzzer ---------------------------------------------------------------------
+
+#ifdef KOP_LIBFUZZER
+/* Built by tests/fuzz/libfuzzer.sh with clang -fsanitize=fuzzer: the same
+ * targets, with coverage-guided inputs.  The environment says which:
+ * FUZZ_FORMAT (any but vocab), FUZZ_WORKDIR, FUZZ_COMPANION (the model file
+ * that goes beside a mutated safetensors or config.json), FUZZ_TOKENIZER. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int lf_format = -1;
+static char *lf_dir;
+static const char *lf_companion;
+static Tokenizer *lf_tok;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    const char *f = getenv("FUZZ_FORMAT");
+    for (int i = 0; f && i < N_FORMATS; i++)
+        if (!strcmp(f, names[i]) && i != VOCAB) lf_format = i;
+    if (lf_format < 0) {
+        fprintf(stderr, "fuzz_formats: set FUZZ_FORMAT to recipe, pipeline, safetensors, config, tokenizer, prompts or summary\n");
+        exit(2);
+    }
+    workdir = getenv("FUZZ_WORKDIR") ? getenv("FUZZ_WORKDIR") : "fuzz-work";
+    mkdir(workdir, 0777);
+    lf_dir = path2(workdir, names[lf_format]);
+    mkdir(lf_dir, 0777);
+    static const char r_kop[] = "prompt ids [1, 2, 3, 4] subject [1..2]\nblock subject -> last in layers[k..k]\n";
+    char *r = path2(workdir, "r.kop"), *r2 = path2(workdir, "r2.kop");
+    write_all(r, r_kop, sizeof r_kop - 1);
+    write_all(r2, r_kop, sizeof r_kop - 1);
+    free(r);
+    free(r2);
+    lf_companion = getenv("FUZZ_COMPANION");
+    if ((lf_format == SAFETENSORS || lf_format == CONFIG) && !lf_companion) {
+        fprintf(stderr, "fuzz_formats: set FUZZ_COMPANION to the model's other file\n");
+        exit(2);
+    }
+    KopError err = {0};
+    if (getenv("FUZZ_TOKENIZER")) lf_tok = tokenizer_load(getenv("FUZZ_TOKENIZER"), &err);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    MutBuf b = {0};
+    mb_splice(&b, 0, 0, data, size);
+    mb_reserve(&b, b.n + 1);
+    b.p[b.n] = '\0';
+    (void)run_one(lf_format, lf_dir, &b, lf_companion, 0, NULL, lf_tok);
+    free(b.p);
+    return 0;
+}
+#else
+
 // ---- main ------------------------------------------------------------------------
 
 static int usage(void)
@@ -311,9 +443,6 @@ int main(int argc, char **argv)
     }
     if (!n_files) return usage();
 
-    enum { RECIPE, PIPELINE, SAFETENSORS, CONFIG, TOKENIZER, VOCAB, PROMPTS, SUMMARY, N_FORMATS };
-    static const char *const names[] = {"recipe", "pipeline", "safetensors", "config", "tokenizer", "vocab", "prompts",
-                                        "summary"};
     int fmt = -1;
     for (int i = 0; i < N_FORMATS; i++)
         if (!strcmp(format, names[i])) fmt = i;
@@ -395,67 +524,7 @@ int main(int argc, char **argv)
             fclose(f);
         }
         alarm(20); /* a hang is a failure too */
-        int ok = 0;
-        switch (fmt) {
-        case RECIPE: {
-            char *p = path2(dir, "fuzz.kop");
-            write_all(p, b.p, b.n);
-            free(p);
-            ok = t_recipe(&b);
-            break;
-        }
-        case PIPELINE: {
-            char *p = path2(workdir, "fuzz.yaml");
-            write_all(p, b.p, b.n);
-            ok = t_pipeline(p);
-            free(p);
-            break;
-        }
-        case SAFETENSORS: case CONFIG: {
-            char *p = path2(dir, fmt == SAFETENSORS ? "model.safetensors" : "config.json");
-            char *q = path2(dir, fmt == SAFETENSORS ? "config.json" : "model.safetensors");
-            write_all(p, b.p, b.n);
-            MutBuf c;
-            if (read_all(companion[si], &c) < 0) return 2;
-            write_all(q, c.p, c.n);
-            free(c.p);
-            ok = t_model(dir);
-            free(p);
-            free(q);
-            break;
-        }
-        case TOKENIZER: {
-            char *p = path2(dir, "tokenizer.json");
-            write_all(p, b.p, b.n);
-            ok = t_tokenizer(p);
-            free(p);
-            break;
-        }
-        case VOCAB: {
-            int base = si & ~1;
-            char *pv = path2(dir, "vocab.json"), *pm = path2(dir, "merges.txt");
-            write_all(pv, si == base ? b.p : seeds[base].p, si == base ? b.n : seeds[base].n);
-            write_all(pm, si != base ? b.p : seeds[base + 1].p, si != base ? b.n : seeds[base + 1].n);
-            ok = t_tokenizer(dir);
-            free(pv);
-            free(pm);
-            break;
-        }
-        case PROMPTS: {
-            char *p = path2(dir, "prompts.json");
-            write_all(p, b.p, b.n);
-            ok = t_prompts(p, tok);
-            free(p);
-            break;
-        }
-        case SUMMARY: {
-            char *p = path2(dir, "summary.csv");
-            write_all(p, b.p, b.n);
-            free(p);
-            ok = t_summary(&b);
-            break;
-        }
-        }
+        int ok = run_one(fmt, dir, &b, si < 0 ? NULL : companion[si], si, seeds, tok);
         alarm(0);
         accepted += ok;
     }
@@ -477,3 +546,4 @@ int main(int argc, char **argv)
     free(recipe2);
     return 0;
 }
+#endif
