@@ -25,7 +25,14 @@ static inline __attribute__((always_inline)) void kern_exp_vec(float *out, const
     #pragma omp simd
     for (int i = 0; i < N; i++) {
         float v = x[i];
+        /* out-of-range inputs (broken weights) clamped so that the int
+         * conversion below is defined; NaN passes both clamps and comes
+         * out as NaN, as from expf */
+        v = v < -104.0f ? -104.0f : v;
+        v = v > 89.0f ? 89.0f : v;
         float n = (v * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+        n = n > -127.0f ? n : -127.0f;
+        n = n < 127.0f ? n : 127.0f;
         float r = v - n * 0.693359375f;
         r = r - n * -2.12194440e-4f;
         float p = 1.9875691500e-4f;
