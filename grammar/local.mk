@@ -45,10 +45,15 @@ tests_unit_test_parse_SOURCES = tests/unit/test_parse.c
 tests_unit_test_parse_LDADD = $(KOP_LIBS)
 TESTS += tests/unit/test_parse
 
-## The fuzzer (clang + libFuzzer; not part of make check):
-##   make fuzz FUZZ_SECONDS=600
-EXTRA_DIST += tests/fuzz/fuzz_parse.c tests/fuzz/run.sh tests/fuzz/kop.dict
+## Long fuzz campaigns (make check runs short seeded ones): every input
+## format with kop's own mutator for FUZZ_SECONDS each, then with libFuzzer
+## when clang is installed (tests/fuzz/run.sh fuzzes the front end alone):
+##   make fuzz FUZZ_SECONDS=600 [FUZZ_FORMATS="recipe pipeline"]
+EXTRA_DIST += tests/fuzz/fuzz_parse.c tests/fuzz/run.sh tests/fuzz/kop.dict tests/fuzz/libfuzzer.sh
 FUZZ_SECONDS = 60
-fuzz: grammar/kop.c grammar/kop.h grammar/kop-lex.c
-	$(SHELL) $(srcdir)/tests/fuzz/run.sh $(srcdir) $(builddir) $(FUZZ_SECONDS)
+FUZZ_FORMATS =
+fuzz: grammar/kop.c grammar/kop.h grammar/kop-lex.c tests/fuzz/fuzz_formats src/buildinfo.h
+	FUZZ_CFLAGS='$(BLIS_CFLAGS) $(YAML_CFLAGS) $(PNG_CFLAGS) $(JSON_CFLAGS)' \
+	FUZZ_LIBS='$(BLIS_LIBS) $(YAML_LIBS) $(PNG_LIBS) $(JSON_LIBS)' \
+	$(SHELL) $(srcdir)/tests/fuzz/campaign.sh $(srcdir) $(builddir) $(FUZZ_SECONDS) $(FUZZ_FORMATS)
 .PHONY: fuzz

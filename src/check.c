@@ -1,5 +1,6 @@
 /* check.c: see check.h.  Resolves the syntax tree into a Recipe. */
 #include "check.h"
+#include "outdir.h"
 
 #include "arch.h"
 
@@ -657,14 +658,13 @@ static void check_output(Ck *c, const Ast *s, Output *o)
     o->loc = s->loc;
     const char *p = o->path;
     size_t n = strlen(p);
+    const char *why = outdir_name_problem(p);
     if (!n) {
         diag_error(c->d, s->b->loc, "the output file name is empty");
         return;
     }
-    if (p[0] == '/' || !strcmp(p, "..") || !strncmp(p, "../", 3) || strstr(p, "/../") ||
-        (n >= 3 && !strcmp(p + n - 3, "/.."))) {
-        diag_error(c->d, s->b->loc, "output files are written inside the run's output folder: "
-                   "use a relative path without '..'");
+    if (why) {
+        diag_error(c->d, s->b->loc, "the output file name '%s' %s", p, why);
         return;
     }
     o->fig = (FigureOpts){.metric = -1, .band = BAND_STDERR};
@@ -697,6 +697,8 @@ static void check_experiment(Ck *c, const Ast *s)
         diag_error(c->d, s->a->loc, "the experiment name is empty");
     else if (strchr(name, '/'))
         diag_error(c->d, s->a->loc, "the experiment name cannot contain '/'");
+    else if (!kop_folder_name_ok(name)) /* it names a folder of results/ */
+        diag_error(c->d, s->a->loc, "the experiment name becomes a folder of results/: it cannot be '.' or '..' or hold control characters");
     else
         c->r->experiment = name;
 }
@@ -709,7 +711,8 @@ static const char *file_stem(Ck *c, const char *path)
     base = base ? base + 1 : path;
     const char *dot = strrchr(base, '.');
     size_t n = dot && dot > base ? (size_t)(dot - base) : strlen(base);
-    return n ? arena_strndup(c->ar, base, n) : "recipe";
+    const char *stem = n ? arena_strndup(c->ar, base, n) : "recipe";
+    return kop_folder_name_ok(stem) ? stem : "recipe"; /* "..kop" */
 }
 
 static void check_statement(Ck *c, const Ast *s, int *n_prompts, int *n_outputs, int *n_blocks,

@@ -8,6 +8,7 @@
 #include "arch.h"
 #include "check.h"
 #include "pipeline.h"
+#include "prompt_cap.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -82,8 +83,8 @@ static int run_check(const CheckArgs *a, const char *text, size_t len, Diag *d)
     char label[256];
     CheckOptions opt = {.path = a->file, .arch = a->arch, .check_files = !a->no_files};
     int n_layers = a->layers;
+    Config cfg;
     if (a->model) {
-        Config cfg;
         KopError err = {0};
         if (config_load(&cfg, a->model, &err) < 0) return cli_report(&err);
         n_layers = cfg.n_layer;
@@ -103,6 +104,7 @@ static int run_check(const CheckArgs *a, const char *text, size_t len, Diag *d)
         if (r) {
             if (a->dump_plan) plan_dump(stdout, r);
             else plan_summary(stdout, r, opt.model_name);
+            if (a->model && !a->dump_plan) prompt_cap_describe(stdout, &cfg);
             status = KOP_EXIT_OK;
         }
     }
@@ -148,7 +150,7 @@ static int check_main(const CliArg *args, int n)
     if (rc) return rc;
     KopError err = {0};
     size_t len;
-    char *text = kop_read_file(a.file, &len, &err);
+    char *text = kop_read_file_max(a.file, KOP_SPEC_MAX, "a recipe", &len, &err);
     if (!text) return cli_report(&err);
     Diag *d = diag_new(a.file, text, len, stderr);
     int status = run_check(&a, text, len, d);

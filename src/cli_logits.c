@@ -40,8 +40,15 @@ static int logits_main(const CliArg *args, int n)
     float *logits = kop_xmalloc((size_t)rows * V * sizeof(float));
     ForwardReq req = {.ids = ids, .T = T, .all_positions = all, .logits = logits};
     int status = 0;
+    long bad = -1;
     if (model_forward(&m, &req, &err) < 0) status = cli_report(&err);
-    else
+    else if ((bad = kop_first_nonfinite(logits, (size_t)rows * V)) >= 0) {
+        kop_fail(&err, KOP_EXIT_DATA,
+                 "%s: the logits are not finite (%g for token %ld at position %ld): the weights hold NaN or "
+                 "infinite values, or the activations overflow",
+                 dir, logits[bad], bad % V, all ? bad / V : T - 1);
+        status = cli_report(&err);
+    } else
         for (int r = 0; r < rows; r++)
             for (int v = 0; v < V; v++)
                 printf("%.9g%c", logits[(size_t)r * V + v], v + 1 < V ? ' ' : '\n');

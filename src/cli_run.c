@@ -16,13 +16,14 @@ static int run_pipeline(const RunOptions *o, const char *const *sets, int n_sets
     KopError err = {0};
     int rc = 0;
     Pipeline *p = pipeline_load(o->recipe_path, sets, n_sets, stderr, &err);
-    PipelineRunOptions po = {.out_dir = o->out_dir, .threads = o->threads, .quiet = o->quiet, .log = stdout};
+    PipelineRunOptions po = {.out_dir = o->out_dir, .threads = o->threads, .quiet = o->quiet, .log = stdout,
+                             .max_tokens = o->max_tokens};
     if (!p || pipeline_run(p, &po, &err) < 0) rc = cli_report(&err);
     pipeline_free(p);
     return rc;
 }
 
-enum { OPT_MODEL, OPT_OUT, OPT_NAME, OPT_THREADS, OPT_SET, OPT_QUIET, OPT_RESTART, OPT_SHARD };
+enum { OPT_MODEL, OPT_OUT, OPT_NAME, OPT_THREADS, OPT_SET, OPT_QUIET, OPT_RESTART, OPT_SHARD, OPT_MAX_TOKENS };
 static const CliOption options[] = {
     [OPT_MODEL] = {"model", 0, "DIR", "the model folder (Hugging Face layout); for a .kop recipe"},
     [OPT_OUT] = {"out", 0, "DIR", "write the results in DIR (default: see below)"},
@@ -32,6 +33,7 @@ static const CliOption options[] = {
     [OPT_QUIET] = {"quiet", 'q', NULL, "no progress on stderr (results still reported on stdout)"},
     [OPT_RESTART] = {"restart", 0, NULL, "start over where DIR holds this run, whole or in part"},
     [OPT_SHARD] = {"shard", 0, "I/N", "measure shard I of N (default: SLURM_ARRAY_TASK_*)"},
+    [OPT_MAX_TOKENS] = {"max-tokens", 0, "N", "skip prompts of more than N tokens (see kop check)"},
     {0},
 };
 
@@ -74,7 +76,19 @@ static int parse_args(const CliArg *args, int n, RunOptions *o, const char **set
         switch (args[i].opt) {
         case OPT_MODEL: o->model_dir = v; break;
         case OPT_OUT: o->out_dir = v; break;
-        case OPT_NAME: o->model_label = v; break;
+        case OPT_NAME:
+            o->model_label = v;
+            if (!kop_folder_name_ok(v)) /* it names a folder of results/EXPERIMENT/ */
+                return cli_usage("run", "--name takes one folder name (not empty, '.' or '..', no '/'), got '%s'", v);
+            break;
+        case OPT_MAX_TOKENS: {
+            char *end;
+            long t = strtol(v, &end, 10);
+            if (end == v || *end || t < 1 || t > (1L << 30))
+                return cli_usage("run", "--max-tokens takes a positive number of tokens, got '%s'", v);
+            o->max_tokens = t;
+            break;
+        }
         case OPT_THREADS: {
             char *end;
             long t = strtol(v, &end, 10);

@@ -114,6 +114,23 @@ KopLoc diag_loc_at(Diag *d, int line, int col)
     return (KopLoc){off, off};
 }
 
+/* Lines longer than this many characters are shown as a window of
+ * DIAG_WINDOW characters around the place, cut at character boundaries and
+ * marked with "...": a minified or generated file can have one line of
+ * megabytes. */
+enum { DIAG_LONG_LINE = 100, DIAG_WINDOW = 80, DIAG_BEFORE = 30 };
+
+/* The byte offset N characters after (n > 0) or before (n < 0) offset i,
+ * clamped to [lo, hi]. */
+static int step_chars(const Diag *d, int i, int n, int lo, int hi)
+{
+    for (; n > 0 && i < hi; n--)
+        for (i++; i < hi && is_cont((unsigned char)d->text[i]); i++) {}
+    for (; n < 0 && i > lo; n++)
+        for (i--; i > lo && is_cont((unsigned char)d->text[i]); i--) {}
+    return i;
+}
+
 /* The source line, then a caret under loc.start and '~' under the rest of
  * the range (clipped to the line).  Tabs are copied into the underline so
  * it stays aligned whatever the tab width. */
@@ -125,13 +142,20 @@ static void show_source(Diag *d, KopLoc loc, int line)
     if (start > e) start = e;
     if (end > e) end = e;
     if (end <= start) end = start + 1; /* a zero-width place still gets its caret */
-    fprintf(d->out, "%5d | ", line);
-    for (int i = s; i < e; i++) {
+    int ws = s, we = e; /* the window shown */
+    if (step_chars(d, s, DIAG_LONG_LINE, s, e) < e) {
+        ws = step_chars(d, start, -DIAG_BEFORE, s, e);
+        we = step_chars(d, ws, DIAG_WINDOW, s, e);
+        if (end > we) end = we + 1;
+    }
+    const char *pre = ws > s ? "..." : "", *post = we < e ? "..." : "";
+    fprintf(d->out, "%5d | %s", line, pre);
+    for (int i = ws; i < we; i++) {
         unsigned char c = (unsigned char)d->text[i];
         fputc(c == '\0' || c == '\r' ? ' ' : c, d->out);
     }
-    fputs("\n      | ", d->out);
-    for (int i = s; i < end && i <= e; i++) {
+    fprintf(d->out, "%s\n      | %s", post, *pre ? "   " : "");
+    for (int i = ws; i < end && i <= e; i++) {
         unsigned char c = i < e ? (unsigned char)d->text[i] : ' ';
         if (is_cont(c)) continue;
         if (i < start) fputc(c == '\t' ? '\t' : ' ', d->out);
@@ -151,9 +175,11 @@ static void report(Diag *d, const char *kind, KopLoc loc, const char *fmt, va_li
     d->n_printed++;
     int line, col;
     diag_line_col(d, loc.start, &line, &col);
-    fprintf(d->out, "%s:%d:%d: %s: ", d->name, line, col, kind);
-    vfprintf(d->out, fmt, ap);
-    fputc('\n', d->out);
+    /* messages quote names and values from the file: at most a few lines */
+    char msg[1024];
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    if (n >= (int)sizeof msg) msg[kop_utf8_prefix(msg, sizeof msg, sizeof msg - 4)] = '\0', strcat(msg, "...");
+    fprintf(d->out, "%s:%d:%d: %s: %s\n", d->name, line, col, kind, msg);
     show_source(d, loc, line);
 }
 

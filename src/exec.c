@@ -103,6 +103,13 @@ int execp_prepare(const RunCtx *cx, int pi, PromptResult *j, int **ids, int *sf,
     int T = prompt_tokenize(cx->ps->v[pi], cx->tok, ids, sf, sl, &err);
     if (T < 0) { execp_skip(j, "%s", err.msg); return -1; }
     j->T = T;
+    if (T > cx->max_tokens) {
+        snprintf(j->reason, sizeof j->reason, "%d tokens, more than the %ld a prompt may have (--max-tokens)", T,
+                 cx->max_tokens);
+        free(*ids);
+        *ids = NULL;
+        return -1;
+    }
     for (int t = 0; t < T; t++)
         if ((*ids)[t] >= V) {
             snprintf(j->reason, sizeof j->reason, "token id %d is outside the model's vocabulary of %d", (*ids)[t], V);
@@ -309,6 +316,7 @@ int exec_recipe(const ExecInput *in, const ExecOptions *o, Results *res, KopErro
     const PromptList *ps = in->prompts;
     int L = m->cfg.n_layer, nf = model_n_features(&m->cfg);
     RunCtx cx = {.r = r, .m = m, .tok = in->tok, .ps = ps, .naive = o->naive, .want_flops = o->want_flops,
+                 .max_tokens = o->max_tokens > 0 ? o->max_tokens : (long)1 << 30,
                  .keep = o->keep, .n_keep = o->n_keep};
     cx.feat = kop_xcalloc((size_t)(r->n_blocks ? r->n_blocks : 1), sizeof *cx.feat);
     for (int b = 0; b < r->n_blocks; b++) {

@@ -45,6 +45,7 @@ typedef struct ExecOptions {
     int want_flops;        /* count the knocked runs' FLOPs (costs a second planning of the runs) */
     long limit;            /* > 0: at most this many prompts (and at most the recipe's own limit) */
     int quiet;             /* no progress on stderr */
+    long max_tokens;       /* longer prompts are skipped (the driver's cap, prompt_cap.h) */
     int start;             /* first prompt to run (a multiple of EXEC_GROUP): res holds the ones before */
     /* Shards: the prompts run in groups of EXEC_GROUP list positions, and
      * group g is measured by shard g % n_shards; the others' prompts are

@@ -17,6 +17,7 @@ typedef struct RunCtx {
     int n_keep;
     unsigned char **feat;  /* per block: (n_layer, n_features) or NULL for all */
     int naive;
+    long max_tokens;       /* ExecOptions.max_tokens */
     int want_flops;        /* ExecOptions.want_flops (they cost a second planning of the runs) */
     TracePre *trace;       /* a trace's prompts read ahead (exec_trace.c), or NULL */
 } RunCtx;

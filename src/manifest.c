@@ -38,10 +38,13 @@ void manifest_skip_line(Manifest *man, const char *line)
 
 void manifest_skip(Manifest *man, const Prompt *p, const char *reason)
 {
-    char buf[1024];
-    if (p->line) snprintf(buf, sizeof buf, "%s:%d: %s", p->source, p->line, reason);
-    else snprintf(buf, sizeof buf, "%s: record %d: %s", p->source, p->record, reason);
-    manifest_skip_line(man, buf);
+    /* sized to fit: a cut could split a character */
+    size_t n = strlen(p->source) + strlen(reason) + 48;
+    char *buf = kop_xmalloc(n);
+    if (p->line) snprintf(buf, n, "%s:%d: %s", p->source, p->line, reason);
+    else snprintf(buf, n, "%s: record %d: %s", p->source, p->record, reason);
+    man->skipped = kop_xrealloc(man->skipped, sizeof *man->skipped * (size_t)(man->n_skipped + 1));
+    man->skipped[man->n_skipped++] = buf;
 }
 
 void manifest_free(Manifest *man)
@@ -59,17 +62,30 @@ typedef struct Out {
     int ok;
 } Out;
 
-static void ev(Out *o, yaml_event_t *event)
+/* Emit an event made by an initializer that returned INIT: libyaml leaves
+ * the event undefined when an initializer fails (invalid UTF-8, no memory),
+ * and emitting it corrupts the heap or never returns. */
+static void ev(Out *o, int init, yaml_event_t *event)
 {
+    if (!init) {
+        o->ok = 0;
+        return;
+    }
     if (o->ok && !yaml_emitter_emit(&o->e, event)) o->ok = 0;
+    else if (!o->ok) yaml_event_delete(event);
 }
 
+/* Any text: recipe files, paths and folder names are bytes, not always
+ * UTF-8, and YAML is; bytes that are not UTF-8 are written as \xNN. */
 static void scalar_style(Out *o, const char *s, yaml_scalar_style_t style)
 {
     yaml_event_t event;
     if (!s) s = "";
-    yaml_scalar_event_initialize(&event, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1, style);
-    ev(o, &event);
+    size_t n = strlen(s);
+    char *esc = kop_utf8_valid(s, n) ? NULL : kop_utf8_escape(s, n);
+    if (esc) s = esc, n = strlen(esc);
+    ev(o, yaml_scalar_event_initialize(&event, NULL, NULL, (yaml_char_t *)s, (int)n, 1, 1, style), &event);
+    free(esc);
 }
 
 static void scalar(Out *o, const char *s) { scalar_style(o, s, YAML_ANY_SCALAR_STYLE); }
@@ -94,15 +110,13 @@ static void kvf(Out *o, const char *k, const char *fmt, ...)
 static void map_start(Out *o)
 {
     yaml_event_t event;
-    yaml_mapping_start_event_initialize(&event, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
-    ev(o, &event);
+    ev(o, yaml_mapping_start_event_initialize(&event, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE), &event);
 }
 
 static void map_end(Out *o)
 {
     yaml_event_t event;
-    yaml_mapping_end_event_initialize(&event);
-    ev(o, &event);
+    ev(o, yaml_mapping_end_event_initialize(&event), &event);
 }
 
 static int write_handler(void *data, unsigned char *buf, size_t size)
@@ -121,10 +135,8 @@ int manifest_write(const char *path, const Manifest *man, KopError *err)
     yaml_emitter_set_unicode(&o.e, 1);
     yaml_emitter_set_width(&o.e, 100);
     yaml_event_t event;
-    yaml_stream_start_event_initialize(&event, YAML_UTF8_ENCODING);
-    ev(&o, &event);
-    yaml_document_start_event_initialize(&event, NULL, NULL, NULL, 1);
-    ev(&o, &event);
+    ev(&o, yaml_stream_start_event_initialize(&event, YAML_UTF8_ENCODING), &event);
+    ev(&o, yaml_document_start_event_initialize(&event, NULL, NULL, NULL, 1), &event);
     map_start(&o);
 
     kv(&o, "status", man->complete ? "complete" : "running");
@@ -169,6 +181,7 @@ int manifest_write(const char *path, const Manifest *man, KopError *err)
 
     scalar(&o, "prompts");
     map_start(&o);
+    kvf(&o, "max_tokens", "%ld", man->max_tokens);
     kvf(&o, "measured", "%d", man->n_used);
     kvf(&o, "seen", "%d", man->n_seen);
     kvf(&o, "skipped", "%d", man->n_skipped);
@@ -176,29 +189,23 @@ int manifest_write(const char *path, const Manifest *man, KopError *err)
     if (man->n_kept_ids >= 0 && man->kept_by) {
         kv(&o, "kept_by", man->kept_by);
         scalar(&o, "kept_ids");
-        yaml_sequence_start_event_initialize(&event, NULL, NULL, 1, YAML_FLOW_SEQUENCE_STYLE);
-        ev(&o, &event);
+        ev(&o, yaml_sequence_start_event_initialize(&event, NULL, NULL, 1, YAML_FLOW_SEQUENCE_STYLE), &event);
         for (int i = 0; i < man->n_kept_ids; i++) {
             char num[32];
             snprintf(num, sizeof num, "%ld", man->kept_ids[i]);
             scalar(&o, num);
         }
-        yaml_sequence_end_event_initialize(&event);
-        ev(&o, &event);
+        ev(&o, yaml_sequence_end_event_initialize(&event), &event);
     }
     scalar(&o, "skipped_records");
-    yaml_sequence_start_event_initialize(&event, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
-    ev(&o, &event);
+    ev(&o, yaml_sequence_start_event_initialize(&event, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE), &event);
     for (int i = 0; i < man->n_skipped; i++) scalar(&o, man->skipped[i]);
-    yaml_sequence_end_event_initialize(&event);
-    ev(&o, &event);
+    ev(&o, yaml_sequence_end_event_initialize(&event), &event);
     map_end(&o);
 
     map_end(&o);
-    yaml_document_end_event_initialize(&event, 1);
-    ev(&o, &event);
-    yaml_stream_end_event_initialize(&event);
-    ev(&o, &event);
+    ev(&o, yaml_document_end_event_initialize(&event, 1), &event);
+    ev(&o, yaml_stream_end_event_initialize(&event), &event);
     yaml_emitter_delete(&o.e);
     if (!o.ok) {
         fclose(f);

@@ -17,6 +17,7 @@ typedef struct Manifest {
     char *config_text;       /* config.json as read, or NULL */
     char config_sha256[65];
     int threads;
+    long max_tokens;         /* the prompt-length cap in force */
     int n_used, n_seen, n_skipped;
     int n_resumed;           /* prompts taken from an interrupted start of the same run */
     int shard, n_shards;     /* this run is shard `shard` of n_shards (n_shards 1: the whole run) */

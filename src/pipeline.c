@@ -3,6 +3,7 @@
  * walks it once, expanding variables in scalars and reporting every problem
  * at its mark. */
 #include "pipeline.h"
+#include "outdir.h"
 
 #include "arch.h"
 #include "plan.h"
@@ -230,14 +231,8 @@ static const char *resolve(Rd *r, const char *path)
     return s;
 }
 
-/* Names become folder names: one component, printable. */
-static int folder_name_ok(const char *s)
-{
-    if (!*s || !strcmp(s, ".") || !strcmp(s, "..")) return 0;
-    for (; *s; s++)
-        if (*s == '/' || (unsigned char)*s < 0x20) return 0;
-    return 1;
-}
+/* Names become folder names (util.h). */
+#define folder_name_ok kop_folder_name_ok
 
 /* An output path: relative, with no '..' component. */
 static int inside_path_ok(const char *s)
@@ -435,6 +430,11 @@ static const char *figure_path(Rd *r, const yaml_node_t *n)
         diag_error(r->p->diag, node_loc(r, n), "a figure is written inside the output folder: give a relative path without '..'");
         return NULL;
     }
+    const char *why = outdir_name_problem(s);
+    if (why) {
+        diag_error(r->p->diag, node_loc(r, n), "the figure name '%s' %s", s, why);
+        return NULL;
+    }
     size_t len = strlen(s);
     if (len < 4 || strcmp(s + len - 4, ".png"))
         diag_warning(r->p->diag, node_loc(r, n), "'%s' does not end in .png, but it will be a PNG image", s);
@@ -619,10 +619,45 @@ static void yaml_problem(Rd *r, const yaml_parser_t *ps)
         diag_error(d, at, "%s", ps->problem ? ps->problem : "invalid YAML");
 }
 
+/* A pipeline is a few levels deep (root, models, a model, a list in it);
+ * far deeper nesting is a mistake or a hostile file, and libyaml's loader
+ * takes time quadratic in the depth (100,000 levels: half a minute). */
+enum { PIPE_MAX_DEPTH = 64 };
+
+/* Stream the events once, stopping at the first collection nested deeper
+ * than PIPE_MAX_DEPTH (reported at its place).  0 when the loader may go
+ * on (syntax errors are left to it), -1 after reporting. */
+static int check_depth(Rd *r)
+{
+    yaml_parser_t ps;
+    yaml_parser_initialize(&ps);
+    yaml_parser_set_input_string(&ps, (const unsigned char *)r->p->text, r->p->len);
+    int depth = 0, rc = 0;
+    for (;;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&ps, &ev)) break;
+        yaml_event_type_t t = ev.type;
+        if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
+            if (++depth > PIPE_MAX_DEPTH) {
+                diag_error(r->p->diag, at_mark(r, ev.start_mark),
+                           "lists and mappings nested more than %d deep: a pipeline needs a few levels", PIPE_MAX_DEPTH);
+                rc = -1;
+            }
+        } else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+        yaml_event_delete(&ev);
+        if (rc < 0 || t == YAML_STREAM_END_EVENT) break;
+    }
+    yaml_parser_delete(&ps);
+    return rc;
+}
+
 static void load_document(Rd *r)
 {
     yaml_parser_t ps;
     yaml_document_t doc;
+    if (check_depth(r) < 0) return;
     yaml_parser_initialize(&ps);
     yaml_parser_set_input_string(&ps, (const unsigned char *)r->p->text, r->p->len);
     if (!yaml_parser_load(&ps, &doc)) {
@@ -707,7 +742,7 @@ Pipeline *pipeline_parse(const char *path, const char *text, size_t len, const c
 Pipeline *pipeline_load(const char *path, const char *const *sets, int n_sets, FILE *diag_out, KopError *err)
 {
     size_t len;
-    char *text = kop_read_file(path, &len, err);
+    char *text = kop_read_file_max(path, KOP_SPEC_MAX, "a pipeline", &len, err);
     if (!text) return NULL;
     Pipeline *p = pipeline_parse(path, text, len, sets, n_sets, diag_out, err);
     free(text);

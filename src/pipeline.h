@@ -194,6 +194,7 @@ typedef struct PipelineRunOptions {
     int threads;               /* 0: the pipeline's, else OpenMP's default */
     int quiet;                 /* no progress on stderr */
     FILE *log;                 /* one line per run and per figure, or NULL */
+    long max_tokens;           /* RunOptions.max_tokens of every run */
 } PipelineRunOptions;
 
 /* Validate without models: compile every recipe (for each model whose arch

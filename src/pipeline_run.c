@@ -19,8 +19,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "run.h"
+#include "outdir.h"
 #include "results.h"
+#include "run.h"
 #include "render.h"
 #include "summary_csv.h"
 
@@ -84,7 +85,7 @@ static void check_recipe(Ctx *c, int i)
     if (!pr->path) return; /* already reported */
     KopError err = {0};
     size_t len;
-    char *text = kop_read_file(pr->path, &len, &err);
+    char *text = kop_read_file_max(pr->path, KOP_SPEC_MAX, "a recipe", &len, &err);
     if (!text) {
         diag_error(p->diag, pr->loc, "cannot read this recipe: %s", err.msg);
         return;
@@ -208,6 +209,16 @@ static void check_figure(const Ctx *c, int fi)
             if (mine[a / 2] && theirs[a % 2] && !strcmp(mine[a / 2], theirs[a % 2])) {
                 diag_error(p->diag, f->loc, "this figure writes '%s', as the figure on line %d does", mine[a / 2],
                            diag_line(p->diag, g->loc));
+                break;
+            }
+    }
+    for (int k = 0; k < 2; k++) { /* out/EXPERIMENT/ holds that experiment's results */
+        const char *file = k ? f->heatmap : f->lines;
+        size_t n = file ? strcspn(file, "/") : 0;
+        for (int i = 0; file && file[n] && i < p->n_recipes; i++)
+            if (c->rc[i].ok && strlen(c->rc[i].experiment) == n && !strncmp(file, c->rc[i].experiment, n)) {
+                diag_error(p->diag, f->loc, "'%s' would be written among the results of experiment '%s': "
+                           "choose another folder", file, c->rc[i].experiment);
                 break;
             }
     }
@@ -397,8 +408,8 @@ static int draw_figure(const Ctx *c, const PipeFigure *f, const Summary *joined,
                 sp.d.experiment = arena_strndup(ar, t.s, t.n);
                 free(t.s);
             }
-            char *path = kop_strf("%s/%s", out, file);
-            status = kop_make_parent_dirs(path, err);
+            char *path = outdir_file(out, file, err); /* subfolders made, no link followed */
+            status = path ? 0 : -1;
             if (status == 0) status = k ? render_heatmap(path, &sp.d, err) : render_lines(path, &sp.d, err);
             if (status == 0 && log) fprintf(log, "figure %s\n", path);
             free(path);
@@ -413,8 +424,9 @@ static int draw_figure(const Ctx *c, const PipeFigure *f, const Summary *joined,
 }
 
 /* OUTPUT/pipeline.yaml: the file as run, after a comment naming the --set
- * values (each run's manifest.yaml records the rest). */
-static int write_record(const Pipeline *p, const char *out, KopError *err)
+ * values and the pipeline's status (running, until every run, summary and
+ * figure is written: complete); each run's manifest.yaml records the rest. */
+static int write_record(const Pipeline *p, const char *out, const char *status, KopError *err)
 {
     KopBuf t = {0};
     char stamp[32];
@@ -426,9 +438,12 @@ static int write_record(const Pipeline *p, const char *out, KopError *err)
                            : kop_strf("#   --set %s\n", p->sets[i]);
         for (char *q = line; q[1]; q++) /* one comment line each, whatever the value holds */
             if (*q == '\n' || *q == '\r') *q = ' ';
-        kop_buf_add(&t, line, strlen(line));
+        char *esc = kop_utf8_escape(line, strlen(line)); /* paths and values are bytes; YAML is UTF-8 */
+        kop_buf_add(&t, esc, strlen(esc));
+        free(esc);
         free(line);
     }
+    kop_buf_addf(&t, "# status: %s\n", status);
     kop_buf_add(&t, p->text, p->len);
     char *path = kop_path_join(out, "pipeline.yaml");
     int rc = kop_write_file(path, t.s, t.n, err);
@@ -469,7 +484,8 @@ static int run_model(const Ctx *c, int m, const char *out, const PipelineRunOpti
             RunOptions ro = {.recipe_path = p->recipes[i].path, .recipe = r, .model_dir = pm->dir,
                              .model_label = pm->name, .out_dir = dir, .threads = o->threads ? o->threads : p->threads,
                              .quiet = o->quiet, .log = o->log, .model = &model, .tokenizer = pm->tokenizer,
-                             .prompts = p->prompts, .limit = p->limit, .summary = &sums[i * p->n_models + m],
+                             .prompts = p->prompts, .limit = p->limit, .max_tokens = o->max_tokens,
+                             .summary = &sums[i * p->n_models + m],
                              .keep = p->recipes[i].keep_own ? NULL : keep, .n_keep = n_keep,
                              .keep_note = "keep: correct on all (the prompts every model of the pipeline answers correctly)"};
             status = run_recipe(&ro, err);
@@ -483,12 +499,12 @@ static int run_model(const Ctx *c, int m, const char *out, const PipelineRunOpti
     return status;
 }
 
-/* The rows of several summaries as one (borrowed: free only .rows). */
+/* The rows of several summaries as one (borrowed: free only .rows and .name). */
 static void join(const Summary *const *v, int n, const char *name, Summary *out)
 {
     int rows = 0;
     for (int i = 0; i < n; i++) rows += v[i]->n_rows;
-    out->name = (char *)name;
+    out->name = kop_xstrdup(name);
     out->rows = kop_xmalloc(sizeof *out->rows * (size_t)(rows ? rows : 1));
     out->n_rows = 0;
     for (int i = 0; i < n; i++)
@@ -505,7 +521,12 @@ int pipeline_run(Pipeline *p, const PipelineRunOptions *o, KopError *err)
                 : p->output ? kop_xstrdup(p->output) : kop_strf("results/%s", p->name);
     int cells = p->n_recipes * p->n_models;
     Summary *sums = kop_xcalloc((size_t)(cells ? cells : 1), sizeof *sums);
-    int status = kop_make_dirs(out, err), n_keep = 0;
+    OutDir od;
+    char *label = kop_strf("kop run %s", p->path);
+    int status = outdir_open(&od, out, label, err), n_keep = 0;
+    free(label);
+    if (status == 0) outdir_clear(&od); /* an earlier run's figures and summaries gone */
+    if (status == 0) status = write_record(p, out, "running", err);
     unsigned char *keep = NULL;
     if (status == 0 && p->keep_all_correct)
         status = pipelinep_keep_all(p, out, o->threads ? o->threads : p->threads, o->quiet, o->log, &keep, &n_keep, err);
@@ -519,7 +540,12 @@ int pipeline_run(Pipeline *p, const PipelineRunOptions *o, KopError *err)
         int n = 0;
         for (int m = 0; m < p->n_models; m++)
             if (sums[i * p->n_models + m].n_rows) v[n++] = &sums[i * p->n_models + m];
-        char *path = kop_strf("%s/%s/summary.csv", out, c.rc[i].experiment);
+        char *rel = kop_strf("%s/summary.csv", c.rc[i].experiment), *path = outdir_file(out, rel, err);
+        free(rel);
+        if (!path) {
+            status = -1;
+            break;
+        }
         join(v, n, path, &joined[i]);
         if (joined[i].n_rows) status = summary_write(path, &joined[i], err);
         free(path);
@@ -527,12 +553,16 @@ int pipeline_run(Pipeline *p, const PipelineRunOptions *o, KopError *err)
     free(v);
     for (int f = 0; f < p->n_figures && status == 0; f++)
         status = draw_figure(&c, &p->figures[f], joined, out, o->log, err);
-    for (int i = 0; i < p->n_recipes; i++) free(joined[i].rows);
+    for (int i = 0; i < p->n_recipes; i++) {
+        free(joined[i].rows);
+        free(joined[i].name);
+    }
     free(joined);
     for (int i = 0; i < cells; i++) summary_free(&sums[i]);
     free(sums);
-    if (status == 0) status = write_record(p, out, err);
+    if (status == 0) status = write_record(p, out, "complete", err);
     if (status == 0 && o->log) fprintf(o->log, "pipeline %s: results in %s/\n", p->name, out);
+    outdir_release(&od);
     free(out);
     return status;
 }

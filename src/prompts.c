@@ -100,7 +100,9 @@ static int add_text(PromptSet *s, const char *where, const char *text, size_t tn
         return -1;
     if (!find_bytes(text, tn, subject, sn)) {
         char msg[1024];
-        snprintf(msg, sizeof msg, "%s: subject \"%.100s\" not found in the prompt \"%.200s\"", where, subject, text);
+        /* quoted in part, whole characters only: the message reaches manifest.yaml */
+        snprintf(msg, sizeof msg, "%s: subject \"%.*s\" not found in the prompt \"%.*s\"", where,
+                 (int)kop_utf8_prefix(subject, sn, 100), subject, (int)kop_utf8_prefix(text, tn, 200), text);
         s->skipped = kop_xrealloc(s->skipped, sizeof *s->skipped * (size_t)(s->n_skipped + 1));
         s->skipped[s->n_skipped++] = kop_xstrdup(msg);
         return 1;
@@ -339,7 +341,8 @@ int prompt_subject_tokens(const Prompt *p, const TokSpan *offs, int n, int *firs
     }
     size_t a, b;
     if (prompt_subject_span(p, &a, &b) < 0)
-        return kop_fail(err, KOP_EXIT_DATA, "%s: subject \"%.100s\" not found in the prompt", where,
+        return kop_fail(err, KOP_EXIT_DATA, "%s: subject \"%.*s\" not found in the prompt", where,
+                        (int)kop_utf8_prefix(p->subject ? p->subject : "", p->subject ? strlen(p->subject) : 0, 100),
                         p->subject ? p->subject : "");
     *first = -1;
     for (int i = 0; i < n; i++) {

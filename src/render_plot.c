@@ -265,11 +265,13 @@ static void shorten_labels(const PlotData *d, Prep *p, const char *noun)
     int *nw = kop_xmalloc(sizeof *nw * (size_t)n), *ca = kop_xcalloc((size_t)n, sizeof *ca),
         *cb = kop_xcalloc((size_t)n, sizeof *cb);
     for (int r = 0; r < n; r++) nw[r] = split_words(row_label(d, r), &words[r]);
-    int drop_first = n >= 2, drop_clause = n >= 2;
+    /* a label may have no words at all (a token that is only whitespace) */
+    int drop_first = n >= 2 && nw[0] >= 3, drop_clause = n >= 2;
     char *clause0 = NULL;
     for (int r = 0; r < n; r++) {
         /* a shared verb, not a shared source group ("subject -> ...") */
-        if (nw[r] < 3 || strcmp(words[r][0], words[0][0]) != 0 || !strcmp(words[r][1], "->")) drop_first = 0;
+        if (!drop_first || nw[r] < 3 || strcmp(words[r][0], words[0][0]) != 0 || !strcmp(words[r][1], "->"))
+            drop_first = 0;
         if (!find_layers_clause(words[r], nw[r], &ca[r], &cb[r])) {
             drop_clause = 0;
             continue;

@@ -4,12 +4,19 @@
  * enough to round-trip an fp32 value. */
 #include "results.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Write s as one CSV field (RFC 4180 quoting when needed). */
 static void csv_field(FILE *f, const char *s)
 {
     if (!s) return;
+    if (!kop_utf8_valid(s, strlen(s))) { /* folder names are bytes; CSV files are UTF-8 */
+        char *esc = kop_utf8_escape(s, strlen(s));
+        csv_field(f, esc);
+        free(esc);
+        return;
+    }
     if (!strpbrk(s, ",\"\r\n")) {
         fputs(s, f);
         return;

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "run.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 #include "exec.h"
 #include "journal.h"
 #include "manifest.h"
+#include "outdir.h"
+#include "prompt_cap.h"
 #include "render.h"
 #include "results.h"
 #include "sha256.h"
@@ -62,8 +65,8 @@ static int render_outputs(const Recipe *r, const Results *res, const char *out_d
     int status = 0;
     for (int i = 0; i < r->n_outputs && status == 0; i++) {
         const Output *o = &r->outputs[i];
-        char *path = kop_path_join(out_dir, o->path);
-        status = kop_make_parent_dirs(path, err); /* outputs may name subfolders */
+        char *path = outdir_file(out_dir, o->path, err); /* subfolders made, no link followed, recorded */
+        status = path ? 0 : -1;
         if (status == 0 && o->kind == OUTPUT_CSV) {
             status = summary_write(path, s, err);
         } else if (o->fig.metric >= 0 || r->n_metrics == 1) {
@@ -138,8 +141,9 @@ static void run_key(const RunOptions *o, const Recipe *r, const char *text, cons
                     char hex[65])
 {
     KopBuf b = {0};
-    kop_buf_addf(&b, "kop %s\n%zu:%s\n%s %zu %s\nlimit %ld naive %d\n", PACKAGE_VERSION, strlen(text), text,
-                   man->config_sha256, man->model->n_params, man->model->weight_dtype, o->limit, o->naive);
+    kop_buf_addf(&b, "kop %s\n%zu:%s\n%s %zu %s\nlimit %ld naive %d max_tokens %ld\n", PACKAGE_VERSION, strlen(text),
+                 text, man->config_sha256, man->model->n_params, man->model->weight_dtype, o->limit, o->naive,
+                 man->max_tokens);
     for (int i = 0; i < ps->n; i++) {
         const Prompt *p = ps->v[i];
         kop_buf_addf(&b, "%zu:%s|%zu:%s|%zu:%s|%d %d %d|", p->text ? p->text_len : 0, p->text ? p->text : "",
@@ -218,6 +222,15 @@ int run_outputs(const Recipe *r, const Results *res, const char *out_dir, KopErr
     return status;
 }
 
+/* PATH opened to append, never through a symbolic link. */
+static FILE *open_append(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
+    if (fd >= 0 && !f) close(fd);
+    return f;
+}
+
 /* A folder's earlier start of this run: resume it (res filled, *start and
  * the files cut back to its last whole group), or say there is nothing to
  * do.  Returns 1 to go on, 0 when the run is complete already, -1 on error. */
@@ -267,7 +280,7 @@ int run_recipe(const RunOptions *o, KopError *err)
     double t_start = kop_now();
     int status = -1;
     size_t rlen;
-    char *text = kop_read_file(o->recipe_path, &rlen, err);
+    char *text = kop_read_file_max(o->recipe_path, KOP_SPEC_MAX, "a recipe", &rlen, err);
     if (!text) return -1;
     Model own, *mp = &own;
     memset(&own, 0, sizeof own);
@@ -286,6 +299,7 @@ int run_recipe(const RunOptions *o, KopError *err)
     PromptList pl = {0}, *ps = &pl;
     char *out_dir = NULL, *rows_path = NULL, *man_path = NULL, *journal_path = NULL;
     FILE *rows = NULL, *journal = NULL;
+    OutDir od = {.lock_fd = -1};
     Results res = {0};
     Manifest man = {0};
     long *own_ids = NULL, *kept_ids = NULL;
@@ -324,7 +338,10 @@ int run_recipe(const RunOptions *o, KopError *err)
     if (o->out_dir) out_dir = kop_xstrdup(o->out_dir);
     else if (n_shards > 1) out_dir = kop_strf("results/%s/%s.shard-%d-of-%d", r->experiment, model_name, o->shard, n_shards);
     else out_dir = kop_strf("results/%s/%s", r->experiment, model_name);
-    if (kop_make_dirs(out_dir, err) < 0) goto out;
+    char *label = kop_strf("kop run %s --model %s", o->recipe_path, o->model_dir);
+    int locked = outdir_open(&od, out_dir, label, err); /* exit 2 naming the other run when it holds the folder */
+    free(label);
+    if (locked < 0) goto out;
     rows_path = kop_path_join(out_dir, "rows.csv");
     man_path = kop_path_join(out_dir, "manifest.yaml");
     journal_path = kop_path_join(out_dir, "journal.txt");
@@ -342,6 +359,7 @@ int run_recipe(const RunOptions *o, KopError *err)
     }
     man.shard = o->shard;
     man.n_shards = n_shards;
+    man.max_tokens = o->max_tokens > 0 ? o->max_tokens : prompt_cap_default(&mm->cfg);
 
     char key[65];
     run_key(o, r, text, &man, ps, key);
@@ -362,17 +380,18 @@ int run_recipe(const RunOptions *o, KopError *err)
             goto out;
         }
     }
+    outdir_clear(&od); /* what an earlier run wrote is written again (rows.csv and the journal stay for resuming) */
     man.n_resumed = resumed;
     for (int i = 0; i < res.n_prompts; i++) /* the skips of the part resumed */
         if (res.prompts[i].mine && !res.prompts[i].used)
             manifest_skip(&man, ps->v[res.prompts[i].index], res.prompts[i].reason);
     if (manifest_write(man_path, &man, err) < 0) goto out;
     if (resumed) {
-        rows = fopen(rows_path, "a");
-        journal = fopen(journal_path, "a");
+        rows = open_append(rows_path);
+        journal = open_append(journal_path);
         if (!rows || !journal) { kop_fail_errno(err, "%s: cannot append", rows ? journal_path : rows_path); goto out; }
     } else {
-        if (!(rows = fopen(rows_path, "w"))) { kop_fail_errno(err, "%s: cannot write", rows_path); goto out; }
+        if (!(rows = outdir_create(out_dir, "rows.csv", err))) goto out;
         results_rows_header(rows);
         JournalHead jh = {.shard = o->shard, .n_shards = n_shards, .recipe_path = (char *)o->recipe_path,
                           .recipe_text = text, .model_dir = (char *)o->model_dir, .model_name = model_name,
@@ -386,7 +405,8 @@ int run_recipe(const RunOptions *o, KopError *err)
     ExecInput in = {.recipe = r, .model = mm, .tok = tok, .prompts = ps};
     ExecOptions eo = {.threads = threads, .naive = o->naive, .want_flops = o->stats != NULL, .limit = o->limit,
                       .quiet = o->quiet, .start = start, .shard = o->shard, .n_shards = n_shards,
-                      .on_prompts = on_prompts, .ctx = &sink, .keep = o->keep, .n_keep = o->n_keep};
+                      .on_prompts = on_prompts, .ctx = &sink, .keep = o->keep, .n_keep = o->n_keep,
+                      .max_tokens = man.max_tokens};
     if (exec_recipe(&in, &eo, &res, err) < 0) goto out;
     if (o->stats)
         *o->stats = (RunStats){.prompts = res.n_used, .runs = res.n_runs, .seconds = res.seconds, .knock_flops = res.flops};
@@ -427,6 +447,7 @@ int run_recipe(const RunOptions *o, KopError *err)
 out:
     if (rows) fclose(rows);
     if (journal) fclose(journal);
+    outdir_release(&od);
     results_free(&res);
     manifest_free(&man);
     free(out_dir); free(rows_path); free(man_path); free(journal_path);
@@ -436,8 +457,8 @@ out:
         ((Recipe *)r)->keep_ids = NULL;
         ((Recipe *)r)->n_keep_ids = -1;
         free(own_ids);
-    free(kept_ids);
     }
+    free(kept_ids);
     diag_free(d);
     arena_free(ar);
     free(model_name);

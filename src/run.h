@@ -44,6 +44,7 @@ typedef struct RunOptions {
                                   (pipelines: `prompts:`); NULL: the recipe's own */
     long limit;                /* > 0: at most this many prompts, fewer if the recipe's
                                   own `limit` says so (pipelines: `limit:`); 0: none */
+    long max_tokens;           /* > 0: longer prompts are skipped; 0: prompt_cap_default() */
     struct RunStats *stats;    /* filled when not NULL */
     Summary *summary;          /* when not NULL, receives the run's summary rows (pipelines' figures) */
     int restart;               /* start over even if the output folder holds this run, whole or in part */

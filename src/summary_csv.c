@@ -209,7 +209,7 @@ fail:
 int summary_read(const char *path, Summary *out, KopError *err)
 {
     size_t len;
-    char *text = kop_read_file(path, &len, err);
+    char *text = kop_read_file_max(path, 64 << 20, "a summary", &len, err);
     if (!text) {
         memset(out, 0, sizeof *out);
         return -1;

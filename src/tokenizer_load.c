@@ -107,8 +107,8 @@ static int read_vocab(Loader *L, json_object *vocab, KopError *err)
         int id = id_value(val);
         size_t n = strlen(key);
         if (id < 0)
-            return kop_fail(err, KOP_EXIT_DATA, "%s: %s%sthe id of \"%.60s\" should be an integer from 0 to %d",
-                            L->path, L->vocab_where, where_sep(L), key, TOK_MAX_ID - 1);
+            return kop_fail(err, KOP_EXIT_DATA, "%s: %s%sthe id of \"%.*s\" should be an integer from 0 to %d",
+                            L->path, L->vocab_where, where_sep(L), (int)kop_utf8_prefix(key, n, 60), key, TOK_MAX_ID - 1);
         if (uni_utf8_check(key, n) < n)
             return kop_fail(err, KOP_EXIT_DATA, "%s: %s%stoken %d is not valid UTF-8",
                             L->path, L->vocab_where, where_sep(L), id);

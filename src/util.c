@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,12 +14,21 @@
 #include <malloc.h>
 #endif
 
+/* A message cut at the buffer's end keeps whole characters only. */
+static void trim_cut(char *buf, size_t size, int n)
+{
+    if (n >= 0 && (size_t)n >= size) {
+        size_t len = strlen(buf);
+        buf[kop_utf8_prefix(buf, len + 1, len)] = '\0'; /* "one byte more" than what is left */
+    }
+}
+
 int kop_fail(KopError *err, int status, const char *fmt, ...)
 {
     if (!err) return -1;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    trim_cut(err->msg, sizeof err->msg, vsnprintf(err->msg, sizeof err->msg, fmt, ap));
     va_end(ap);
     err->status = status;
     return -1;
@@ -32,7 +43,8 @@ int kop_fail_errno(KopError *err, const char *fmt, ...)
     int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
     if (n >= 0 && (size_t)n < sizeof err->msg)
-        snprintf(err->msg + n, sizeof err->msg - (size_t)n, ": %s", strerror(saved));
+        n += snprintf(err->msg + n, sizeof err->msg - (size_t)n, ": %s", strerror(saved));
+    trim_cut(err->msg, sizeof err->msg, n);
     err->status = KOP_EXIT_USAGE;
     return -1;
 }
@@ -83,16 +95,41 @@ char *kop_xstrdup(const char *s)
     return memcpy(kop_xmalloc(n), s, n);
 }
 
-char *kop_read_file(const char *path, size_t *len, KopError *err)
+/* "256 MiB", "8 KiB": a cap in words. */
+static void size_words(char *buf, size_t n, size_t bytes)
+{
+    if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) snprintf(buf, n, "%zu MiB", bytes >> 20);
+    else if (bytes >= 1024 && bytes % 1024 == 0) snprintf(buf, n, "%zu KiB", bytes >> 10);
+    else snprintf(buf, n, "%zu bytes", bytes);
+}
+
+static char *too_large(const char *path, size_t max, const char *what, FILE *f, char *buf, KopError *err)
+{
+    char cap[32];
+    size_words(cap, sizeof cap, max);
+    kop_fail(err, KOP_EXIT_DATA, "%s: larger than %s, the most kop reads for %s; is this the right file?", path, cap,
+             what);
+    fclose(f);
+    free(buf);
+    return NULL;
+}
+
+char *kop_read_file_max(const char *path, size_t max, const char *what, size_t *len, KopError *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f) { kop_fail_errno(err, "%s: cannot open", path); return NULL; }
+    struct stat st;
+    int have_st = fstat(fileno(f), &st) == 0;
+    /* a regular file says its size; devices and pipes are read up to the cap */
+    if (have_st && S_ISREG(st.st_mode) && (unsigned long long)st.st_size > max)
+        return too_large(path, max, what, f, NULL, err);
     size_t cap = 1 << 16, n = 0;
     char *buf = kop_xmalloc(cap);
     for (;;) {
-        if (n + 1 >= cap) buf = kop_xrealloc(buf, cap *= 2);
+        if (n + 1 >= cap) buf = kop_xrealloc(buf, cap = cap * 2 < max + 2 ? cap * 2 : max + 2);
         size_t got = fread(buf + n, 1, cap - n - 1, f);
         n += got;
+        if (n > max) return too_large(path, max, what, f, buf, err);
         if (got == 0) break;
     }
     if (ferror(f)) {
@@ -105,6 +142,85 @@ char *kop_read_file(const char *path, size_t *len, KopError *err)
     buf[n] = '\0';
     if (len) *len = n;
     return buf;
+}
+
+char *kop_read_file(const char *path, size_t *len, KopError *err)
+{
+    return kop_read_file_max(path, KOP_READ_MAX, "an input file", len, err);
+}
+
+// ---- UTF-8 ------------------------------------------------------------------
+
+/* The length of the well-formed character at s[0..n), or 0 when the bytes
+ * there are not one (RFC 3629: no overlong forms, no surrogates, nothing
+ * past U+10FFFF). */
+static size_t utf8_char(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    if (c < 0x80) return 1;
+    size_t w;
+    unsigned lo = 0x80, hi = 0xBF; /* the range of the second byte */
+    if (c >= 0xC2 && c <= 0xDF) w = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        w = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        w = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (n < w || s[1] < lo || s[1] > hi) return 0;
+    for (size_t i = 2; i < w; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    return w;
+}
+
+int kop_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t w = utf8_char(u + i, n - i);
+        if (!w) return 0;
+        i += w;
+    }
+    return 1;
+}
+
+char *kop_utf8_escape(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    char *out = kop_xmalloc(4 * n + 1), *q = out;
+    for (size_t i = 0; i < n;) {
+        size_t w = utf8_char(u + i, n - i);
+        if (w) {
+            memcpy(q, u + i, w);
+            q += w;
+            i += w;
+        } else {
+            q += sprintf(q, "\\x%02X", u[i]);
+            i++;
+        }
+    }
+    *q = '\0';
+    return out;
+}
+
+size_t kop_utf8_prefix(const char *s, size_t n, size_t max)
+{
+    if (n <= max) return n;
+    /* only s[0..max) is looked at: the last character that starts there,
+     * dropped when its lead byte says it needs more bytes than are left */
+    const unsigned char *u = (const unsigned char *)s;
+    size_t pos = max;
+    while (pos > 0 && max - pos < 4 && (u[pos - 1] & 0xC0) == 0x80) pos--;
+    if (pos == 0 || max - pos >= 4) return max; /* no lead byte near: not UTF-8 here anyway */
+    pos--;
+    unsigned c = u[pos];
+    size_t w = c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    return pos + w > max ? pos : max;
 }
 
 double kop_now(void)
@@ -135,7 +251,7 @@ FILE *kop_open_tmp(const char *path, char **tmp, KopError *err)
     int fd = -1;
     for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
         snprintf(*tmp, n, "%s.tmp%ld-%d", path, (long)getpid(), counter++);
-        fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
         if (fd < 0 && errno != EEXIST) break;
     }
     FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
@@ -306,4 +422,19 @@ const char *kop_path_base(const char *path, size_t *len)
     while (b > 0 && path[b - 1] != '/') b--;
     *len = n - b;
     return path + b;
+}
+
+int kop_folder_name_ok(const char *s)
+{
+    if (!*s || !strcmp(s, ".") || !strcmp(s, "..")) return 0;
+    for (; *s; s++)
+        if (*s == '/' || (unsigned char)*s < 0x20) return 0;
+    return 1;
+}
+
+long kop_first_nonfinite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return (long)i;
+    return -1;
 }

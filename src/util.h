@@ -52,8 +52,25 @@ void *kop_xrealloc(void *p, size_t n);
 char *kop_xstrdup(const char *s);
 
 /* Read a whole file into a NUL-terminated buffer (returned, caller frees);
- * *len gets its length without the NUL.  NULL and err filled on failure. */
+ * *len gets its length without the NUL.  NULL and err filled on failure.
+ * Every input is capped, so that a wrong path (/dev/zero, a FIFO, a huge
+ * file) is an error, not a read until memory runs out: kop_read_file at
+ * KOP_READ_MAX bytes, kop_read_file_max at MAX, naming the file as WHAT
+ * ("recipe", "pipeline") in the message. */
+enum { KOP_READ_MAX = 256 << 20, KOP_SPEC_MAX = 8 << 20 };
 char *kop_read_file(const char *path, size_t *len, KopError *err);
+char *kop_read_file_max(const char *path, size_t max, const char *what, size_t *len, KopError *err);
+
+/* UTF-8 for text that reaches YAML and CSV output.  kop_utf8_valid: is
+ * S[0..N) well-formed UTF-8 (no overlong forms, surrogates or code points
+ * past U+10FFFF)?  kop_utf8_escape: a new NUL-terminated copy of S[0..N)
+ * that is, each byte outside a well-formed character written as the four
+ * characters \xNN (caller frees).  kop_utf8_prefix: the length of the
+ * longest prefix of S[0..N) of at most MAX bytes that does not end inside a
+ * character, for cutting text short. */
+int kop_utf8_valid(const char *s, size_t n);
+char *kop_utf8_escape(const char *s, size_t n);
+size_t kop_utf8_prefix(const char *s, size_t n, size_t max);
 
 /* Growable text: KopBuf b = {0} is empty; b.s is NUL-terminated once
  * anything was added (NULL before); the owner frees b.s, or takes it with
@@ -81,7 +98,9 @@ char *kop_path_join(const char *dir, const char *name);
  * renames it over PATH and fsyncs the folder, so that after a crash PATH is
  * the old file or the whole new one; on any failure it removes the temporary
  * file and fails naming PATH.  kop_discard_tmp drops it unwritten.  Each
- * frees *tmp. */
+ * frees *tmp.  A symbolic link is never written through: the temporary
+ * file is created anew (O_EXCL, O_NOFOLLOW) and the rename replaces a link
+ * named PATH. */
 FILE *kop_open_tmp(const char *path, char **tmp, KopError *err);
 int kop_commit_tmp(FILE *f, char *tmp, const char *path, KopError *err);
 void kop_discard_tmp(FILE *f, char *tmp);
@@ -93,6 +112,11 @@ int kop_write_file(const char *path, const char *buf, size_t len, KopError *err)
 int kop_make_dirs(const char *path, KopError *err);
 int kop_make_parent_dirs(const char *path, KopError *err);
 
+/* Is S usable as one folder name (a model, experiment or pipeline name
+ * that becomes a folder of results/)?  Not empty, not '.' or '..', no '/',
+ * no control characters. */
+int kop_folder_name_ok(const char *s);
+
 /* The last component of PATH, trailing slashes ignored: where it starts,
  * and its length in *len (not NUL-terminated; 0 for "/" and ""). */
 const char *kop_path_base(const char *path, size_t *len);
@@ -101,6 +125,11 @@ const char *kop_path_base(const char *path, size_t *len);
  * kernel: the executor allocates and frees per-layer work buffers of a few
  * MB many times per prompt, and fresh pages cost a fault each (glibc only). */
 void kop_tune_malloc(void);
+
+/* The index of the first NaN or infinity of x[0..n), or -1 when all are
+ * finite: logits are checked before use, since NaN weights or an overflow
+ * would otherwise turn into plausible-looking numbers or wrong reasons. */
+long kop_first_nonfinite(const float *x, size_t n);
 
 /* Seconds on a monotonic clock. */
 double kop_now(void);

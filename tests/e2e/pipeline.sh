@@ -87,7 +87,8 @@ cmp -s "$O/subject.png" "$O/m2.png" && fail "two different figures are identical
 # the record of the run
 head -1 "$O/pipeline.yaml" | grep -q "p.yaml as run by kop" || fail "pipeline.yaml: no header"
 grep -q "^#   --set OUT=$O\$" "$O/pipeline.yaml" || fail "pipeline.yaml does not record --set"
-tail -n +4 "$O/pipeline.yaml" | cmp - "$TMP/p.yaml" || fail "pipeline.yaml does not hold the file as run"
+sed -n 4p "$O/pipeline.yaml" | grep -qx "# status: complete" || fail "pipeline.yaml: the pipeline's status is not complete"
+tail -n +5 "$O/pipeline.yaml" | cmp - "$TMP/p.yaml" || fail "pipeline.yaml does not hold the file as run"
 
 # --- prompts replace the recipes' own; limit caps every run -------------------------
 printf '%s\n' '{"ids": [5, 6, 7, 8], "subject": [1, 2]}' '{"ids": [9, 10, 11, 12, 13], "subject": [2, 2]}' \

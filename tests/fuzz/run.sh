@@ -25,7 +25,7 @@ $CLANG -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sa
     -o "$out/fuzz_parse" "$src/tests/fuzz/fuzz_parse.c" \
     "$(gen kop.c)" "$(gen kop-lex.c)" \
     "$src/src/diag.c" "$src/src/ast.c" "$src/src/check.c" "$src/src/plan.c" "$src/src/hooks.c" \
-    "$src/src/util.c" "$src/src/config.c" $(pkg-config --libs json-c) -lm
+    "$src/src/util.c" "$src/src/outdir.c" "$src/src/config.c" $(pkg-config --libs json-c) -lm
 
 # Seeds: a first byte choosing 4 layers of mamba1 ('D' = 0x44), then a recipe.
 i=0
