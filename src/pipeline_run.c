@@ -23,6 +23,7 @@
 #include "results.h"
 #include "render.h"
 #include "summary_csv.h"
+#include "trace_roles.h"
 
 /* What the pipeline needs to know about one compiled recipe. */
 typedef struct Compiled {
@@ -31,6 +32,7 @@ typedef struct Compiled {
     Metric metric;
     const char **labels;   /* (n_labels) block (or restore) labels */
     int n_labels;
+    int by_role;           /* `aggregate t by role`: its t are trace_roles.h's roles */
 } Compiled;
 
 typedef struct Ctx {
@@ -60,6 +62,7 @@ static int compile_for(const Pipeline *p, const PipeRecipe *pr, const char *text
         c->ok = 1;
         c->experiment = arena_strndup(p->ar, r->experiment, strlen(r->experiment));
         c->metric = r->metric;
+        c->by_role = r->aggregate_roles;
         c->n_labels = r->n_blocks + r->n_restores; /* a recipe has one kind or the other */
         c->labels = arena_alloc(p->ar, sizeof *c->labels * (size_t)(c->n_labels ? c->n_labels : 1));
         for (int b = 0; b < r->n_blocks; b++)
@@ -321,10 +324,11 @@ static int draw_figure(const Ctx *c, const PipeFigure *f, const Summary *joined,
 {
     char *name = kop_strf("%s (figure on line %d)", c->p->path, diag_line(c->p->diag, f->loc));
     Summary keep = {.name = name};
-    int cap = 0, status = 0;
+    int cap = 0, status = 0, by_role = 1;
     for (int i = 0; i < f->recipes.n; i++)
         for (int e = 0; e < c->p->n_recipes; e++) {
             if (!c->rc[e].ok || strcmp(c->rc[e].experiment, f->recipes.v[i])) continue;
+            by_role &= c->rc[e].by_role;
             const Summary *s = &joined[e];
             for (int k = 0; k < s->n_rows; k++) {
                 if ((f->statements.n && !in_list(&f->statements, s->rows[k].statement)) ||
@@ -336,7 +340,9 @@ static int draw_figure(const Ctx *c, const PipeFigure *f, const Summary *joined,
         }
     SummaryPlot sp;
     if (keep.n_rows == 0) status = kop_fail(err, KOP_EXIT_DATA, "%s: no results to draw", name);
-    else status = summary_plot(&keep, NULL, NULL, 0, &sp, err);
+    /* role-averaged traces label their rows by role; a token map of one
+     * prompt per model has no labels every model shares */
+    else status = summary_plot(&keep, NULL, by_role ? trace_role_names : NULL, by_role ? ROLE_N : 0, &sp, err);
     int have_plot = status == 0;
     if (have_plot && f->title) sp.d.experiment = f->title;
     for (int k = 0; status == 0 && k < 2; k++) {
