@@ -4,16 +4,17 @@
 # the README's "Causal tracing" section says so, and this keeps it true.  The
 # subject is corrupted with noise of 3 std, one residual state (role x layer)
 # is restored at a time, and prob_diff = p_restored - p_corrupt is averaged
-# over the first 20 facts the model knows.  On the L = 8 layers:
+# over the first 20 facts the model knows (doc/images/demo-trace.kop, the
+# recipe of the README's figure).  On the L = 8 layers:
 #  - the last token carries the answer in the late layers (every k >= L-2 at
 #    least 0.5; 0.81 measured) and nothing in the early ones (every k < L/2 at
-#    most 0.05; 0.001 measured); the strongest cell of the map is there;
+#    most 0.05; 0.0014 measured); the strongest cell of the map is there;
 #  - the subject's tokens carry it in the early and middle layers: their
 #    strongest cell lies at k < L/2 and is at least 0.1 (subject.middle, k = 3:
 #    0.20 measured), their mean over k < L/2 is at least 0.05 (0.09), and
 #    from k = L-2 on they carry nothing (|value| <= 0.01);
 #  - the tokens between the subject and the last one carry nothing at any
-#    layer (|value| <= 0.02; 0.003 measured): the subject reaches the answer
+#    layer (|value| <= 0.02; 0.001 measured): the subject reaches the answer
 #    only through its own positions and the last token's;
 #  - the context before the subject was not corrupted, so restoring it
 #    changes nothing (|value| <= 1e-6).
@@ -24,18 +25,10 @@ M=$E/models/mamba1-facts
 [ -f "$M/config.json" ] || skip "$M absent (made by tools/train-demo/train_demo.py)"
 [ -f "$E/data/facts.json" ] || skip "$E/data/facts.json absent (made by tools/train-demo/train_demo.py)"
 
-cat >"$TMP/trace.kop" <<EOF
-experiment "demo-trace"
-prompts counterfact "$E/data/facts.json"
-keep correct
-target attribute
-limit 20
-corrupt subject with noise 3 std samples 5 seed 1
-restore resid at tokens[t] in layer k
-aggregate t by role
-measure prob_diff
-EOF
-"$KOP" run "$TMP/trace.kop" --model "$M" --out "$TMP/out" --quiet >/dev/null 2>"$TMP/log" ||
+# the recipe of the README's figure (limit 20, noise 3 std, 5 samples)
+R=$KOP_SRCDIR/doc/images/demo-trace.kop
+grep -q '^aggregate t by role$' "$R" || fail "$R should aggregate by role"
+"$KOP" run "$R" --model "$M" --out "$TMP/out" --quiet >/dev/null 2>"$TMP/log" ||
     { cat "$TMP/log" >&2; fail "kop run of the residual trace"; }
 S=$TMP/out/summary.csv
 L=$(sed -n 's/.*"num_hidden_layers": *\([0-9]*\).*/\1/p' "$M/config.json")
