@@ -28,6 +28,10 @@ TESTS += tests/unit/test_demo_models
 TESTS += tests/e2e/demo-flow.sh
 EXTRA_DIST += tests/e2e/demo-flow.sh
 
+# ROME's residual trace by token role on the demo Mamba-1 model shows where the facts are recalled
+TESTS += tests/e2e/demo-trace.sh
+EXTRA_DIST += tests/e2e/demo-trace.sh
+
 # the rows of `kop run` do not depend on the thread count
 TESTS += tests/e2e/run-threads.sh
 EXTRA_DIST += tests/e2e/run-threads.sh

@@ -6,7 +6,8 @@ libkop_a_SOURCES += src/pipeline.h src/pipeline.c src/pipeline_run.c src/pipelin
 check_PROGRAMS += tests/unit/test_pipeline
 tests_unit_test_pipeline_LDADD = $(KOP_LIBS)
 
-pipeline_e2e = tests/e2e/pipeline.sh tests/e2e/pipeline-paper.sh tests/e2e/pipeline-demo.sh tests/e2e/examples.sh tests/e2e/golden.sh
+pipeline_e2e = tests/e2e/pipeline.sh tests/e2e/pipeline-paper.sh tests/e2e/pipeline-demo.sh tests/e2e/examples.sh \
+	tests/e2e/golden.sh tests/e2e/pipeline-romba.sh
 TESTS += tests/unit/test_pipeline $(pipeline_e2e)
 EXTRA_DIST += $(pipeline_e2e) tests/e2e/golden.sha256
 
@@ -21,5 +22,7 @@ nobase_dist_pkgdata_DATA += \
 	pipelines/paper/heatmap-ids.txt \
 	pipelines/paper/window-1.kop pipelines/paper/window-3.kop pipelines/paper/window-5.kop \
 	pipelines/paper/window-9.kop pipelines/paper/window-12.kop pipelines/paper/window-15.kop \
+	pipelines/romba.yaml pipelines/romba/trace-mamba.kop pipelines/romba/trace-attn.kop \
+	pipelines/romba/trace-noise.kop pipelines/romba/blocking-mamba.kop pipelines/romba/blocking-attn.kop \
 	examples/README.md examples/quickstart.kop \
 	examples/flow.kop examples/features.kop examples/windows.kop examples/tokens.kop examples/trace.kop

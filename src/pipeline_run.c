@@ -24,6 +24,7 @@
 #include "run.h"
 #include "render.h"
 #include "summary_csv.h"
+#include "trace_roles.h"
 
 /* What the pipeline needs to know about one compiled recipe. */
 typedef struct Compiled {
@@ -34,6 +35,7 @@ typedef struct Compiled {
     int n_metrics;
     const char **labels;   /* (n_labels) block (or restore) labels */
     int n_labels;
+    int by_role;           /* `aggregate t by role`: its t are trace_roles.h's roles */
 } Compiled;
 
 typedef struct Ctx {
@@ -66,6 +68,7 @@ static int compile_for(const Pipeline *p, const PipeRecipe *pr, const char *text
         c->metric = r->metric;
         memcpy(c->metrics, r->metrics, sizeof c->metrics);
         c->n_metrics = r->n_metrics;
+        c->by_role = r->aggregate_roles;
         c->n_labels = r->n_blocks + r->n_restores; /* a recipe has one kind or the other */
         c->labels = arena_alloc(p->ar, sizeof *c->labels * (size_t)(c->n_labels ? c->n_labels : 1));
         for (int b = 0; b < r->n_blocks; b++)
@@ -371,10 +374,11 @@ static int draw_figure(const Ctx *c, const PipeFigure *f, const Summary *joined,
 {
     char *name = kop_strf("%s (figure on line %d)", c->p->path, diag_line(c->p->diag, f->loc));
     Summary keep = {.name = name};
-    int cap = 0, status = 0;
+    int cap = 0, status = 0, by_role = 1;
     for (int i = 0; i < f->recipes.n; i++)
         for (int e = 0; e < c->p->n_recipes; e++) {
             if (!c->rc[e].ok || strcmp(c->rc[e].experiment, f->recipes.v[i])) continue;
+            by_role &= c->rc[e].by_role;
             const Summary *s = &joined[e];
             for (int k = 0; k < s->n_rows; k++) {
                 if ((f->statements.n && !in_list(&f->statements, s->rows[k].statement)) ||
@@ -399,7 +403,10 @@ static int draw_figure(const Ctx *c, const PipeFigure *f, const Summary *joined,
         memcpy(s.rows, keep.rows, sizeof *s.rows * (size_t)keep.n_rows);
         if (regrouped) regroup(f, &s, k, ar);
         SummaryPlot sp;
-        status = summary_plot_opts(&s, metric, NULL, 0, &f->fig, &sp, err);
+        /* role-averaged traces label their rows by role; a token map of one
+         * prompt per model has no labels every model shares */
+        status = summary_plot_opts(&s, metric, by_role ? trace_role_names : NULL, by_role ? ROLE_N : 0, &f->fig, &sp,
+                                   err);
         if (status == 0) {
             if (f->title) sp.d.experiment = f->title;
             else if (regrouped) {

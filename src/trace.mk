@@ -12,3 +12,9 @@ tests_unit_test_trace_LDADD = $(KOP_LIBS)
 tests_unit_test_trace_parts_SOURCES = tests/unit/test_trace_parts.c
 tests_unit_test_trace_parts_LDADD = $(KOP_LIBS)
 TESTS += tests/unit/test_trace tests/unit/test_trace_parts
+
+## ROME's token x layer map of one prompt through `kop run` (on the demo model)
+check_PROGRAMS += tests/unit/test_trace_map
+tests_unit_test_trace_map_SOURCES = tests/unit/test_trace_map.c tests/unit/test_render.h
+tests_unit_test_trace_map_LDADD = $(KOP_LIBS)
+TESTS += tests/unit/test_trace_map

@@ -3,7 +3,8 @@
 # on the demo Mamba-1 model (examples/models/mamba1-facts), and on the
 # reference checkpoints (../shared/reference) a flow heatmap and line plot on
 # Mamba-1, the same flow compared across Mamba-1, Mamba-2 and GPT-2, and a
-# token x layer map.
+# token x layer map; and a causal trace by token role on the three demo
+# models.
 #
 #   KOP=path/to/kop [KOP_SHARED=../shared] doc/images/make-images.sh
 #
@@ -40,3 +41,12 @@ done
 "$KOP" run "$here/../../pipelines/demo.yaml" --out "$tmp/pipeline" --quiet >/dev/null
 cp "$tmp/pipeline/window-sizes-mamba1.png" "$here/paper-window-sizes.png"
 cp "$tmp/pipeline/heatmaps/mamba1-facts/heatmaps.png" "$here/paper-per-prompt.png"
+# causal tracing on the demo models: the residual stream by token role,
+# one panel per model (the role names label the rows)
+for m in mamba1-facts mamba2-facts gpt2-facts; do
+    "$KOP" run "$here/demo-trace.kop" --model "$here/../../examples/models/$m" --out "$tmp/trace-$m" --quiet >/dev/null
+done
+{ cat "$tmp/trace-mamba1-facts/summary.csv"; tail -n +2 "$tmp/trace-mamba2-facts/summary.csv"
+  tail -n +2 "$tmp/trace-gpt2-facts/summary.csv"; } > "$tmp/trace.csv"
+printf '%s\n' context subject.first subject.middle subject.last after.first after last > "$tmp/roles.txt"
+"$KOP" render "$tmp/trace.csv" --labels="$tmp/roles.txt" --heatmap "$here/trace-roles.png"
