@@ -12,8 +12,9 @@
 #    script's target_id), so kop shifted the subject's tokens past the BOS
 #    and measured the attribute's token, not the BOS;
 #  - `first` is the BOS: its rows equal those of tokens[0] on the ids, and
-#    `subject` / `subject.last` those of the explicit positions; blocking
-#    the BOS moves the answer somewhere (the comparison is not vacuous).
+#    `subject`, `subject.last`, `context` (the BOS and the prefix) and
+#    `relation` (all but the subject) those of the explicit positions;
+#    blocking the BOS moves the answer somewhere (not a vacuous comparison).
 # Skipped until tools/train-demo/ has made the model.
 . "$KOP_SRCDIR/tests/setup.sh"
 E=$KOP_SRCDIR/examples
@@ -63,6 +64,8 @@ $head
 block first -> last in layer k
 block subject -> last in layer k
 block subject.last -> last in layer k
+block context -> last in layer k
+block relation -> last in layer k
 EOF
     cat >"$TMP/ids.kop" <<EOF
 experiment "bos-ids"
@@ -71,6 +74,8 @@ $head
 block first -> last in layer k
 block subject -> last in layer k
 block subject.last -> last in layer k
+block context -> last in layer k
+block relation -> last in layer k
 EOF
     cat >"$TMP/pos.kop" <<EOF
 experiment "bos-positions"
@@ -79,12 +84,14 @@ $head
 block tokens[0] -> last in layer k
 block tokens[$A..$B] -> last in layer k
 block tokens[$B] -> last in layer k
+block tokens[0..$a] -> last in layer k
+block tokens[0..$a] | tokens[$((B + 1))..-1] -> last in layer k
 EOF
     for r in text ids pos; do
         "$KOP" run "$TMP/$r.kop" --model "$M" --out "$TMP/$r" --quiet >/dev/null 2>"$TMP/err" ||
             { cat "$TMP/err" >&2; fail "record $n: kop run $r.kop"; }
     done
-    [ "$(rows "$TMP/text/rows.csv" | wc -l)" = $((3 * L)) ] || fail "record $n: expected $((3 * L)) rows"
+    [ "$(rows "$TMP/text/rows.csv" | wc -l)" = $((5 * L)) ] || fail "record $n: expected $((5 * L)) rows"
     rows "$TMP/text/rows.csv" | cut -d, -f6 | sort -u >"$TMP/targets"
     [ "$(cat "$TMP/targets")" = "$target" ] || fail "record $n: measured token $(cat "$TMP/targets"), not $target"
     rows "$TMP/text/rows.csv" >"$TMP/text.rows"
