@@ -1,7 +1,7 @@
 #!/bin/sh
 # golden.sh: the demo runs give the same bytes as when tests/e2e/golden.sha256
 # was recorded: rows.csv, summary.csv and every figure of examples/*.kop on
-# the demo Mamba-1 model and of pipelines/demo.yaml (LIMIT=10) on the three
+# the demo Mamba-1 model and of pipelines/demo.yaml (LIMIT=10) on the four
 # demo models.  A refactoring must keep them; a change that is meant to
 # alter results records new sums with `golden.sh --record` and says why in
 # the ChangeLog.  The sums hold for the x86-64-v3 kernels (AVX2 with FMA),
@@ -10,7 +10,7 @@
 . "$KOP_SRCDIR/tests/setup.sh"
 E=$KOP_SRCDIR/examples
 SUMS=$KOP_SRCDIR/tests/e2e/golden.sha256
-for m in mamba1 mamba2 gpt2; do
+for m in mamba1 mamba2 gpt2 llama; do
     [ -f "$E/models/$m-facts/config.json" ] || skip "$E/models/$m-facts absent"
 done
 if [ "${1:-}" != --record ]; then

@@ -1,12 +1,14 @@
 /* test_demo_models.c: the demo models of examples/models/ (made by
  * tools/train-demo/train_demo.py) as kop reads them.
  *
- * For each of mamba1-facts, mamba2-facts and gpt2-facts:
+ * For each of mamba1-facts, mamba2-facts, gpt2-facts and llama-facts:
  *  - kop's logits match the training script's PyTorch forward, saved beside
  *    the model in reference_logits.json, within its tolerance (1e-3);
- *  - kop's tokenizer gives the script's ids for those prompts;
+ *  - kop's tokenizer gives the script's ids for those prompts, special
+ *    tokens included (llama-facts' tokenizer puts a BOS before every text);
  *  - kop answers at least 95 % of a sample of the facts (top-1 next token =
- *    the attribute's first token), as the script promised;
+ *    the attribute's first token), as the script promised, on the ids of
+ *    facts-ids.jsonl behind the tokenizer's leading special tokens;
  *  - model.safetensors stays within the 4 MB the demo allows.
  * And for every prompt of examples/data/facts.json, kop's tokenizer agrees
  * with the script's encoder (examples/data/facts-ids.jsonl, same order) on
@@ -26,7 +28,7 @@
 #define MAX_BYTES 4000000L    /* each demo model's safetensors file */
 #define SAMPLE_EVERY 5        /* facts checked for accuracy, per model */
 
-static const char *const MODELS[] = {"mamba1", "mamba2", "gpt2"};
+static const char *const MODELS[] = {"mamba1", "mamba2", "gpt2", "llama"};
 
 static char srcdir[4096];
 
@@ -82,7 +84,7 @@ static void check_reference(const char *name, const Model *m, const Tokenizer *t
             is_float(d, 0.0, tol, "%s %s: max |logit - PyTorch's| (%s positions)", name, cname, all ? "all" : "last");
             if (!(d <= worst)) worst = d;
         }
-        int *kids = NULL, n = tokenizer_encode(tok, prompt, strlen(prompt), &kids, NULL, &err);
+        int *kids = NULL, n = tokenizer_encode_special(tok, prompt, strlen(prompt), &kids, NULL, NULL, &err);
         ok(same_ids(kids, n, ids, T), "%s %s: kop's tokens of the prompt are the script's", name, cname);
         free(kids);
         free(ids);
@@ -93,14 +95,20 @@ static void check_reference(const char *name, const Model *m, const Tokenizer *t
     json_object_put(ref);
 }
 
-/* Top-1 of every SAMPLE_EVERY-th fact prompt (ids records: no tokenizer). */
-static void check_accuracy(const char *name, const Model *m, const PromptSet *facts)
+/* Top-1 of every SAMPLE_EVERY-th fact prompt: the ids records (the shared
+ * vocabulary's text tokens) behind the special tokens the model's template
+ * puts first, the n_pre ids of pre. */
+static void check_accuracy(const char *name, const Model *m, const PromptSet *facts, const int *pre, int n_pre)
 {
     int V = m->cfg.vocab_size, n = 0, hits = 0;
     float *logits = kop_xmalloc(sizeof(float) * (size_t)V);
+    int *ids = NULL;
     for (int i = 0; i < facts->n; i += SAMPLE_EVERY) {
         const Prompt *p = &facts->v[i];
-        ForwardReq req = {.ids = p->ids, .T = p->n_ids, .logits = logits};
+        ids = kop_xrealloc(ids, sizeof(int) * (size_t)(n_pre + p->n_ids));
+        memcpy(ids, pre, sizeof(int) * (size_t)n_pre);
+        memcpy(ids + n_pre, p->ids, sizeof(int) * (size_t)p->n_ids);
+        ForwardReq req = {.ids = ids, .T = n_pre + p->n_ids, .logits = logits};
         KopError err = {0};
         if (model_forward(m, &req, &err) < 0) {
             diag("%s: fact %d: %s", name, i, err.msg);
@@ -109,6 +117,7 @@ static void check_accuracy(const char *name, const Model *m, const PromptSet *fa
         n++;
         hits += argmax(logits, V) == p->target_id;
     }
+    free(ids);
     free(logits);
     ok(n > 0 && hits >= 0.95 * n, "%s: answers %d of %d sampled facts (at least 95 %%)", name, hits, n);
 }
@@ -127,15 +136,18 @@ static void check_model(const char *name, const PromptSet *facts)
         return;
     }
     Tokenizer *tok = tokenizer_load(dir, &err);
+    int *pre = NULL, n_pre = -1;
     if (ok(tok != NULL, "%s: tokenizer loads", name)) {
         ok(tokenizer_n_ids(tok) <= m.cfg.vocab_size, "%s: every token id has an embedding row (%d ids, vocab_size %d)",
            name, tokenizer_n_ids(tok), m.cfg.vocab_size);
         check_reference(name, &m, tok);
+        if (tokenizer_encode_special(tok, "", 0, &pre, NULL, &n_pre, &err) < 0) n_pre = -1;
         tokenizer_free(tok);
     } else {
         diag("%s", err.msg);
     }
-    if (facts) check_accuracy(name, &m, facts);
+    if (facts && n_pre >= 0) check_accuracy(name, &m, facts, pre, n_pre);
+    free(pre);
     model_free(&m);
 }
 

@@ -22,6 +22,7 @@ import json
 import re
 
 EOT = "<|endoftext|>"
+BOS = "<s>"
 
 PIECE = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?[A-Za-z]+| ?[0-9]+| ?[^\sA-Za-z0-9]+|\s+(?!\S)|\s+""")
 
@@ -44,10 +45,18 @@ def bytes_to_unicode():
 BYTE_CHAR = bytes_to_unicode()
 
 
-def pieces(text):
+# Llama-3's Split regex, as its tokenizer.json writes it, and the same for
+# ASCII text in Python's syntax.
+LLAMA3_REGEX = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"""
+                r"""\s*[\r\n]+|\s+(?!\S)|\s+""")
+LLAMA3_PIECE = re.compile(r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\nA-Za-z0-9]?[A-Za-z]+|[0-9]{1,3}| ?[^\sA-Za-z0-9]+[\r\n]*|"""
+                          r"""\s*[\r\n]+|\s+(?!\S)|\s+""")
+
+
+def pieces(text, regex=PIECE):
     if not text.isascii():
         raise ValueError("bpe.py encodes ASCII text only: %r" % text)
-    out = PIECE.findall(text)
+    out = regex.findall(text)
     assert "".join(out) == text
     return ["".join(BYTE_CHAR[b] for b in p.encode("ascii")) for p in out]
 
@@ -65,6 +74,8 @@ def _merge_word(word, pair, joined):
 
 
 class Tokenizer:
+    bos_id = None  # GPT-2's form: no special tokens around a text
+
     def __init__(self, merges):
         self.merges = list(merges)
         self.rank = {m: i for i, m in enumerate(self.merges)}
@@ -96,12 +107,19 @@ class Tokenizer:
         return word
 
     def encode(self, text):
+        """The text's tokens, without special tokens."""
         return [self.vocab[s] for p in pieces(text) for s in self._bpe(p)]
+
+    def encode_special(self, text):
+        """The ids a model is fed (transformers' add_special_tokens=True)."""
+        return self.encode(text)
 
     def decode(self, ids):
         data = bytearray()
         for i in ids:
-            if i == self.eot_id:
+            if i == self.bos_id:
+                data += BOS.encode()
+            elif i == self.eot_id:
                 data += EOT.encode()
             else:
                 data += bytes(self.char_byte[c] for c in self.inverse[i])
@@ -130,6 +148,52 @@ class Tokenizer:
         with open(path, "w", encoding="utf-8") as f:
             json.dump(self.to_json(), f, ensure_ascii=False, indent=1)
             f.write("\n")
+
+
+class Llama3Style(Tokenizer):
+    """The same vocabulary and merges written as Llama-3 writes its
+    tokenizer: the Split regex pre-tokenizer before a ByteLevel without its
+    own regex, ignore_merges (a piece that is a token is not merged up), and
+    a TemplateProcessing post-processor that puts the BOS "<s>" (one id
+    after "<|endoftext|>") before every text, so a prompt's first token is
+    the BOS, as for every Llama.  On the facts' ASCII sentences the Split
+    regex cuts the pieces GPT-2's does; train_demo.py checks the ids."""
+
+    def __init__(self, merges):
+        super().__init__(merges)
+        self.bos_id = self.eot_id + 1
+
+    @property
+    def n_ids(self):
+        return self.bos_id + 1
+
+    def _bpe(self, piece):
+        if piece in self.vocab:  # ignore_merges
+            return (piece,)
+        return super()._bpe(piece)
+
+    def encode(self, text):
+        return [self.vocab[s] for p in pieces(text, LLAMA3_PIECE) for s in self._bpe(p)]
+
+    def encode_special(self, text):
+        return [self.bos_id] + self.encode(text)
+
+    def to_json(self):
+        j = super().to_json()
+        j["added_tokens"].append({"id": self.bos_id, "content": BOS, "single_word": False, "lstrip": False,
+                                  "rstrip": False, "normalized": False, "special": True})
+        j["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": LLAMA3_REGEX}, "behavior": "Isolated", "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
+        j["post_processor"] = {"type": "Sequence", "processors": [
+            {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True},
+            {"type": "TemplateProcessing",
+             "single": [{"SpecialToken": {"id": BOS, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+             "pair": [{"SpecialToken": {"id": BOS, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                      {"SpecialToken": {"id": BOS, "type_id": 1}}, {"Sequence": {"id": "B", "type_id": 1}}],
+             "special_tokens": {BOS: {"id": BOS, "ids": [self.bos_id], "tokens": [BOS]}}}]}
+        j["model"]["ignore_merges"] = True
+        return j
 
 
 def train(texts, n_merges):

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """check_reference.py: check models.py against the independent references.
 
-Loads each checkpoint of ../shared/reference (random-weight Mamba-1, Mamba-2
-and GPT-2 models with logits computed by mamba-minimal, mamba2-minimal and
-minGPT) into the PyTorch models of models.py and compares the logits of
-every "forward" case.  Run it after touching models.py:
+Loads each checkpoint of ../shared/reference (random-weight Mamba-1, Mamba-2,
+GPT-2 and Llama models with logits computed by mamba-minimal, mamba2-minimal,
+minGPT and llama2.c's model.py) into the PyTorch models of models.py and
+compares the logits of every "forward" case.  Run it after touching models.py:
 
     /usr/bin/python3 tools/train-demo/check_reference.py [SHARED_DIR]
 
@@ -40,7 +40,7 @@ def main():
               else os.environ.get("KOP_SHARED") or os.path.join(HERE, "..", "..", "..", "shared"))
     worst_all = 0.0
     failed = False
-    for name in ("mamba1-tiny", "mamba2-tiny", "gpt2-tiny"):
+    for name in ("mamba1-tiny", "mamba2-tiny", "gpt2-tiny", "llama-tiny"):
         path = os.path.join(shared, "reference", name)
         model = load_reference(path)
         with open(os.path.join(path, "expected.json")) as f:

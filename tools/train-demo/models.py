@@ -1,7 +1,8 @@
-"""models.py: Mamba-1, Mamba-2 and GPT-2 in plain PyTorch, with the tensor
-names and the arithmetic of Hugging Face transformers, so that a state_dict
-saved from here is a MambaForCausalLM / Mamba2ForCausalLM / GPT2LMHeadModel
-checkpoint, and kop (src/model_*.c) computes the same logits from it.
+"""models.py: Mamba-1, Mamba-2, GPT-2 and Llama in plain PyTorch, with the
+tensor names and the arithmetic of Hugging Face transformers, so that a
+state_dict saved from here is a MambaForCausalLM / Mamba2ForCausalLM /
+GPT2LMHeadModel / LlamaForCausalLM checkpoint, and kop (src/model_*.c)
+computes the same logits from it.
 
 Each model takes ids (B, T) and returns logits (B, T, V).  Causal throughout,
 so right-padded batches give every real position the logits it would have
@@ -14,7 +15,10 @@ alone.  The references followed, line for line:
    scalar decay per head and B, C shared by the heads of a group, D skip,
    RMSNormGated: y * silu(z) then RMS-normalised per group), untied lm_head;
  - GPT-2: GPT2LMHeadModel (pre-LN blocks, Conv1D weights stored [in, out],
-   gelu_new, attention scaled by 1/sqrt(head size)), lm_head tied.
+   gelu_new, attention scaled by 1/sqrt(head size)), lm_head tied;
+ - Llama: LlamaForCausalLM (RMSNorm blocks, rotary embeddings in the
+   rotate-half layout, grouped-query attention with repeat_kv, SwiGLU MLP),
+   lm_head tied as in Llama-3.2-1B.
 The scans are written for short sequences: Mamba-1 steps through time with
 the whole batch at once; Mamba-2 builds the T x T decay matrix of each head
 (the quadratic form of SSD), exact for any T.
@@ -305,7 +309,114 @@ class GPT2LM(nn.Module):
         return self.transformer(ids) @ self.transformer.wte.weight.t()
 
 
-CLASSES = {"mamba": Mamba1LM, "mamba2": Mamba2LM, "gpt2": GPT2LM}
+# ---------------------------------------------------------------------------
+# Llama
+
+def rotate_half(x):
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((-x2, x1), dim=-1)
+
+
+class LlamaAttention(nn.Module):
+    def __init__(self, cfg, proj_std):
+        super().__init__()
+        C = cfg["hidden_size"]
+        self.NH, self.NKV = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+        self.HS = cfg.get("head_dim") or C // self.NH
+        self.q_proj = nn.Linear(C, self.NH * self.HS, bias=False)
+        self.k_proj = nn.Linear(C, self.NKV * self.HS, bias=False)
+        self.v_proj = nn.Linear(C, self.NKV * self.HS, bias=False)
+        self.o_proj = nn.Linear(self.NH * self.HS, C, bias=False)
+        # LlamaRotaryEmbedding (default rope type): 1 / theta^(2i / d)
+        self.register_buffer("inv_freq", 1.0 / cfg["rope_theta"] ** (
+            torch.arange(0, self.HS, 2, dtype=torch.int64).float() / self.HS), persistent=False)
+        for lin in (self.q_proj, self.k_proj, self.v_proj):
+            nn.init.normal_(lin.weight, std=0.02)
+        nn.init.normal_(self.o_proj.weight, std=proj_std)
+
+    def forward(self, x):
+        Bsz, T, _ = x.shape
+        q = self.q_proj(x).view(Bsz, T, self.NH, self.HS).transpose(1, 2)
+        k = self.k_proj(x).view(Bsz, T, self.NKV, self.HS).transpose(1, 2)
+        v = self.v_proj(x).view(Bsz, T, self.NKV, self.HS).transpose(1, 2)
+        # cos, sin of position * inv_freq, each frequency twice (cat(freqs, freqs))
+        freqs = torch.arange(T, dtype=torch.float32, device=x.device).unsqueeze(1) * self.inv_freq
+        emb = torch.cat((freqs, freqs), dim=-1)
+        cos, sin = emb.cos(), emb.sin()
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        # repeat_kv: key/value head j serves query heads j*n_rep .. (j+1)*n_rep-1
+        rep = self.NH // self.NKV
+        k = k.repeat_interleave(rep, dim=1)
+        v = v.repeat_interleave(rep, dim=1)
+        att = (q @ k.transpose(-1, -2)) / math.sqrt(self.HS)
+        causal = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
+        att = att.masked_fill(~causal, torch.finfo(att.dtype).min).softmax(dim=-1)
+        y = (att @ v).transpose(1, 2).reshape(Bsz, T, self.NH * self.HS)
+        return self.o_proj(y)
+
+
+class LlamaMLP(nn.Module):
+    def __init__(self, cfg, proj_std):
+        super().__init__()
+        C, inner = cfg["hidden_size"], cfg["intermediate_size"]
+        self.gate_proj = nn.Linear(C, inner, bias=False)
+        self.up_proj = nn.Linear(C, inner, bias=False)
+        self.down_proj = nn.Linear(inner, C, bias=False)
+        nn.init.normal_(self.gate_proj.weight, std=0.02)
+        nn.init.normal_(self.up_proj.weight, std=0.02)
+        nn.init.normal_(self.down_proj.weight, std=proj_std)
+
+    def forward(self, x):
+        # down_proj(act_fn(gate_proj(x)) * up_proj(x))
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class LlamaLayer(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        C, eps = cfg["hidden_size"], cfg["rms_norm_eps"]
+        proj_std = 0.02 / math.sqrt(2 * cfg["num_hidden_layers"])
+        self.input_layernorm = RMSNorm(C, eps)
+        self.self_attn = LlamaAttention(cfg, proj_std)
+        self.post_attention_layernorm = RMSNorm(C, eps)
+        self.mlp = LlamaMLP(cfg, proj_std)
+
+    def forward(self, x):
+        x = x + self.self_attn(self.input_layernorm(x))
+        return x + self.mlp(self.post_attention_layernorm(x))
+
+
+class LlamaModel(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.embed_tokens = nn.Embedding(cfg["vocab_size"], cfg["hidden_size"])
+        self.layers = nn.ModuleList(LlamaLayer(cfg) for _ in range(cfg["num_hidden_layers"]))
+        self.norm = RMSNorm(cfg["hidden_size"], cfg["rms_norm_eps"])
+        nn.init.normal_(self.embed_tokens.weight, std=0.02)
+
+    def forward(self, ids):
+        x = self.embed_tokens(ids)
+        for layer in self.layers:
+            x = layer(x)
+        return self.norm(x)
+
+
+class LlamaLM(nn.Module):
+    """LlamaForCausalLM with tie_word_embeddings: the head is embed_tokens
+    (not saved)."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        if not cfg.get("tie_word_embeddings"):
+            raise ValueError("models.py writes Llama with tied embeddings only")
+        self.model = LlamaModel(cfg)
+
+    def forward(self, ids):
+        return self.model(ids) @ self.model.embed_tokens.weight.t()
+
+
+CLASSES = {"mamba": Mamba1LM, "mamba2": Mamba2LM, "gpt2": GPT2LM, "llama": LlamaLM}
 
 
 def build(cfg):

@@ -2,7 +2,7 @@
 """train_demo.py: make kop's demo models and their facts.
 
     /usr/bin/python3 tools/train-demo/train_demo.py [--out TREE] [--seed N]
-        [--models mamba1,mamba2,gpt2] [--threads N] [--epochs N]
+        [--models mamba1,mamba2,gpt2,llama] [--threads N] [--epochs N]
 
 Steps, all seeded (the same seed, machine and thread count give the same
 bytes):
@@ -10,7 +10,8 @@ bytes):
  2. bpe.py trains a byte-level BPE tokenizer on its sentences, and the
     script checks what the experiments rely on (every attribute is one
     token, every subject two to four, a prompt's tokens are a prefix of its
-    sentence's);
+    sentence's); Llama gets the same vocabulary written as Llama-3 writes
+    its tokenizer, with a BOS "<s>" before every text (bpe.Llama3Style);
  3. each model (MODELS below) is trained with Adam on the sentences until
     the end of its schedule, and must then answer at least 95 % of the
     prompts (top-1 next token = the attribute's token), else the script
@@ -111,6 +112,20 @@ MODELS = {
         },
         "train": {"lr": 1e-3, "epochs": 80, "batch": 64, "smoothing": 0.1},
     },
+    # Last, since a model's seed is its place in this table.  Llama-3.2-1B's
+    # shape in small: grouped-query attention (2 key/value heads for 4 query
+    # heads), tied embeddings, no biases.
+    "llama": {
+        "config": {
+            "architectures": ["LlamaForCausalLM"], "model_type": "llama",
+            "hidden_size": 96, "intermediate_size": 256, "num_hidden_layers": 8, "num_attention_heads": 4,
+            "num_key_value_heads": 2, "head_dim": 24, "max_position_embeddings": 64, "rms_norm_eps": 1e-05,
+            "rope_theta": 10000.0, "hidden_act": "silu", "attention_bias": False, "attention_dropout": 0.0,
+            "mlp_bias": False, "tie_word_embeddings": True, "initializer_range": 0.02, "use_cache": True,
+            "torch_dtype": "float32",
+        },
+        "train": {"lr": 2e-3, "epochs": 32, "batch": 64, "smoothing": 0.1},
+    },
 }
 
 
@@ -131,12 +146,25 @@ def build_tokenizer(facts):
     return tok
 
 
+def llama_tokenizer(tok, facts):
+    """tok's vocabulary and merges in Llama-3's form, checked to cut every
+    sentence into the same tokens (then the BOS goes before them)."""
+    ltok = bpe.Llama3Style(tok.merges)
+    for f in facts:
+        text = kb.sentence(f["prompt"], f)
+        if ltok.encode_special(text) != [ltok.bos_id] + tok.encode(text):
+            sys.exit("tokenizer: the Llama-3 form cuts %r differently" % text)
+    return ltok
+
+
 def subject_tokens(tok, prompt, subject):
-    """Inclusive range of the tokens that overlap the subject's characters."""
+    """Inclusive range of the tokens (BOS included) that overlap the
+    subject's characters."""
     start = prompt.index(subject)
     end = start + len(subject)
     pos, first, last = 0, None, None
-    for i, t in enumerate(tok.encode(prompt)):
+    n_special = len(tok.encode_special(""))
+    for i, t in enumerate(tok.encode(prompt), start=n_special):
         n = len(tok.decode([t]))
         if pos < end and pos + n > start:
             first = i if first is None else first
@@ -150,10 +178,12 @@ class Encoded:
     and filler can be put around any fact without encoding again.  The
     pre-tokenizer splits at each part's boundary (a space or a comma after
     a letter), so the parts' ids laid end to end are the sentence's ids;
-    __init__ checks that on every canonical prompt."""
+    __init__ checks that on every canonical prompt.  The template's special
+    tokens (Llama's BOS) go before the prefix."""
 
     def __init__(self, tok, facts):
-        self.prefix = [tok.encode(p) for p in kb.PREFIXES]
+        special = tok.encode_special("")
+        self.prefix = [special + tok.encode(p) for p in kb.PREFIXES]
         self.filler = [tok.encode(f) for f in kb.FILLERS]
         self.facts = []
         for f in facts:
@@ -161,7 +191,7 @@ class Encoded:
             tail = tok.encode(" %s %s." % (f["verb"], f["attribute"]))  # verb, attribute, "."
             row = {"subject_ids": subj, "tail": tail, "attr": tail[1]}
             ids = self.ids(row, f["prefix"], f["filler"])
-            if ids != tok.encode(kb.sentence(f["prompt"], f)) or len(tail) != 3:
+            if ids != tok.encode_special(kb.sentence(f["prompt"], f)) or len(tail) != 3:
                 sys.exit("tokenizer: fact %d does not split into its parts" % f["known_id"])
             first, last = subject_tokens(tok, f["prompt"], f["subject"])
             row["canonical"] = (f["prefix"], f["filler"])
@@ -348,9 +378,11 @@ def main():
     ap.add_argument("--out", default=os.path.normpath(os.path.join(HERE, "..", "..")),
                     help="source tree to write examples/ into (default: this script's tree)")
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--models", default="mamba1,mamba2,gpt2")
+    ap.add_argument("--models", default="mamba1,mamba2,gpt2,llama")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=0, help="override every model's epochs (for trials)")
+    ap.add_argument("--min-accuracy", type=float, default=MIN_ACCURACY,
+                    help="fail below this accuracy (default %(default)s; lower it to keep a trial's model)")
     args = ap.parse_args()
 
     keep_freed_memory()
@@ -362,6 +394,10 @@ def main():
     enc = Encoded(tok, facts)
     rows = enc.facts
     vocab = (tok.n_ids + 7) // 8 * 8  # padded like real checkpoints; ids >= n_ids are never seen
+    ltok = llama_tokenizer(tok, facts)
+    lenc = Encoded(ltok, facts)
+    if (ltok.n_ids + 7) // 8 * 8 != vocab:
+        sys.exit("tokenizer: the BOS makes Llama's vocab_size differ from the others'")
     log("%d facts, %d relations; tokenizer: %d merges, %d ids (vocab_size %d); prompts %d..%d tokens"
         % (len(facts), len(kb.RELATIONS), len(tok.merges), tok.n_ids, vocab,
            min(len(r["prompt"]) for r in rows), max(len(r["prompt"]) for r in rows)))
@@ -371,7 +407,9 @@ def main():
             sys.exit("--models: no model %r (there are %s)" % (name, ", ".join(MODELS)))
         k = list(MODELS).index(name)  # the seed does not depend on which models run
         spec = MODELS[name]
-        cfg = dict(spec["config"], vocab_size=vocab, bos_token_id=tok.eot_id, eos_token_id=tok.eot_id)
+        mtok, menc = (ltok, lenc) if name == "llama" else (tok, enc)
+        cfg = dict(spec["config"], vocab_size=vocab, bos_token_id=mtok.bos_id if mtok.bos_id is not None else tok.eot_id,
+                   eos_token_id=tok.eot_id)
         if name != "gpt2":
             cfg["pad_token_id"] = tok.eot_id
         hp = dict(spec["train"])
@@ -381,11 +419,11 @@ def main():
         model = models.build(cfg)
         n_params = sum(p.numel() for p in model.parameters())
         log("%s: %d parameters (%.2f MB as F32), %s" % (name, n_params, n_params * 4 / 1e6, hp))
-        acc = train(model, enc, tok.eot_id, hp, args.seed * 10 + k)
+        acc = train(model, menc, tok.eot_id, hp, args.seed * 10 + k)
         log("%s: accuracy %.4f on %d prompts" % (name, acc, len(rows)))
-        if acc < MIN_ACCURACY:
-            sys.exit("%s: accuracy %.4f is below %.2f" % (name, acc, MIN_ACCURACY))
-        export(name, model, cfg, tok, facts, rows, os.path.join(args.out, "examples", "models", name + "-facts"))
+        if acc < args.min_accuracy:
+            sys.exit("%s: accuracy %.4f is below %.2f" % (name, acc, args.min_accuracy))
+        export(name, model, cfg, mtok, facts, menc.facts, os.path.join(args.out, "examples", "models", name + "-facts"))
         if name == "mamba1":  # its greedy continuations are the facts' predictions
             write_facts(facts, rows, tok, model, os.path.join(args.out, "examples", "data"))
     return 0
