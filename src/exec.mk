@@ -1,6 +1,6 @@
 ## src/exec.mk: the executor (`kop run`): statistics, manifest, progress.
 libkop_a_SOURCES += src/run.h src/run.c src/journal.h src/journal.c src/merge.h src/merge.c src/exec.h src/exec_impl.h src/exec.c src/exec_trace.c src/results.h src/results.c src/results_csv.c src/stats.h src/stats.c src/sha256.h src/sha256.c \
-	src/manifest.h src/manifest.c src/progress.h src/progress.c
+	src/manifest.h src/manifest.c src/progress.h src/progress.c src/ranks.h src/ranks.c
 kop_SOURCES += src/cli_run.c src/cli_merge.c
 
 check_PROGRAMS += tests/unit/test_run_reference tests/unit/test_stats
