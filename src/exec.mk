@@ -12,3 +12,7 @@ TESTS += tests/unit/test_run_reference tests/unit/test_stats
 
 TESTS += tests/e2e/run.sh tests/e2e/resume.sh
 EXTRA_DIST += tests/e2e/run.sh tests/e2e/resume.sh
+
+## MPI (ranks.h): mpirun -n 3 gives a single run's bytes; skipped without --with-mpi.
+TESTS += tests/e2e/mpi.sh
+EXTRA_DIST += tests/e2e/mpi.sh
