@@ -442,7 +442,10 @@ folder_done:
                       .quiet = o->quiet || !rank0, .start = start, .shard = ranked ? ranks_rank() : o->shard,
                       .n_shards = ranked ? ranks_size() : n_shards, .on_prompts = ranked ? on_prompts_ranks : on_prompts,
                       .ctx = &sink};
-    if (exec_recipe(&in, &eo, &res, err) < 0) goto out;
+    if (exec_recipe(&in, &eo, &res, err) < 0) {
+        if (ranked) ranks_abort(err->status ? err->status : KOP_EXIT_DATA, "%s", err->msg); /* the others are mid-run */
+        goto out;
+    }
     if (!rank0) { /* rank 0 writes the rest */
         status = 0;
         goto out;
