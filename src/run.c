@@ -397,7 +397,10 @@ setup_done:
         if (resumed) {
             rows = fopen(rows_path, "a");
             journal = fopen(journal_path, "a");
-            if (!rows || !journal) { kop_fail_errno(err, "%s: cannot append", rows ? journal_path : rows_path); goto out; }
+            if (!rows || !journal) {
+                kop_fail_errno(err, "%s: cannot append", rows ? journal_path : rows_path);
+                goto out;
+            }
         } else {
             if (!(rows = fopen(rows_path, "w"))) { kop_fail_errno(err, "%s: cannot write", rows_path); goto out; }
             results_rows_header(rows);
@@ -426,7 +429,8 @@ folder_done:
     }
     if (!go) {
         if (o->log)
-            fprintf(o->log, "%s on %s: nothing to do, %s/ holds this run's complete results (--restart runs it again)\n",
+            fprintf(o->log,
+                    "%s on %s: nothing to do, %s/ holds this run's complete results (--restart runs it again)\n",
                     r->experiment, model_name, out_dir);
         if (o->summary && rank0) {
             results_finish(whole);
@@ -440,8 +444,8 @@ folder_done:
     ExecInput in = {.recipe = r, .model = mm, .tok = tok, .prompts = ps};
     ExecOptions eo = {.threads = threads, .naive = o->naive, .want_flops = o->stats != NULL, .limit = o->limit,
                       .quiet = o->quiet || !rank0, .start = start, .shard = ranked ? ranks_rank() : o->shard,
-                      .n_shards = ranked ? ranks_size() : n_shards, .on_prompts = ranked ? on_prompts_ranks : on_prompts,
-                      .ctx = &sink};
+                      .n_shards = ranked ? ranks_size() : n_shards,
+                      .on_prompts = ranked ? on_prompts_ranks : on_prompts, .ctx = &sink};
     if (exec_recipe(&in, &eo, &res, err) < 0) {
         if (ranked) ranks_abort(err->status ? err->status : KOP_EXIT_DATA, "%s", err->msg); /* the others are mid-run */
         goto out;
