@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "run.h"
 #include "pipeline.h"
+#include "ranks.h"
 
 /* Every model x recipe of a pipeline, with the --set values. */
 static int run_pipeline(const RunOptions *o, const char *const *sets, int n_sets)
@@ -18,7 +19,7 @@ static int run_pipeline(const RunOptions *o, const char *const *sets, int n_sets
     Pipeline *p = pipeline_load(o->recipe_path, sets, n_sets, stderr, &err);
     PipelineRunOptions po = {.out_dir = o->out_dir, .threads = o->threads, .quiet = o->quiet, .log = stdout,
                              .max_tokens = o->max_tokens};
-    if (!p || pipeline_run(p, &po, &err) < 0) rc = cli_report(&err);
+    if (!p || pipeline_run(p, &po, &err) < 0) rc = cli_report(&err); /* rank 0 only prints (run_main) */
     pipeline_free(p);
     return rc;
 }
@@ -130,22 +131,28 @@ static int run(const RunOptions *o, const char *const *sets, int n_sets)
     if (!o->recipe_path) return cli_usage("run", "expected a recipe (FILE.kop) or a pipeline (PIPELINE.yaml)");
     if (!o->model_dir) return cli_usage("run", "a recipe runs on a model: give --model DIR");
     KopError err = {0};
+    if (o->n_shards > 1 && ranks_size() > 1)
+        return cli_usage("run", "--shard and MPI ranks do not combine: under mpirun each rank measures its own shard");
     if (run_recipe(o, &err) < 0) return cli_report(&err);
     return 0;
 }
 
 static int run_main(const CliArg *args, int n)
 {
+    int rc = ranks_start();
+    if (rc) return rc;
+    ranks_quiet();
     RunOptions o = {.log = stdout};
     const char **sets = kop_xcalloc((size_t)n + 1, sizeof *sets);
     char *found = NULL;
     int n_sets = 0;
-    int rc = parse_args(args, n, &o, sets, &n_sets);
+    rc = parse_args(args, n, &o, sets, &n_sets);
     if (!rc) rc = shard_from_slurm(&o);
     if (!rc && o.recipe_path && pipeline_is_file(o.recipe_path)) o.recipe_path = found = cli_find_pipeline(o.recipe_path);
     if (!rc) rc = run(&o, sets, n_sets);
     free(found);
     free(sets);
+    ranks_end();
     return rc;
 }
 

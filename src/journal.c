@@ -59,6 +59,12 @@ FILE *journal_create(const char *path, const JournalHead *h, KopError *err)
         kop_fail_errno(err, "%s: cannot write", path);
         return NULL;
     }
+    journal_head(f, h);
+    return f;
+}
+
+void journal_head(FILE *f, const JournalHead *h)
+{
     fprintf(f, "kop-journal 3\nkey %s\nshard %d %d\n", h->key, h->shard, h->n_shards);
     const char *names[] = {"recipe_path", "recipe_text", "model_dir", "model_name", "arch", "experiment"};
     const char *values[] = {h->recipe_path, h->recipe_text, h->model_dir, h->model_name, h->arch, h->experiment};
@@ -69,7 +75,6 @@ FILE *journal_create(const char *path, const JournalHead *h, KopError *err)
     }
     fprintf(f, "run n_layer =%d\n", h->n_layer);
     fflush(f);
-    return f;
 }
 
 void journal_prompt(FILE *f, const PromptResult *p, long rows_bytes)
@@ -149,6 +154,30 @@ int journal_read(const char *path, int group, JournalHead *h, Results *res, long
         if (errno == ENOENT) return 0;
         return kop_fail_errno(err, "%s: cannot read", path);
     }
+    int rc = journal_read_stream(f, path, group, h, res, rows_bytes, journal_bytes, complete, err);
+    fclose(f);
+    return rc;
+}
+
+int journal_read_text(const char *text, size_t len, const char *name, JournalHead *h, Results *res, KopError *err)
+{
+    long rows_bytes, journal_bytes;
+    int complete;
+    memset(h, 0, sizeof *h);
+    FILE *f = len ? fmemopen((void *)text, len, "r") : NULL;
+    if (!f) return kop_fail(err, KOP_EXIT_INTERNAL, "%s: empty or unreadable journal text", name);
+    int rc = journal_read_stream(f, name, 1, h, res, &rows_bytes, &journal_bytes, &complete, err);
+    fclose(f);
+    if (rc > 0 && !complete) return kop_fail(err, KOP_EXIT_INTERNAL, "%s: the journal text is cut short", name);
+    return rc;
+}
+
+int journal_read_stream(FILE *f, const char *path, int group, JournalHead *h, Results *res, long *rows_bytes,
+                        long *journal_bytes, int *complete, KopError *err)
+{
+    memset(h, 0, sizeof *h);
+    *rows_bytes = 0;
+    *complete = 0;
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -242,7 +271,6 @@ int journal_read(const char *path, int group, JournalHead *h, Results *res, long
     for (int i = 0; i < pd.n; i++) free(pd.v[i].m);
     free(pd.v);
     free(line);
-    fclose(f);
     if (bad || !have_key) {
         journal_head_free(h);
         return kop_fail(err, KOP_EXIT_DATA, "%s:%d: not a kop journal line (the file is damaged; run again with --restart)",

@@ -36,6 +36,8 @@ typedef struct JournalHead {
 
 /* Start OUT/journal.txt afresh with its header. */
 FILE *journal_create(const char *path, const JournalHead *h, KopError *err);
+/* The header alone, on any stream (ranks send prompts as journal text). */
+void journal_head(FILE *f, const JournalHead *h);
 /* Append one finished prompt; rows_bytes: rows.csv's length after its rows. */
 void journal_prompt(FILE *f, const PromptResult *p, long rows_bytes);
 void journal_complete(FILE *f);
@@ -48,6 +50,12 @@ void journal_complete(FILE *f);
  * when it is not one. */
 int journal_read(const char *path, int group, JournalHead *h, Results *res, long *rows_bytes, long *journal_bytes,
                  int *complete, KopError *err);
+/* journal_read on an open stream, named path in messages. */
+int journal_read_stream(FILE *f, const char *path, int group, JournalHead *h, Results *res, long *rows_bytes,
+                        long *journal_bytes, int *complete, KopError *err);
+/* A complete journal held in memory (len bytes of text), every prompt in
+ * it into res: 1, or -1 with err (named name) when it is not one. */
+int journal_read_text(const char *text, size_t len, const char *name, JournalHead *h, Results *res, KopError *err);
 /* The token labels of tokens[t] rows, before the run's completion. */
 void journal_labels(FILE *f, char *const *labels, int n);
 void journal_head_free(JournalHead *h);

@@ -96,6 +96,9 @@ static void print_version(void)
     printf("configure: %s\n", KOP_BUILD_CONFIGURE_ARGS[0] ? KOP_BUILD_CONFIGURE_ARGS : "(no options)");
     printf("BLIS:      %s (%s)\n", KOP_BLIS_SOURCE, KOP_BUILD_BLIS);
     printf("OpenMP:    %s\n", KOP_OPENMP_STATUS);
+    printf("MPI:       %s\n", KOP_MPI_STATUS[0] == 'y'
+                                   ? KOP_MPI_STATUS ": mpirun -n N kop run spreads the prompts over N ranks"
+                                   : "no (./configure --with-mpi builds it in)");
     printf("data:      %s\n", cli_data_dir());
 }
 

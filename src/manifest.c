@@ -145,6 +145,7 @@ int manifest_write(const char *path, const Manifest *man, KopError *err)
     if (man->complete) kvf(&o, "wall_seconds", "%.3f", man->wall_seconds);
     kvf(&o, "threads", "%d", man->threads);
     if (man->n_shards > 1) kvf(&o, "shard", "%d of %d", man->shard, man->n_shards);
+    if (man->ranks > 1) kvf(&o, "ranks", "%d", man->ranks);
 
     scalar(&o, "kop");
     map_start(&o);
@@ -154,6 +155,7 @@ int manifest_write(const char *path, const Manifest *man, KopError *err)
     kv(&o, "configure", KOP_BUILD_CONFIGURE_ARGS);
     kv(&o, "blis", KOP_BLIS_SOURCE);
     kv(&o, "openmp", KOP_OPENMP_STATUS);
+    kv(&o, "mpi", KOP_MPI_STATUS);
     map_end(&o);
 
     scalar(&o, "recipe");

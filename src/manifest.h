@@ -21,6 +21,7 @@ typedef struct Manifest {
     int n_used, n_seen, n_skipped;
     int n_resumed;           /* prompts taken from an interrupted start of the same run */
     int shard, n_shards;     /* this run is shard `shard` of n_shards (n_shards 1: the whole run) */
+    int ranks;               /* MPI ranks that computed it (ranks.h); 0 or 1: one process */
     char **skipped;          /* (n_skipped) "FILE: record N: reason" */
     const long *kept_ids;    /* a pipeline's chosen prompts (n_kept_ids; -1: none chosen), borrowed */
     int n_kept_ids;

@@ -19,15 +19,36 @@ static int by_index(const void *a_, const void *b_)
     return (a->index > b->index) - (a->index < b->index);
 }
 
+void merge_take(Joined *j, Results *part)
+{
+    for (int i = 0; i < part->n_prompts; i++) {
+        if (!part->prompts[i].mine) continue;
+        if (j->n == j->cap) j->v = kop_xrealloc(j->v, sizeof *j->v * (size_t)(j->cap = 2 * j->cap + 64));
+        j->v[j->n++] = part->prompts[i];
+        part->prompts[i].m = NULL; /* moved */
+        part->prompts[i].labels = NULL;
+        part->prompts[i].n_labels = 0;
+    }
+}
+
+void merge_order(Joined *j)
+{
+    qsort(j->v, (size_t)j->n, sizeof *j->v, by_index);
+}
+
+void merge_joined_free(Joined *j)
+{
+    for (int i = 0; i < j->n; i++) free(j->v[i].m);
+    free(j->v);
+    memset(j, 0, sizeof *j);
+}
+
 /* Every shard's journal, checked to be the shards of one complete run;
  * their prompts measured (or skipped) into all, sorted by list position. */
-static int read_shards(char *const *dirs, int n, JournalHead *h, PromptResult **all, int *n_all, Results *labels,
-                       KopError *err)
+static int read_shards(char *const *dirs, int n, JournalHead *h, Joined *all, Results *labels, KopError *err)
 {
     unsigned char *seen = kop_xcalloc((size_t)n, 1);
-    int cap = 0, status = 0;
-    *n_all = 0;
-    *all = NULL;
+    int status = 0;
     for (int d = 0; d < n && status == 0; d++) {
         char *path = kop_path_join(dirs[d], "journal.txt");
         JournalHead hd;
@@ -50,14 +71,7 @@ static int read_shards(char *const *dirs, int n, JournalHead *h, PromptResult **
                               dirs[0], dirs[d]);
         if (status == 0) {
             seen[hd.shard] = 1;
-            for (int i = 0; i < r.n_prompts; i++) {
-                if (!r.prompts[i].mine) continue;
-                if (*n_all == cap) *all = kop_xrealloc(*all, sizeof **all * (size_t)(cap = 2 * cap + 64));
-                (*all)[(*n_all)++] = r.prompts[i];
-                r.prompts[i].m = NULL; /* moved */
-                r.prompts[i].labels = NULL;
-                r.prompts[i].n_labels = 0;
-            }
+            merge_take(all, &r);
             if (!labels->t_labels && r.t_labels) {
                 labels->t_labels = r.t_labels;
                 labels->n_t_labels = r.n_t_labels;
@@ -71,7 +85,7 @@ static int read_shards(char *const *dirs, int n, JournalHead *h, PromptResult **
         free(path);
     }
     free(seen);
-    if (status == 0) qsort(*all, (size_t)*n_all, sizeof **all, by_index);
+    if (status == 0) merge_order(all);
     return status;
 }
 
@@ -93,12 +107,10 @@ static int write_rows(const char *out, const Results *res, KopError *err)
 int merge_run(const char *out, char *const *dirs, int n, FILE *log, KopError *err)
 {
     JournalHead h = {0};
-    PromptResult *all = NULL;
-    int n_all = 0;
+    Joined all = {0};
     Results res = {0}, labels = {0};
-    if (read_shards(dirs, n, &h, &all, &n_all, &labels, err) < 0) {
-        for (int i = 0; i < n_all; i++) free(all[i].m);
-        free(all);
+    if (read_shards(dirs, n, &h, &all, &labels, err) < 0) {
+        merge_joined_free(&all);
         results_free(&labels);
         journal_head_free(&h);
         return -1;
@@ -116,7 +128,7 @@ int merge_run(const char *out, char *const *dirs, int n, FILE *log, KopError *er
     if (status == 0) status = kop_make_dirs(out, err);
     if (status == 0) {
         results_init(&res, r, h.experiment, h.model_name);
-        for (int i = 0; i < n_all; i++) results_add(&res, &all[i]);
+        for (int i = 0; i < all.n; i++) results_add(&res, &all.v[i]);
         results_finish(&res);
         res.t_labels = labels.t_labels;
         res.n_t_labels = labels.n_t_labels;
@@ -137,7 +149,7 @@ int merge_run(const char *out, char *const *dirs, int n, FILE *log, KopError *er
         man.n_shards = n;
         man.shard = -1;
         man.n_used = res.n_used;
-        man.n_seen = n_all ? res.prompts[res.n_prompts - 1].index + 1 : 0;
+        man.n_seen = all.n ? res.prompts[res.n_prompts - 1].index + 1 : 0;
         for (int i = 0; i < res.n_prompts; i++)
             if (!res.prompts[i].used) {
                 char *line = kop_strf("prompt %d: %s", res.prompts[i].index, res.prompts[i].reason);
@@ -156,7 +168,7 @@ int merge_run(const char *out, char *const *dirs, int n, FILE *log, KopError *er
     manifest_free(&man);
     results_free(&res);
     results_free(&labels);
-    free(all); /* each prompt's measures moved into res */
+    free(all.v); /* each prompt's measures moved into res */
     diag_free(d);
     arena_free(ar);
     journal_head_free(&h);

@@ -9,7 +9,20 @@
 
 #include <stdio.h>
 
+#include "results.h"
 #include "util.h"
+
+/* Prompts of the parts of one run (shards, ranks) joined in list order. */
+typedef struct Joined {
+    PromptResult *v;       /* (n) */
+    int n, cap;
+} Joined;
+
+/* Move the prompts part measured or skipped itself (mine) into j. */
+void merge_take(Joined *j, Results *part);
+/* Sort j by list position. */
+void merge_order(Joined *j);
+void merge_joined_free(Joined *j);
 
 /* Join the n shard folders dirs into out; a closing line on log (or NULL).
  * 0, or -1 with err. */

@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "outdir.h"
+#include "ranks.h"
 #include "results.h"
 #include "run.h"
 #include "render.h"
@@ -468,13 +469,18 @@ static int run_model(const Ctx *c, int m, const char *out, const PipelineRunOpti
     const Pipeline *p = c->p;
     const PipeModel *pm = &p->models[m];
     Model model;
-    if (model_load(&model, pm->dir, err) < 0) return -1;
+    int rc = model_load(&model, pm->dir, err);
+    if (ranks_agree(rc, err) < 0) { /* under MPI, every rank loads it (ranks.h) */
+        if (rc == 0) model_free(&model);
+        return -1;
+    }
     int status = 0;
     for (int i = 0; i < p->n_recipes && status == 0; i++) {
         if (!runs_on(&p->recipes[i], model.cfg.arch, model.cfg.n_layer)) continue;
         size_t len;
         char *text = kop_read_file(p->recipes[i].path, &len, err);
-        if (!text) {
+        if (ranks_agree(text ? 0 : -1, err) < 0) {
+            free(text);
             status = -1;
             break;
         }
@@ -523,22 +529,37 @@ int pipeline_run(Pipeline *p, const PipelineRunOptions *o, KopError *err)
     Ctx c;
     ctx_init(&c, p);
     check_files(&c);
-    if (validate(&c, err) < 0) return -1;
+    if (ranks_agree(validate(&c, err), err) < 0) return -1;
     char *out = o->out_dir ? kop_xstrdup(o->out_dir)
                 : p->output ? kop_xstrdup(p->output) : kop_strf("results/%s", p->name);
     int cells = p->n_recipes * p->n_models;
     Summary *sums = kop_xcalloc((size_t)(cells ? cells : 1), sizeof *sums);
-    OutDir od;
-    char *label = kop_strf("kop run %s", p->path);
-    int status = outdir_open(&od, out, label, err), n_keep = 0;
-    free(label);
-    if (status == 0) outdir_clear(&od); /* an earlier run's figures and summaries gone */
-    if (status == 0) status = write_record(p, out, "running", err);
+    /* rank 0 holds the folder; every rank learns whether that worked */
+    OutDir od = {.lock_fd = -1};
+    int status = 0, n_keep = 0;
+    if (ranks_rank() == 0) {
+        char *label = kop_strf("kop run %s", p->path);
+        status = outdir_open(&od, out, label, err);
+        free(label);
+        if (status == 0) outdir_clear(&od); /* an earlier run's figures and summaries gone */
+        if (status == 0) status = write_record(p, out, "running", err);
+    } else {
+        status = kop_make_dirs(out, err);
+    }
+    status = ranks_agree(status, err);
     unsigned char *keep = NULL;
     if (status == 0 && p->keep_all_correct)
         status = pipelinep_keep_all(p, out, o->threads ? o->threads : p->threads, o->quiet, o->log, &keep, &n_keep, err);
     for (int m = 0; m < p->n_models && status == 0; m++) status = run_model(&c, m, out, o, sums, keep, n_keep, err);
     free(keep);
+    /* Under MPI every rank took part in each model x recipe run, one after
+     * another, and rank 0 wrote them: it alone writes what joins them. */
+    if (ranks_rank() != 0) {
+        for (int i = 0; i < cells; i++) summary_free(&sums[i]);
+        free(sums);
+        free(out);
+        return status;
+    }
     /* every model's summary of an experiment in one file, for `kop render`
      * and the figures */
     Summary *joined = kop_xcalloc((size_t)(p->n_recipes ? p->n_recipes : 1), sizeof *joined);

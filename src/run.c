@@ -14,8 +14,10 @@
 #include "exec.h"
 #include "journal.h"
 #include "manifest.h"
+#include "merge.h"
 #include "outdir.h"
 #include "prompt_cap.h"
+#include "ranks.h"
 #include "render.h"
 #include "results.h"
 #include "sha256.h"
@@ -165,6 +167,7 @@ typedef struct Sink {
     FILE *rows, *journal;
     Manifest *man;
     const PromptList *ps;
+    Results *joined;       /* under MPI, on rank 0: every rank's prompts, in list order */
 } Sink;
 
 /* KOP_TEST_KILL=N (tests only): the process kills itself with SIGKILL
@@ -175,9 +178,9 @@ static void test_kill(double at, int done, int between)
     if (at >= 0 && (between ? at == done + 0.5 : at == done)) raise(SIGKILL);
 }
 
-static void on_prompts(void *ctx, const Results *res, int from, int to)
+/* The prompts [from, to) of res into rows.csv, the journal and the manifest. */
+static void write_prompts(Sink *k, const Results *res, int from, int to)
 {
-    Sink *k = ctx;
     const char *env = getenv("KOP_TEST_KILL");
     double kill_at = env ? strtod(env, NULL) : -1;
     for (int i = from; i < to; i++) {
@@ -208,6 +211,76 @@ static int write_clean(const Results *res, const PromptList *ps, const Tokenizer
     free(path);
     free(texts);
     return status;
+}
+
+static void on_prompts(void *ctx, const Results *res, int from, int to)
+{
+    write_prompts(ctx, res, from, to);
+}
+
+/* Prompts as journal text (journal.h), the way ranks send them: those of
+ * res[from, to) this rank measured or skipped itself (mine only), or all. */
+static char *prompts_text(const Results *res, int from, int to, int mine_only, size_t *len)
+{
+    char *text = NULL;
+    FILE *f = open_memstream(&text, len);
+    if (!f) ranks_abort(KOP_EXIT_INTERNAL, "out of memory");
+    JournalHead h = {.shard = ranks_rank(), .n_shards = ranks_size()};
+    memset(h.key, '0', 64);
+    journal_head(f, &h);
+    for (int i = from; i < to; i++)
+        if (!mine_only || res->prompts[i].mine) journal_prompt(f, &res->prompts[i], 0);
+    journal_complete(f);
+    if (fclose(f) != 0) ranks_abort(KOP_EXIT_INTERNAL, "out of memory");
+    return text;
+}
+
+/* journal text into res; a failure here is kop's own, and ends every rank */
+static void prompts_read(const char *text, size_t len, const char *what, Results *res)
+{
+    JournalHead h;
+    KopError err = {0};
+    if (journal_read_text(text, len, what, &h, res, &err) < 0) ranks_abort(KOP_EXIT_INTERNAL, "%s", err.msg);
+    journal_head_free(&h);
+}
+
+/* Under MPI: every rank sends the prompts of the chunk it measured to
+ * rank 0, which joins them in list order and writes them as one process
+ * would.  Every rank's executor gives the same chunks (the same prompts
+ * decided, the same thread count), so all ranks come here equally often. */
+static void on_prompts_ranks(void *ctx, const Results *res, int from, int to)
+{
+    Sink *k = ctx;
+    size_t len, *lens;
+    char *text = prompts_text(res, from, to, 1, &len);
+    char *all = ranks_gather(text, len, &lens);
+    free(text);
+    if (!all) return; /* not rank 0 */
+    Joined j = {0};
+    size_t off = 0;
+    for (int r = 0; r < ranks_size(); r++) {
+        Results part;
+        results_init(&part, NULL, NULL, NULL);
+        char what[64];
+        snprintf(what, sizeof what, "rank %d's prompts", r);
+        prompts_read(all + off, lens[r], what, &part);
+        merge_take(&j, &part);
+        results_free(&part);
+        off += lens[r];
+    }
+    merge_order(&j);
+    int first = k->joined->n_prompts;
+    int want = first ? k->joined->prompts[first - 1].index + 1 : (to > from ? res->prompts[from].index : 0);
+    for (int i = 0; i < j.n; i++)
+        if (j.v[i].index != want + i)
+            ranks_abort(KOP_EXIT_INTERNAL, "the ranks' prompts do not join: prompt %d where %d belongs", j.v[i].index,
+                        want + i);
+    if (j.n != to - from) ranks_abort(KOP_EXIT_INTERNAL, "the ranks sent %d prompts for %d", j.n, to - from);
+    for (int i = 0; i < j.n; i++) results_add(k->joined, &j.v[i]);
+    merge_joined_free(&j);
+    free(all);
+    free(lens);
+    write_prompts(k, k->joined, first, k->joined->n_prompts);
 }
 
 int run_outputs(const Recipe *r, const Results *res, const char *out_dir, KopError *err)
@@ -279,13 +352,28 @@ int run_recipe(const RunOptions *o, KopError *err)
 {
     double t_start = kop_now();
     int status = -1;
+    /* Under MPI (ranks.h) every rank reads, compiles and decides as one
+     * process does, measures its shard, and rank 0 writes.  The ranks agree
+     * after each step that may fail on some only: here, the setup, the
+     * output folder, and the end (agreed counts those passed). */
+    int ranked = ranks_size() > 1, rank0 = ranks_rank() == 0, agreed = 0;
     size_t rlen;
     char *text = kop_read_file_max(o->recipe_path, KOP_SPEC_MAX, "a recipe", &rlen, err);
-    if (!text) return -1;
+    if (ranks_agree(text ? 0 : -1, err) < 0) {
+        free(text);
+        return -1;
+    }
     Model own, *mp = &own;
     memset(&own, 0, sizeof own);
     if (o->model) mp = (Model *)o->model;
-    else if (model_load(&own, o->model_dir, err) < 0) { free(text); return -1; }
+    else {
+        int rc = model_load(&own, o->model_dir, err);
+        if (ranks_agree(rc, err) < 0) {
+            if (rc == 0) model_free(&own);
+            free(text);
+            return -1;
+        }
+    }
     const Model *mm = mp;
     char *model_name = o->model_label ? kop_xstrdup(o->model_label) : base_name(o->model_dir);
     int n_shards = o->n_shards > 1 ? o->n_shards : 1;
@@ -300,12 +388,13 @@ int run_recipe(const RunOptions *o, KopError *err)
     char *out_dir = NULL, *rows_path = NULL, *man_path = NULL, *journal_path = NULL;
     FILE *rows = NULL, *journal = NULL;
     OutDir od = {.lock_fd = -1};
-    Results res = {0};
+    Results res = {0}, joined = {0};
     Manifest man = {0};
     long *own_ids = NULL, *kept_ids = NULL;
+    int setup = -1;
     if (!r) {
         kop_fail(err, KOP_EXIT_DATA, "%s: %d error%s", o->recipe_path, diag_errors(d), diag_errors(d) == 1 ? "" : "s");
-        goto out;
+        goto setup_done;
     }
     /* a tokenizer is needed only for text prompts; its absence is reported per prompt */
     KopError terr = {0};
@@ -315,37 +404,55 @@ int run_recipe(const RunOptions *o, KopError *err)
             if (r->prompts[i].kind != PROMPTS_IDS) {
                 kop_fail(err, terr.status ? terr.status : KOP_EXIT_DATA, "%s needs a tokenizer for its text prompts: %s",
                          o->recipe_path, terr.msg);
-                goto out;
+                goto setup_done;
             }
     }
     if (r->keep_ids_path && r->n_keep_ids < 0) { /* the check did not read it (files not checked) */
         long *ids;
         int n = check_read_ids(r->keep_ids_path, &ids, err);
-        if (n < 0) goto out;
+        if (n < 0) goto setup_done;
         Recipe *rw = (Recipe *)r; /* compiled here or by the pipeline, for this run */
         rw->keep_ids = ids;
         rw->n_keep_ids = n;
         own_ids = ids;
     }
-    if (load_prompts(r, o->prompts, ps, err) < 0) goto out;
+    if (load_prompts(r, o->prompts, ps, err) < 0) goto setup_done;
     for (int i = 0; !tok && o->prompts && i < ps->n; i++)
         if (ps->v[i]->text) {
             kop_fail(err, terr.status ? terr.status : KOP_EXIT_DATA, "%s needs a tokenizer for its text prompts: %s",
                      o->prompts, terr.msg);
-            goto out;
+            goto setup_done;
         }
+    setup = 0;
+setup_done:
+    agreed++;
+    if (ranks_agree(setup, err) < 0) goto out;
+    /* every rank runs as many threads as rank 0, so that all executors cut
+     * the prompts into the same chunks */
+    int threads = threads_set(o->threads);
+    if (ranked) {
+        ranks_bcast(&threads, sizeof threads);
+        threads = threads_set(threads);
+    }
 
     if (o->out_dir) out_dir = kop_xstrdup(o->out_dir);
     else if (n_shards > 1) out_dir = kop_strf("results/%s/%s.shard-%d-of-%d", r->experiment, model_name, o->shard, n_shards);
     else out_dir = kop_strf("results/%s/%s", r->experiment, model_name);
+    rows_path = kop_path_join(out_dir, "rows.csv");
+    man_path = kop_path_join(out_dir, "manifest.yaml");
+    journal_path = kop_path_join(out_dir, "journal.txt");
+    results_init(&res, r, r->experiment, model_name);
+    results_init(&joined, r, r->experiment, model_name);
+    /* under MPI, rank 0's joined holds every rank's prompts; res only this rank's */
+    Results *whole = ranked ? &joined : &res;
+    int start = 0, resumed = 0, go = 1; /* go 0: complete already */
+    /* every rank skips the same prompts */
+    long max_tokens = o->max_tokens > 0 ? o->max_tokens : prompt_cap_default(&mm->cfg);
+    if (!rank0) goto folder_done;
     char *label = kop_strf("kop run %s --model %s", o->recipe_path, o->model_dir);
     int locked = outdir_open(&od, out_dir, label, err); /* exit 2 naming the other run when it holds the folder */
     free(label);
     if (locked < 0) goto out;
-    rows_path = kop_path_join(out_dir, "rows.csv");
-    man_path = kop_path_join(out_dir, "manifest.yaml");
-    journal_path = kop_path_join(out_dir, "journal.txt");
-    int threads = threads_set(o->threads);
     manifest_init(&man, o->recipe_path, text, o->model_dir, model_name, mm, threads);
     man.experiment = r->experiment;
     man.n_kept_ids = -1;
@@ -359,55 +466,95 @@ int run_recipe(const RunOptions *o, KopError *err)
     }
     man.shard = o->shard;
     man.n_shards = n_shards;
-    man.max_tokens = o->max_tokens > 0 ? o->max_tokens : prompt_cap_default(&mm->cfg);
+    man.max_tokens = max_tokens;
+    man.ranks = ranks_size();
 
     char key[65];
     run_key(o, r, text, &man, ps, key);
-    results_init(&res, r, r->experiment, model_name);
-    int start = 0, resumed = 0;
     if (!o->restart) {
-        int rc = resume(o, journal_path, rows_path, key, &res, &start, &resumed, err);
+        int rc = resume(o, journal_path, rows_path, key, whole, &start, &resumed, err);
         if (rc < 0) goto out;
-        if (rc == 0) {
-            if (o->log)
-                fprintf(o->log, "%s on %s: nothing to do, %s/ holds this run's complete results (--restart runs it again)\n",
-                        r->experiment, model_name, out_dir);
-            if (o->summary) {
-                results_finish(&res);
-                results_summary(&res, o->summary);
+        go = rc;
+    }
+    if (go) {
+        outdir_clear(&od); /* what an earlier run wrote is written again (rows.csv and the journal stay) */
+        man.n_resumed = resumed;
+        for (int i = 0; i < whole->n_prompts; i++) /* the skips of the part resumed */
+            if (whole->prompts[i].mine && !whole->prompts[i].used)
+                manifest_skip(&man, ps->v[whole->prompts[i].index], whole->prompts[i].reason);
+        if (manifest_write(man_path, &man, err) < 0) goto out;
+        if (resumed) {
+            rows = open_append(rows_path);
+            journal = open_append(journal_path);
+            if (!rows || !journal) {
+                kop_fail_errno(err, "%s: cannot append", rows ? journal_path : rows_path);
+                goto out;
             }
-            status = 0;
-            goto out;
+        } else {
+            if (!(rows = outdir_create(out_dir, "rows.csv", err))) goto out;
+            results_rows_header(rows);
+            JournalHead jh = {.shard = o->shard, .n_shards = n_shards, .recipe_path = (char *)o->recipe_path,
+                              .recipe_text = text, .model_dir = (char *)o->model_dir, .model_name = model_name,
+                              .arch = (char *)arch_name(mm->cfg.arch), .experiment = (char *)r->experiment,
+                              .n_layer = mm->cfg.n_layer};
+            memcpy(jh.key, key, sizeof jh.key);
+            if (!(journal = journal_create(journal_path, &jh, err))) goto out;
         }
     }
-    outdir_clear(&od); /* what an earlier run wrote is written again (rows.csv and the journal stay for resuming) */
-    man.n_resumed = resumed;
-    for (int i = 0; i < res.n_prompts; i++) /* the skips of the part resumed */
-        if (res.prompts[i].mine && !res.prompts[i].used)
-            manifest_skip(&man, ps->v[res.prompts[i].index], res.prompts[i].reason);
-    if (manifest_write(man_path, &man, err) < 0) goto out;
-    if (resumed) {
-        rows = open_append(rows_path);
-        journal = open_append(journal_path);
-        if (!rows || !journal) { kop_fail_errno(err, "%s: cannot append", rows ? journal_path : rows_path); goto out; }
-    } else {
-        if (!(rows = outdir_create(out_dir, "rows.csv", err))) goto out;
-        results_rows_header(rows);
-        JournalHead jh = {.shard = o->shard, .n_shards = n_shards, .recipe_path = (char *)o->recipe_path,
-                          .recipe_text = text, .model_dir = (char *)o->model_dir, .model_name = model_name,
-                          .arch = (char *)arch_name(mm->cfg.arch), .experiment = (char *)r->experiment,
-                          .n_layer = mm->cfg.n_layer};
-        memcpy(jh.key, key, sizeof jh.key);
-        if (!(journal = journal_create(journal_path, &jh, err))) goto out;
+folder_done:
+    agreed++;
+    if (ranks_agree(0, err) < 0) goto out;
+    if (ranked) { /* every rank starts from the prompts rank 0 resumed */
+        ranks_bcast(&go, sizeof go);
+        if (go) {
+            size_t len = 0;
+            char *t = rank0 ? prompts_text(&joined, 0, joined.n_prompts, 0, &len) : NULL;
+            ranks_bcast_text(&t, &len);
+            prompts_read(t, len, "the prompts resumed", &res);
+            free(t);
+            start = res.n_prompts ? res.prompts[res.n_prompts - 1].index + 1 : 0;
+            resumed = res.n_prompts;
+        }
+    }
+    if (!go) {
+        if (o->log)
+            fprintf(o->log,
+                    "%s on %s: nothing to do, %s/ holds this run's complete results (--restart runs it again)\n",
+                    r->experiment, model_name, out_dir);
+        if (o->summary && rank0) {
+            results_finish(whole);
+            results_summary(whole, o->summary);
+        }
+        status = 0;
+        goto out;
     }
 
-    Sink sink = {rows, journal, &man, ps};
+    Sink sink = {rows, journal, &man, ps, rank0 ? &joined : NULL};
     ExecInput in = {.recipe = r, .model = mm, .tok = tok, .prompts = ps};
     ExecOptions eo = {.threads = threads, .naive = o->naive, .want_flops = o->stats != NULL, .limit = o->limit,
-                      .quiet = o->quiet, .start = start, .shard = o->shard, .n_shards = n_shards,
-                      .on_prompts = on_prompts, .ctx = &sink, .keep = o->keep, .n_keep = o->n_keep,
-                      .max_tokens = man.max_tokens};
-    if (exec_recipe(&in, &eo, &res, err) < 0) goto out;
+                      .quiet = o->quiet || !rank0, .start = start, .shard = ranked ? ranks_rank() : o->shard,
+                      .n_shards = ranked ? ranks_size() : n_shards,
+                      .on_prompts = ranked ? on_prompts_ranks : on_prompts, .ctx = &sink, .keep = o->keep,
+                      .n_keep = o->n_keep, .max_tokens = max_tokens};
+    if (exec_recipe(&in, &eo, &res, err) < 0) {
+        if (ranked) ranks_abort(err->status ? err->status : KOP_EXIT_DATA, "%s", err->msg); /* the others are mid-run */
+        goto out;
+    }
+    if (!rank0) { /* rank 0 writes the rest */
+        status = 0;
+        goto out;
+    }
+    if (ranked) { /* the whole run's results, with the labels every rank found alike */
+        joined.t_labels = res.t_labels;
+        joined.n_t_labels = res.n_t_labels;
+        joined.seconds = res.seconds;
+        res.t_labels = NULL;
+        res.n_t_labels = 0;
+        results_finish(&joined);
+        results_free(&res);
+        res = joined;
+        memset(&joined, 0, sizeof joined);
+    }
     if (o->stats)
         *o->stats = (RunStats){.prompts = res.n_used, .runs = res.n_runs, .seconds = res.seconds, .knock_flops = res.flops};
     if (ferror(rows) || fclose(rows) != 0) {
@@ -445,10 +592,14 @@ int run_recipe(const RunOptions *o, KopError *err)
     if (o->summary) results_summary(&res, o->summary);
     status = 0;
 out:
+    /* the ranks' agreements every rank makes, whichever way it came here */
+    for (; agreed < 2; agreed++) ranks_agree(-1, err);
+    if (ranks_agree(status, err) < 0) status = -1;
     if (rows) fclose(rows);
     if (journal) fclose(journal);
     outdir_release(&od);
     results_free(&res);
+    results_free(&joined);
     manifest_free(&man);
     free(out_dir); free(rows_path); free(man_path); free(journal_path);
     prompt_list_free(ps);

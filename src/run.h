@@ -71,7 +71,13 @@ typedef struct RunStats {
  * rows.csv and the journal back to its last whole group of prompts and
  * computes only the rest; its outputs are then byte-identical to a run
  * never interrupted.  A complete one has nothing to do and says so.
- * restart, or a different command, starts over. */
+ * restart, or a different command, starts over.
+ *
+ * Under MPI (ranks.h: kop built --with-mpi, started by mpirun or srun),
+ * every rank calls this alike: rank r measures shard r of N, sends each
+ * chunk's prompts to rank 0 as journal text, and rank 0 joins them and
+ * writes the folder exactly as one process does (the manifest adds
+ * `ranks: N`); an error on any rank is every rank's, reported by rank 0. */
 int run_recipe(const RunOptions *o, KopError *err);
 
 /* The clean forward of every prompt of prompts_path on model m (the
