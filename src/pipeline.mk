@@ -16,7 +16,7 @@ EXTRA_DIST += $(pipeline_e2e) tests/e2e/golden.sha256
 ## relative to itself (../examples/flow.kop) hold there too; `kop run
 ## demo.yaml` finds them (cli_find_pipeline in src/main.c).
 nobase_dist_pkgdata_DATA += \
-	pipelines/README.md pipelines/demo.yaml pipelines/mamba-knockout-paper.yaml \
+	pipelines/README.md pipelines/demo.yaml pipelines/mamba-knockout-paper.yaml pipelines/mamba-knockout-appendix.yaml \
 	pipelines/demo/window-1.kop pipelines/demo/window-3.kop pipelines/demo/window-5.kop pipelines/demo/heatmaps.kop \
 	pipelines/paper/flow.kop pipelines/paper/flow-own.kop pipelines/paper/features.kop pipelines/paper/tokens.kop \
 	pipelines/paper/heatmap-ids.txt \

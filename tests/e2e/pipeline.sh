@@ -137,6 +137,13 @@ expect_status 2 "$KOP" run "$TMP/p.yaml" --set 'NO EQUALS'
 expect_status 2 "$KOP" check "$TMP/p.yaml" --model x
 expect_status 2 "$KOP" run "$TMP/none.yaml"
 
+# --- the paper's appendix (Llama, Mistral) checks without its models ---------------------
+A=$KOP_SRCDIR/pipelines/mamba-knockout-appendix.yaml
+env -u MODELS -u KNOWN_1000 "$KOP" check "$A" >"$TMP/out.txt" 2>"$TMP/err" || { cat "$TMP/err" >&2; fail "kop check $A"; }
+head -1 "$TMP/out.txt" | grep -q "^pipeline mamba-knockout-appendix: 5 models x 8 recipes = 40 runs, 6 figures\$" ||
+    fail "appendix pipeline summary: $(head -1 "$TMP/out.txt")"
+grep -q "mistral-7b-v0.3 mistral  32 layers" "$TMP/out.txt" || fail "appendix: Mistral-7B v0.3 as a 32-layer mistral"
+
 # --- the paper's pipeline checks without its models or prompts ---------------------------
 P=$KOP_SRCDIR/pipelines/mamba-knockout-paper.yaml
 env -u MODELS -u KNOWN_1000 "$KOP" check "$P" >"$TMP/out.txt" 2>"$TMP/err" || { cat "$TMP/err" >&2; fail "kop check $P"; }
