@@ -54,17 +54,11 @@ static void bind(ModelLoader *L, Model *m)
     m->norm_f = loadp_get(L, S1(C), "model.norm.weight");
 }
 
-static size_t derived_floats(const Config *c)
-{
-    return (size_t)c->rope_dims / 2;
-}
-
 /* the rotary frequencies, shared by every layer */
 static void derive(Model *m, float *mem)
 {
     const Config *c = &m->cfg;
-    kern_rope_freqs(mem, c->rope_dims, c->rope_theta, c->rope_factor, c->rope_low_freq, c->rope_high_freq,
-                    c->rope_orig_ctx);
+    rope_attn_freqs(c, mem);
     LlamaLayer *ls = m->layers;
     for (int l = 0; l < c->n_layer; l++) ls[l].inv_freq = mem;
 }
@@ -219,7 +213,7 @@ static void print_config(const Config *c, FILE *f)
 #define LLAMA_OPS                            \
     .layer_prefix = "model.layers.",         \
     .bind = bind,                            \
-    .derived_floats = derived_floats,        \
+    .derived_floats = rope_attn_freq_floats,        \
     .derive = derive,                        \
     .scratch_width = scratch_width,          \
     .thread_floats = thread_floats,          \

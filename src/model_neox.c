@@ -60,16 +60,10 @@ static void bind(ModelLoader *L, Model *m)
                    loadp_where(L));
 }
 
-static size_t derived_floats(const Config *c)
-{
-    return (size_t)c->rope_dims / 2;
-}
-
 static void derive(Model *m, float *mem)
 {
     const Config *c = &m->cfg;
-    kern_rope_freqs(mem, c->rope_dims, c->rope_theta, c->rope_factor, c->rope_low_freq, c->rope_high_freq,
-                    c->rope_orig_ctx);
+    rope_attn_freqs(c, mem);
     NeoxLayer *ls = m->layers;
     for (int l = 0; l < c->n_layer; l++) ls[l].inv_freq = mem;
 }
@@ -213,7 +207,7 @@ const ArchOps arch_neox = {
     .description = "GPT-NeoX (GPTNeoXForCausalLM)",
     .layer_prefix = "gpt_neox.layers.",
     .bind = bind,
-    .derived_floats = derived_floats,
+    .derived_floats = rope_attn_freq_floats,
     .derive = derive,
     .scratch_width = scratch_width,
     .thread_floats = thread_floats,

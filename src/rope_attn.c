@@ -3,6 +3,17 @@
 
 #include <string.h>
 
+size_t rope_attn_freq_floats(const Config *c)
+{
+    return (size_t)c->rope_dims / 2;
+}
+
+void rope_attn_freqs(const Config *c, float *mem)
+{
+    kern_rope_freqs(mem, c->rope_dims, c->rope_theta, c->rope_factor, c->rope_low_freq, c->rope_high_freq,
+                    c->rope_orig_ctx);
+}
+
 int rope_attn_record_width(const Config *c)
 {
     return 2 * c->n_kv_head * c->head_dim;

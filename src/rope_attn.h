@@ -32,6 +32,11 @@ typedef struct RopeAttn {
 /* Floats of one position's record: 2 * NKV * HS. */
 int rope_attn_record_width(const Config *c);
 
+/* The rotary frequencies every layer shares, derived once at load (the
+ * families' ArchOps.derive): how many floats, and into mem. */
+size_t rope_attn_freq_floats(const Config *c);
+void rope_attn_freqs(const Config *c, float *mem);
+
 /* A whole forward's step: qkv (T, ld) of the prompts sq, rotated in place
  * (position = row - its prompt's start); att (T, NH * HS) receives the heads
  * side by side; kv (T, record width) the records, or NULL.  ko (the one
