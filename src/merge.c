@@ -104,6 +104,28 @@ static int write_rows(const char *out, const Results *res, KopError *err)
     return status;
 }
 
+/* OUT/journal.txt of the whole run, complete: the merged folder is then
+ * the folder of the same run in one piece (n_shards 1), so that running
+ * its command there (a pipeline's, say) has nothing to do. */
+static int write_journal(const char *out, const JournalHead *shard0, const Results *res, KopError *err)
+{
+    JournalHead h = *shard0;
+    h.shard = 0;
+    h.n_shards = 1;
+    char *path = kop_path_join(out, "journal.txt");
+    FILE *f = journal_create(path, &h, err);
+    int status = f ? 0 : -1;
+    if (f) {
+        for (int i = 0; i < res->n_prompts; i++) journal_prompt(f, &res->prompts[i], 0);
+        journal_labels(f, res->t_labels, res->n_t_labels);
+        journal_complete(f);
+        if (ferror(f)) status = kop_fail(err, KOP_EXIT_USAGE, "%s: write failed", path);
+        if (fclose(f) != 0 && status == 0) status = kop_fail_errno(err, "%s: write failed", path);
+    }
+    free(path);
+    return status;
+}
+
 int merge_run(const char *out, char *const *dirs, int n, FILE *log, KopError *err)
 {
     JournalHead h = {0};
@@ -137,6 +159,7 @@ int merge_run(const char *out, char *const *dirs, int n, FILE *log, KopError *er
         status = write_rows(out, &res, err);
     }
     if (status == 0) status = run_outputs(r, &res, out, err);
+    if (status == 0) status = write_journal(out, &h, &res, err);
     if (status == 0) {
         /* the model as config.json says, when its folder is still there */
         if (config_load(&model.cfg, h.model_dir, NULL) < 0) {

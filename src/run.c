@@ -146,6 +146,11 @@ static void run_key(const RunOptions *o, const Recipe *r, const char *text, cons
     kop_buf_addf(&b, "kop %s\n%zu:%s\n%s %zu %s\nlimit %ld naive %d max_tokens %ld\n", PACKAGE_VERSION, strlen(text),
                  text, man->config_sha256, man->model->n_params, man->model->weight_dtype, o->limit, o->naive,
                  man->max_tokens);
+    if (o->keep) { /* a pipeline's kept set */
+        kop_buf_add(&b, "keep ", 5);
+        for (int i = 0; i < o->n_keep; i++) kop_buf_addc(&b, o->keep[i] ? '1' : '0');
+        kop_buf_addc(&b, '\n');
+    }
     for (int i = 0; i < ps->n; i++) {
         const Prompt *p = ps->v[i];
         kop_buf_addf(&b, "%zu:%s|%zu:%s|%zu:%s|%d %d %d|", p->text ? p->text_len : 0, p->text ? p->text : "",
@@ -554,6 +559,10 @@ folder_done:
         results_free(&res);
         res = joined;
         memset(&joined, 0, sizeof joined);
+    }
+    for (int i = 0; i < res.n_prompts; i++) { /* the journal (resumed, other ranks') does not carry ids */
+        PromptResult *q = &res.prompts[i];
+        q->id = ps->v[q->index]->id >= 0 ? ps->v[q->index]->id : q->index;
     }
     if (o->stats)
         *o->stats = (RunStats){.prompts = res.n_used, .runs = res.n_runs, .seconds = res.seconds, .knock_flops = res.flops};

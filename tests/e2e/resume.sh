@@ -62,6 +62,9 @@ for R in "$E/flow.kop" "$E/tokens.kop"; do
     done
     "$KOP" merge "$TMP/$name-m" "$TMP/$name-s2" "$TMP/$name-s0" "$TMP/$name-s1" >/dev/null
     same "$TMP/$name" "$TMP/$name-m"
+    # the merged folder is the run in one piece: its command has nothing to do there
+    "$KOP" run "$R" --model "$M" --out "$TMP/$name-m" >"$TMP/log"
+    grep -q 'nothing to do' "$TMP/log" || fail "$name: the merged folder is not a complete run: $(cat "$TMP/log")"
 done
 
 # merge refuses a missing, repeated or unfinished shard, and mixed runs
@@ -77,4 +80,31 @@ set -e
 expect_status 1 "$KOP" merge "$TMP/bad" "$TMP/flow-s0" "$TMP/half" "$TMP/flow-s2"
 grep -q 'has not completed' "$TMP/err" || fail "unfinished shard: $(cat "$TMP/err")"
 expect_status 2 "$KOP" run "$E/flow.kop" --model "$M" --shard 3/3
+
+# a pipeline killed in its first run and started again: every run resumes or
+# has nothing to do, and its files are those of a pipeline never interrupted
+cat >"$TMP/p.yaml" <<EOF
+name: resumed
+models:
+  - {name: m1, dir: $M, arch: mamba1}
+recipes:
+  - $E/windows.kop
+  - $E/flow.kop
+figures:
+  - {recipe: window-sizes, lines: w.png}
+EOF
+"$KOP" run "$TMP/p.yaml" --out "$TMP/pw" --quiet >/dev/null
+for at in 3 9; do
+    set +e
+    KOP_TEST_KILL=$at "$KOP" run "$TMP/p.yaml" --out "$TMP/pk$at" --quiet >/dev/null 2>&1
+    st=$?
+    set -e
+    [ $st = 137 ] || fail "the pipeline to be killed at $at exited $st"
+    grep -q '^# status: running' "$TMP/pk$at/pipeline.yaml" || fail "killed pipeline at $at: its status is not running"
+    "$KOP" run "$TMP/p.yaml" --out "$TMP/pk$at" --quiet >/dev/null || fail "resuming the pipeline after $at"
+    grep -q '^# status: complete' "$TMP/pk$at/pipeline.yaml" || fail "resumed pipeline: not complete"
+    for x in window-sizes/m1 flow-to-last/m1; do same "$TMP/pw/$x" "$TMP/pk$at/$x"; done
+    cmp -s "$TMP/pw/w.png" "$TMP/pk$at/w.png" || fail "resumed pipeline: its figure differs"
+    cmp -s "$TMP/pw/window-sizes/summary.csv" "$TMP/pk$at/window-sizes/summary.csv" || fail "resumed pipeline: its joined summary"
+done
 exit 0
