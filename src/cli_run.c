@@ -24,7 +24,8 @@ static int run_pipeline(const RunOptions *o, const char *const *sets, int n_sets
     return rc;
 }
 
-enum { OPT_MODEL, OPT_OUT, OPT_NAME, OPT_THREADS, OPT_SET, OPT_QUIET, OPT_RESTART, OPT_SHARD, OPT_MAX_TOKENS };
+enum { OPT_MODEL, OPT_OUT, OPT_NAME, OPT_THREADS, OPT_SET, OPT_QUIET, OPT_RESTART, OPT_SHARD, OPT_MAX_TOKENS,
+       OPT_PROMPTS };
 static const CliOption options[] = {
     [OPT_MODEL] = {"model", 0, "DIR", "the model folder (Hugging Face layout); for a .kop recipe"},
     [OPT_OUT] = {"out", 0, "DIR", "write the results in DIR (default: see below)"},
@@ -35,6 +36,7 @@ static const CliOption options[] = {
     [OPT_RESTART] = {"restart", 0, NULL, "start over where DIR holds this run, whole or in part"},
     [OPT_SHARD] = {"shard", 0, "I/N", "measure shard I of N (default: SLURM_ARRAY_TASK_*)"},
     [OPT_MAX_TOKENS] = {"max-tokens", 0, "N", "skip prompts of more than N tokens (see kop check)"},
+    [OPT_PROMPTS] = {"prompts", 0, "FILE", "read the prompts from FILE, as a pipeline's prompts:"},
     {0},
 };
 
@@ -106,6 +108,7 @@ static int parse_args(const CliArg *args, int n, RunOptions *o, const char **set
         }
         case OPT_QUIET: o->quiet = 1; break;
         case OPT_RESTART: o->restart = 1; break;
+        case OPT_PROMPTS: o->prompts = v; break;
         case OPT_SHARD:
             if (parse_shard(v, o) < 0)
                 return cli_usage("run", "--shard takes I/N with 0 <= I < N <= 100000, got '%s'", v);
@@ -125,6 +128,7 @@ static int run(const RunOptions *o, const char *const *sets, int n_sets)
         if (o->model_dir || o->model_label)
             return cli_usage("run", "a pipeline names its own models: --model and --name are for .kop recipes");
         if (o->n_shards > 1) return cli_usage("run", "--shard is for .kop recipes; run a pipeline's recipes one by one to shard them");
+        if (o->prompts) return cli_usage("run", "--prompts is for .kop recipes; a pipeline names its prompts with 'prompts:'");
         return run_pipeline(o, sets, n_sets);
     }
     if (n_sets) return cli_usage("run", "--set is for pipelines (PIPELINE.yaml), not recipes");

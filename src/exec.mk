@@ -13,8 +13,9 @@ tests_unit_test_stats_SOURCES = tests/unit/test_stats.c
 tests_unit_test_stats_LDADD = $(KOP_LIBS)
 TESTS += tests/unit/test_run_reference tests/unit/test_stats
 
-TESTS += tests/e2e/run.sh tests/e2e/resume.sh tests/e2e/measures.sh tests/e2e/hostile.sh
-EXTRA_DIST += tests/e2e/run.sh tests/e2e/resume.sh tests/e2e/measures.sh tests/e2e/hostile.sh
+TESTS += tests/e2e/run.sh tests/e2e/resume.sh tests/e2e/measures.sh tests/e2e/hostile.sh tests/e2e/slurm.sh
+EXTRA_DIST += tests/e2e/run.sh tests/e2e/resume.sh tests/e2e/measures.sh tests/e2e/hostile.sh tests/e2e/slurm.sh \
+	examples/slurm/shards.sbatch examples/slurm/merge.sbatch examples/slurm/paper.sh
 
 check_PROGRAMS += tests/unit/test_figures
 tests_unit_test_figures_SOURCES = tests/unit/test_figures.c
