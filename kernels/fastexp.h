@@ -25,13 +25,6 @@ static inline __attribute__((always_inline)) void kern_exp_vec(float *out, const
     #pragma omp simd
     for (int i = 0; i < N; i++) {
         float v = x[i];
-        /* out-of-range inputs (broken weights) clamped so that the int
-         * conversion below is defined; NaN passes both clamps and comes
-         * out as NaN, as from expf.  Only v is clamped, never n: clamping
-         * n changes how the compiler fuses the reduction below, and so the
-         * last bits of every result. */
-        v = v < -104.0f ? -104.0f : v;
-        v = v > 89.0f ? 89.0f : v;
         float n = (v * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
         float r = v - n * 0.693359375f;
         r = r - n * -2.12194440e-4f;
@@ -41,7 +34,14 @@ static inline __attribute__((always_inline)) void kern_exp_vec(float *out, const
         p = p * r + 4.1665795894e-2f;
         p = p * r + 1.6666665459e-1f;
         p = p * r + 5.0000001201e-1f;
-        int32_t k = (int32_t)n;
+        /* the int conversion is defined only in range, and broken weights
+         * give any exponent: clamped for k alone.  Not v, n or r: clamping
+         * those changes how the compiler vectorises and fuses this loop
+         * (ten times slower, and other last bits).  An exponent so large
+         * that r is garbage gives NaN, as broken weights deserve. */
+        float nk = n < 1000.0f ? n : 1000.0f;
+        nk = nk > -1000.0f ? nk : -1000.0f;
+        int32_t k = (int32_t)nk;
         k = k < -127 ? -127 : k;
         k = k > 128 ? 128 : k; /* 2^128 is +inf: an exponent past 88.4 overflows, as expf's past 88.72 */
         s2.bits[i] = (k + 127) << 23;
