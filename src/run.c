@@ -353,6 +353,54 @@ static int resume(const RunOptions *o, const char *journal_path, const char *row
     return 1;
 }
 
+/* The tokenizer (tok: NULL when there is none and only id prompts need
+ * none) and the prompts of recipe r; its `keep ids` file when the check did
+ * not read it (into the recipe, the ids in *own_ids for the caller to give
+ * back).  0, or -1 with err. */
+static int load_inputs(const RunOptions *o, const Recipe *r, Tokenizer **tok, PromptList *ps, long **own_ids,
+                       KopError *err)
+{
+    /* a tokenizer is needed only for text prompts; its absence is reported per prompt */
+    KopError terr = {0};
+    *tok = tokenizer_load(o->tokenizer ? o->tokenizer : o->model_dir, &terr);
+    if (!*tok && !o->prompts)
+        for (int i = 0; i < r->n_prompts; i++)
+            if (r->prompts[i].kind != PROMPTS_IDS)
+                return kop_fail(err, terr.status ? terr.status : KOP_EXIT_DATA,
+                                "%s needs a tokenizer for its text prompts: %s", o->recipe_path, terr.msg);
+    if (r->keep_ids_path && r->n_keep_ids < 0) { /* the check did not read it (files not checked) */
+        long *ids;
+        int n = check_read_ids(r->keep_ids_path, &ids, err);
+        if (n < 0) return -1;
+        Recipe *rw = (Recipe *)r; /* compiled here or by the pipeline, for this run */
+        rw->keep_ids = ids;
+        rw->n_keep_ids = n;
+        *own_ids = ids;
+    }
+    if (load_prompts(r, o->prompts, ps, err) < 0) return -1;
+    for (int i = 0; !*tok && o->prompts && i < ps->n; i++)
+        if (ps->v[i]->text)
+            return kop_fail(err, terr.status ? terr.status : KOP_EXIT_DATA, "%s needs a tokenizer for its text prompts: %s",
+                            o->prompts, terr.msg);
+    return 0;
+}
+
+/* The closing line of a run (and of its resumption) on log. */
+static void log_done(FILE *log, const Results *res, const Manifest *man, const char *out_dir, int resumed)
+{
+    const char *exp = res->experiment, *model = res->model;
+    if (man->n_shards > 1) {
+        fprintf(log, "%s on %s, shard %d of %d: %d prompt%s measured, %d skipped; %.1f s. Results in %s/ "
+                "(kop merge joins the shards)\n", exp, model, man->shard, man->n_shards, res->n_used,
+                res->n_used == 1 ? "" : "s", man->n_skipped, man->wall_seconds, out_dir);
+        return;
+    }
+    if (resumed) fprintf(log, "%s on %s: resumed after %d prompts\n", exp, model, resumed);
+    fprintf(log, "%s on %s: %d prompt%s measured, %d skipped, %d statement%s x sweep points; %.1f s. Results in %s/\n",
+            exp, model, res->n_used, res->n_used == 1 ? "" : "s", man->n_skipped, res->n_acc, res->n_acc == 1 ? "" : "s",
+            man->wall_seconds, out_dir);
+}
+
 int run_recipe(const RunOptions *o, KopError *err)
 {
     double t_start = kop_now();
@@ -401,33 +449,7 @@ int run_recipe(const RunOptions *o, KopError *err)
         kop_fail(err, KOP_EXIT_DATA, "%s: %d error%s", o->recipe_path, diag_errors(d), diag_errors(d) == 1 ? "" : "s");
         goto setup_done;
     }
-    /* a tokenizer is needed only for text prompts; its absence is reported per prompt */
-    KopError terr = {0};
-    tok = tokenizer_load(o->tokenizer ? o->tokenizer : o->model_dir, &terr);
-    if (!tok && !o->prompts) {
-        for (int i = 0; i < r->n_prompts; i++)
-            if (r->prompts[i].kind != PROMPTS_IDS) {
-                kop_fail(err, terr.status ? terr.status : KOP_EXIT_DATA, "%s needs a tokenizer for its text prompts: %s",
-                         o->recipe_path, terr.msg);
-                goto setup_done;
-            }
-    }
-    if (r->keep_ids_path && r->n_keep_ids < 0) { /* the check did not read it (files not checked) */
-        long *ids;
-        int n = check_read_ids(r->keep_ids_path, &ids, err);
-        if (n < 0) goto setup_done;
-        Recipe *rw = (Recipe *)r; /* compiled here or by the pipeline, for this run */
-        rw->keep_ids = ids;
-        rw->n_keep_ids = n;
-        own_ids = ids;
-    }
-    if (load_prompts(r, o->prompts, ps, err) < 0) goto setup_done;
-    for (int i = 0; !tok && o->prompts && i < ps->n; i++)
-        if (ps->v[i]->text) {
-            kop_fail(err, terr.status ? terr.status : KOP_EXIT_DATA, "%s needs a tokenizer for its text prompts: %s",
-                     o->prompts, terr.msg);
-            goto setup_done;
-        }
+    if (load_inputs(o, r, &tok, ps, &own_ids, err) < 0) goto setup_done;
     setup = 0;
 setup_done:
     agreed++;
@@ -588,16 +610,7 @@ folder_done:
     man.wall_seconds = kop_now() - t_start;
     man.complete = 1;
     if (manifest_write(man_path, &man, err) < 0) goto out;
-    if (o->log && n_shards > 1)
-        fprintf(o->log, "%s on %s, shard %d of %d: %d prompt%s measured, %d skipped; %.1f s. Results in %s/ "
-                "(kop merge joins the shards)\n", r->experiment, model_name, o->shard, n_shards, res.n_used,
-                res.n_used == 1 ? "" : "s", man.n_skipped, man.wall_seconds, out_dir);
-    else if (o->log) {
-        if (resumed) fprintf(o->log, "%s on %s: resumed after %d prompts\n", r->experiment, model_name, resumed);
-        fprintf(o->log, "%s on %s: %d prompt%s measured, %d skipped, %d statement%s x sweep points; %.1f s. Results in %s/\n",
-                r->experiment, model_name, res.n_used, res.n_used == 1 ? "" : "s", man.n_skipped, res.n_acc,
-                res.n_acc == 1 ? "" : "s", man.wall_seconds, out_dir);
-    }
+    if (o->log) log_done(o->log, &res, &man, out_dir, resumed);
     if (o->summary) results_summary(&res, o->summary);
     status = 0;
 out:
