@@ -57,6 +57,11 @@ Arch arch_from_name(const char *s)
     return o ? o->arch : 0;
 }
 
+int arch_attn_hook_width(const Config *c, Hook h)
+{
+    return h == HOOK_RESID || h == HOOK_ATTN || h == HOOK_MLP ? c->d_model : 0;
+}
+
 int model_n_features(const Config *c)
 {
     const ArchOps *o = arch_ops(c->arch);

@@ -167,6 +167,11 @@ int arch_names(const char *const **names);
 /* The names as a list for messages: "mamba1, mamba2 or gpt2". */
 const char *arch_list(void);
 
+/* The hooks of an attention family (GPT-2, Llama, GPT-NeoX): the residual
+ * stream and the attention and MLP outputs, each d_model wide. */
+#define ARCH_ATTN_HOOKS (HOOK_BIT(HOOK_RESID) | HOOK_BIT(HOOK_ATTN) | HOOK_BIT(HOOK_MLP))
+int arch_attn_hook_width(const Config *c, Hook h);
+
 /* Features per layer: 0 for a family without SSM features. */
 int model_n_features(const Config *c);
 

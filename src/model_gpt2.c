@@ -181,11 +181,6 @@ static void rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
     attn_out_mlp(c, w, X, att, xn, qkv, o, Rw, runs, nruns);
 }
 
-static int hook_width(const Config *c, Hook h)
-{
-    return h == HOOK_RESID || h == HOOK_ATTN || h == HOOK_MLP ? c->d_model : 0;
-}
-
 static void print_config(const Config *c, FILE *f)
 {
     fprintf(f, "n_head: %d\nhead_dim: %d\nn_ctx: %d\nn_inner: %d\n", c->n_head, c->d_model / c->n_head, c->n_ctx,
@@ -209,7 +204,7 @@ const ArchOps arch_gpt2 = {
     .layer_flops = layer_flops,
     .record_fields = record_fields,
     .rows = rows,
-    .hooks = HOOK_BIT(HOOK_RESID) | HOOK_BIT(HOOK_ATTN) | HOOK_BIT(HOOK_MLP),
-    .hook_width = hook_width,
+    .hooks = ARCH_ATTN_HOOKS,
+    .hook_width = arch_attn_hook_width,
     .print_config = print_config,
 };

@@ -188,20 +188,11 @@ static void rows(const Model *m, int l, float *X, int R, const RowRun *runs, int
     attn_out_mlp(c, w, X, att, xn, qkv, s->d, R, runs, nruns);
 }
 
-static int hook_width(const Config *c, Hook h)
-{
-    return h == HOOK_RESID || h == HOOK_ATTN || h == HOOK_MLP ? c->d_model : 0;
-}
-
 static void print_config(const Config *c, FILE *f)
 {
     fprintf(f, "n_head: %d\nn_kv_head: %d\nhead_dim: %d\nintermediate_size: %d\nrope_theta: %g\n", c->n_head,
             c->n_kv_head, c->head_dim, c->n_inner, c->rope_theta);
-    if (c->rope_factor > 0)
-        fprintf(f, "rope_scaling: llama3 factor %g low_freq_factor %g high_freq_factor %g original_max_position_embeddings %g\n",
-                c->rope_factor, c->rope_low_freq, c->rope_high_freq, c->rope_orig_ctx);
-    else
-        fprintf(f, "rope_scaling: none\n");
+    rope_attn_print_scaling(c, f);
     if (c->arch == ARCH_MISTRAL) {
         if (c->sliding_window) fprintf(f, "sliding_window: %d\n", c->sliding_window);
         else fprintf(f, "sliding_window: none\n");
@@ -223,8 +214,8 @@ static void print_config(const Config *c, FILE *f)
     .record_fields = record_fields,          \
     .rows = rows,                            \
     .print_config = print_config,            \
-    .hooks = HOOK_BIT(HOOK_RESID) | HOOK_BIT(HOOK_ATTN) | HOOK_BIT(HOOK_MLP), \
-    .hook_width = hook_width
+    .hooks = ARCH_ATTN_HOOKS, \
+    .hook_width = arch_attn_hook_width
 
 const ArchOps arch_llama = {
     .arch = ARCH_LLAMA,

@@ -8,6 +8,15 @@ size_t rope_attn_freq_floats(const Config *c)
     return (size_t)c->rope_dims / 2;
 }
 
+void rope_attn_print_scaling(const Config *c, FILE *f)
+{
+    if (c->rope_factor > 0)
+        fprintf(f, "rope_scaling: llama3 factor %g low_freq_factor %g high_freq_factor %g original_max_position_embeddings %g\n",
+                c->rope_factor, c->rope_low_freq, c->rope_high_freq, c->rope_orig_ctx);
+    else
+        fprintf(f, "rope_scaling: none\n");
+}
+
 void rope_attn_freqs(const Config *c, float *mem)
 {
     kern_rope_freqs(mem, c->rope_dims, c->rope_theta, c->rope_factor, c->rope_low_freq, c->rope_high_freq,

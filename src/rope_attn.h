@@ -17,6 +17,8 @@
 #ifndef KOP_ROPE_ATTN_H
 #define KOP_ROPE_ATTN_H
 
+#include <stdio.h>
+
 #include "arch.h"
 
 typedef struct RopeAttn {
@@ -35,6 +37,8 @@ int rope_attn_record_width(const Config *c);
 /* The rotary frequencies every layer shares, derived once at load (the
  * families' ArchOps.derive): how many floats, and into mem. */
 size_t rope_attn_freq_floats(const Config *c);
+/* `kop info`'s rope_scaling line. */
+void rope_attn_print_scaling(const Config *c, FILE *f);
 void rope_attn_freqs(const Config *c, float *mem);
 
 /* A whole forward's step: qkv (T, ld) of the prompts sq, rotated in place
