@@ -177,10 +177,8 @@ static void prompt_finish(const RunCtx *cx, int pi, PromptResult *j, PromptRun *
     const Recipe *r = cx->r;
     const Model *m = cx->m;
     int V = m->cfg.vocab_size;
-    const Prompt *p = cx->ps->v[pi];
     const float *clean = prompt_run_clean_logits(pr);
     KopError err = {0};
-    (void)p;
     if (execp_target(cx, pi, clean, j) < 0) goto done;
     double lz = kern_logsumexp(clean, V);
     int nm = r->n_metrics, wants_kl = 0;

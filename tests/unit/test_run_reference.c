@@ -66,6 +66,24 @@ static void row_tail(char *rows, int prompt, int *target, double *pc, double *pb
     }
 }
 
+/* `kop run RECIPE --model DIR` into TMP/NAME-CASE: its rows.csv (caller
+ * frees), or NULL after a failed check that shows kop's message. */
+static char *run_rows(const char *kop, const char *recipe, const char *dir, const char *name, const char *cname)
+{
+    int rc = sh("'%s' run '%s' --model '%s' --out '%s/%s-%s' --quiet >/dev/null 2>'%s/err'", kop, recipe, dir, tmpdir,
+                name, cname, tmpdir);
+    char path[4200];
+    if (!ok(rc == 0, "%s %s: kop run succeeds", name, cname)) {
+        snprintf(path, sizeof path, "%s/err", tmpdir);
+        char *e = slurp(path);
+        diag("%s", e ? e : "");
+        free(e);
+        return NULL;
+    }
+    snprintf(path, sizeof path, "%s/%s-%s/rows.csv", tmpdir, name, cname);
+    return slurp(path);
+}
+
 static void check_model(const char *kop, const char *name)
 {
     const char *dir = ref_model_dir(name);
@@ -84,18 +102,8 @@ static void check_model(const char *kop, const char *name)
         fprintf(f, " subject [%d..%d]\n%s\nmeasure prob\n", json_object_get_int(json_object_array_get_idx(subj, 0)),
                 json_object_get_int(json_object_array_get_idx(subj, 1)), json_object_get_string(ref_get(cs, "statement")));
         fclose(f);
-        int rc = sh("'%s' run '%s' --model '%s' --out '%s/%s-%s' --quiet >/dev/null 2>'%s/err'", kop, path, dir, tmpdir,
-                    name, cname, tmpdir);
-        if (!ok(rc == 0, "%s %s: kop run succeeds", name, cname)) {
-            char ep[4200];
-            snprintf(ep, sizeof ep, "%s/err", tmpdir);
-            char *e = slurp(ep);
-            diag("%s", e ? e : "");
-            free(e);
-            continue;
-        }
-        snprintf(path, sizeof path, "%s/%s-%s/rows.csv", tmpdir, name, cname);
-        char *rows = slurp(path);
+        char *rows = run_rows(kop, path, dir, name, cname);
+        if (!rows) continue;
         /* header, then one row: ...,prompt,target_id,p_clean,p_base,p_after,value,metric */
         int target = -1;
         double pc = -1, pb = -1, pk = -1;
@@ -174,18 +182,10 @@ static void check_traces(const char *kop, const char *name)
             fprintf(f, "%s\n", json_object_get_string(json_object_array_get_idx(lines, l)));
         fprintf(f, "measure prob_diff\n");
         fclose(f);
-        int rc = sh("'%s' run '%s' --model '%s' --out '%s/%s-trace-%s' --quiet >/dev/null 2>'%s/err'", kop, path, dir,
-                    tmpdir, name, cname, tmpdir);
-        if (!ok(rc == 0, "%s trace %s: kop run succeeds", name, cname)) {
-            char ep[4200];
-            snprintf(ep, sizeof ep, "%s/err", tmpdir);
-            char *e = slurp(ep);
-            diag("%s", e ? e : "");
-            free(e);
-            continue;
-        }
-        snprintf(path, sizeof path, "%s/%s-trace-%s/rows.csv", tmpdir, name, cname);
-        char *rows = slurp(path);
+        char case_name[512];
+        snprintf(case_name, sizeof case_name, "trace-%s", cname);
+        char *rows = run_rows(kop, path, dir, name, case_name);
+        if (!rows) continue;
         int target = -1;
         double pc = -1, pb = -1, pa = -1;
         row_tail(rows, json_object_get_int(ref_get(cs, "measured")), &target, &pc, &pb, &pa);
