@@ -36,6 +36,12 @@ static const float *rnd(Alloc *a, size_t n, float std)
     return p;
 }
 
+/* a weight matrix: fp32, as a checkpoint stored in F32 gives it */
+static KernMat rndm(Alloc *a, size_t n, float std)
+{
+    return kern_mat_f32(rnd(a, n, std));
+}
+
 static const float *cst(Alloc *a, size_t n, float v)
 {
     float *p = block(a, n);
@@ -77,7 +83,7 @@ int random_model(Model *m, const char *shape, unsigned seed)
     m->dir = kop_xstrdup(shape);
     snprintf(m->weight_dtype, sizeof m->weight_dtype, "F32");
     int C = c->d_model, L = c->n_layer, V = c->vocab_size;
-    m->embed = rnd(a, (size_t)V * C, 0.02f);
+    m->embed = rndm(a, (size_t)V * C, 0.02f);
     m->lm_head = m->embed;
     m->norm_f = cst(a, C, 1.0f);
     if (c->arch == ARCH_MAMBA1) {
@@ -87,11 +93,11 @@ int random_model(Model *m, const char *shape, unsigned seed)
         for (int l = 0; l < L; l++) {
             Mamba1Layer *w = &ls[l];
             w->norm = cst(a, C, 1.0f);
-            w->in_proj = rnd(a, (size_t)2 * di * C, 0.02f);
+            w->in_proj = rndm(a, (size_t)2 * di * C, 0.02f);
             w->conv_w = rnd(a, (size_t)di * c->d_conv, 0.3f);
             w->conv_b = rnd(a, di, 0.02f);
-            w->x_proj = rnd(a, (size_t)(R + 2 * N) * di, 0.02f);
-            w->dt_proj_w = rnd(a, (size_t)di * R, 0.1f);
+            w->x_proj = rndm(a, (size_t)(R + 2 * N) * di, 0.02f);
+            w->dt_proj_w = rndm(a, (size_t)di * R, 0.1f);
             float *b = block(a, di), *Al = block(a, (size_t)di * N);
             for (int e = 0; e < di; e++) {
                 float dt = expf(logf(0.001f) + (urand(a) + 1) / 2 * (logf(0.1f) - logf(0.001f)));
@@ -101,7 +107,7 @@ int random_model(Model *m, const char *shape, unsigned seed)
             w->dt_proj_b = b;
             w->A_log = Al;
             w->D = cst(a, di, 1.0f);
-            w->out_proj = rnd(a, (size_t)C * di, 0.02f / sqrtf(2.0f * L));
+            w->out_proj = rndm(a, (size_t)C * di, 0.02f / sqrtf(2.0f * L));
         }
     } else if (c->arch == ARCH_MAMBA2) {
         int di = c->d_inner, N = c->d_state, G = c->n_groups, H = c->n_heads, conv = di + 2 * G * N;
@@ -110,7 +116,7 @@ int random_model(Model *m, const char *shape, unsigned seed)
         for (int l = 0; l < L; l++) {
             Mamba2Layer *w = &ls[l];
             w->norm = cst(a, C, 1.0f);
-            w->in_proj = rnd(a, (size_t)(2 * di + 2 * G * N + H) * C, 0.02f);
+            w->in_proj = rndm(a, (size_t)(2 * di + 2 * G * N + H) * C, 0.02f);
             w->conv_w = rnd(a, (size_t)conv * c->d_conv, 0.3f);
             w->conv_b = rnd(a, conv, 0.02f);
             float *b = block(a, H), *Al = block(a, H);
@@ -123,7 +129,7 @@ int random_model(Model *m, const char *shape, unsigned seed)
             w->A_log = Al;
             w->D = cst(a, H, 1.0f);
             w->gnorm = cst(a, di, 1.0f);
-            w->out_proj = rnd(a, (size_t)C * di, 0.02f / sqrtf(2.0f * L));
+            w->out_proj = rndm(a, (size_t)C * di, 0.02f / sqrtf(2.0f * L));
         }
     } else if (c->arch == ARCH_LLAMA) {
         int I = c->n_inner, Q = c->n_head * c->head_dim, KV = c->n_kv_head * c->head_dim;
@@ -132,13 +138,13 @@ int random_model(Model *m, const char *shape, unsigned seed)
         for (int l = 0; l < L; l++) {
             LlamaLayer *w = &ls[l];
             w->attn_norm = w->mlp_norm = cst(a, C, 1.0f);
-            w->wq = rnd(a, (size_t)Q * C, 0.02f);
-            w->wk = rnd(a, (size_t)KV * C, 0.02f);
-            w->wv = rnd(a, (size_t)KV * C, 0.02f);
-            w->wo = rnd(a, (size_t)C * Q, 0.02f / sqrtf(2.0f * L));
-            w->w_gate = rnd(a, (size_t)I * C, 0.02f);
-            w->w_up = rnd(a, (size_t)I * C, 0.02f);
-            w->w_down = rnd(a, (size_t)C * I, 0.02f / sqrtf(2.0f * L));
+            w->wq = rndm(a, (size_t)Q * C, 0.02f);
+            w->wk = rndm(a, (size_t)KV * C, 0.02f);
+            w->wv = rndm(a, (size_t)KV * C, 0.02f);
+            w->wo = rndm(a, (size_t)C * Q, 0.02f / sqrtf(2.0f * L));
+            w->w_gate = rndm(a, (size_t)I * C, 0.02f);
+            w->w_up = rndm(a, (size_t)I * C, 0.02f);
+            w->w_down = rndm(a, (size_t)C * I, 0.02f / sqrtf(2.0f * L));
         }
     } else {
         int I = c->n_inner;
@@ -150,13 +156,13 @@ int random_model(Model *m, const char *shape, unsigned seed)
             Gpt2Layer *w = &ls[l];
             w->ln1_w = w->ln2_w = cst(a, C, 1.0f);
             w->ln1_b = w->ln2_b = cst(a, C, 0.0f);
-            w->attn_w = rnd(a, (size_t)C * 3 * C, 0.02f);
+            w->attn_w = rndm(a, (size_t)C * 3 * C, 0.02f);
             w->attn_b = cst(a, 3 * C, 0.0f);
-            w->attn_proj_w = rnd(a, (size_t)C * C, 0.02f / sqrtf(2.0f * L));
+            w->attn_proj_w = rndm(a, (size_t)C * C, 0.02f / sqrtf(2.0f * L));
             w->attn_proj_b = cst(a, C, 0.0f);
-            w->fc_w = rnd(a, (size_t)C * I, 0.02f);
+            w->fc_w = rndm(a, (size_t)C * I, 0.02f);
             w->fc_b = cst(a, I, 0.0f);
-            w->fc_proj_w = rnd(a, (size_t)I * C, 0.02f / sqrtf(2.0f * L));
+            w->fc_proj_w = rndm(a, (size_t)I * C, 0.02f / sqrtf(2.0f * L));
             w->fc_proj_b = cst(a, C, 0.0f);
         }
     }

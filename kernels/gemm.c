@@ -2,6 +2,7 @@
 #include "kernels.h"
 
 #include <blis.h>
+#include <stdlib.h>
 #include <string.h>
 
 void kern_set_blas_threads(int n)
@@ -67,14 +68,65 @@ void kern_transpose(float *out, const float *a, int rows, int cols)
                 for (int c = c0; c < cols && c < c0 + B; c++) out[(size_t)c * rows + r] = a[(size_t)r * cols + c];
 }
 
-void kern_linear(float *out, int ldo, const float *x, int ldx, const float *W, const float *b,
-                 int T, int K, int N)
+/* The calling thread's widening buffer: at least `floats` long, grown on
+ * demand and kept, since the products run on the same threads all along. */
+static float *widen_buffer(size_t floats)
 {
-    kern_sgemm(0, 1, T, N, K, x, ldx, W, K, add_bias(out, ldo, b, T, N), out, ldo);
+    static _Thread_local float *buf;
+    static _Thread_local size_t cap;
+    if (floats > cap) {
+        free(buf);
+        void *p = NULL;
+        if (posix_memalign(&p, 64, floats * sizeof(float))) abort();
+        buf = p;
+        cap = floats;
+    }
+    return buf;
 }
 
-void kern_linear_kn(float *out, int ldo, const float *x, int ldx, const float *W, const float *b,
+/* Rows (or columns) of a block: about 4 MB widened, a multiple of 16 so
+ * that the gemv path of kern_sgemm groups rows the same way as on the whole
+ * matrix. */
+enum { BLOCK_FLOATS = 1 << 20 };
+static int block_lines(int K, int N)
+{
+    int n = BLOCK_FLOATS / (K > 0 ? K : 1) / 16 * 16;
+    if (n < 16) n = 16;
+    return n < N ? n : N;
+}
+
+void kern_linear(float *out, int ldo, const float *x, int ldx, KernMat W, const float *b,
+                 int T, int K, int N)
+{
+    float beta = add_bias(out, ldo, b, T, N);
+    if (W.dtype == KERN_F32) {
+        kern_sgemm(0, 1, T, N, K, x, ldx, W.data, K, beta, out, ldo);
+        return;
+    }
+    if (T <= 0 || N <= 0) return;
+    int nb = block_lines(K, N);
+    float *w = widen_buffer((size_t)nb * K);
+    for (int n0 = 0; n0 < N; n0 += nb) {
+        int n = N - n0 < nb ? N - n0 : nb;
+        kern_widen(w, W, (size_t)n0 * K, (size_t)n * K);
+        kern_sgemm(0, 1, T, n, K, x, ldx, w, K, beta, out + n0, ldo);
+    }
+}
+
+void kern_linear_kn(float *out, int ldo, const float *x, int ldx, KernMat W, const float *b,
                     int T, int K, int N)
 {
-    kern_sgemm(0, 0, T, N, K, x, ldx, W, N, add_bias(out, ldo, b, T, N), out, ldo);
+    float beta = add_bias(out, ldo, b, T, N);
+    if (W.dtype == KERN_F32) {
+        kern_sgemm(0, 0, T, N, K, x, ldx, W.data, N, beta, out, ldo);
+        return;
+    }
+    if (T <= 0 || N <= 0) return;
+    int nb = block_lines(K, N);
+    float *w = widen_buffer((size_t)nb * K);
+    for (int n0 = 0; n0 < N; n0 += nb) {
+        int n = N - n0 < nb ? N - n0 : nb;
+        for (int k = 0; k < K; k++) kern_widen(w + (size_t)k * n, W, (size_t)k * N + n0, (size_t)n);
+        kern_sgemm(0, 0, T, n, K, x, ldx, w, n, beta, out + n0, ldo);
+    }
 }

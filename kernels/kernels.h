@@ -52,14 +52,39 @@ void kern_sgemm_ref(int transa, int transb, int M, int N, int K,
                     float beta, float *C, int ldc);
 void kern_set_blas_threads(int n);
 
-/* out(T,N) = x(T,K) . W^T + b, W (N,K) as torch.nn.Linear stores it; b may be NULL. */
-void kern_linear(float *out, int ldo, const float *x, int ldx, const float *W, const float *b,
+/* ---- weights as the checkpoint stores them -----------------------------------
+ * A weight matrix is used in the dtype of its file: F32 in place, F16 and
+ * BF16 two bytes an element, widened to fp32 only where a product needs them
+ * (a block of rows at a time, see kern_linear), so a BF16 model takes its
+ * file size in memory rather than twice that.  Widening is exact: every F16
+ * and BF16 value is an fp32 value, and the products below give the same
+ * results on a widened copy of the whole matrix. */
+typedef enum { KERN_F32, KERN_F16, KERN_BF16 } KernDtype;
+typedef struct KernMat {
+    const void *data;   /* row-major, dense; 4-byte aligned for F32, 2-byte otherwise */
+    KernDtype dtype;
+} KernMat;
+static inline KernMat kern_mat_f32(const float *p) { return (KernMat){p, KERN_F32}; }
+size_t kern_dtype_size(KernDtype d);
+/* out[i] = element first + i of W as fp32, for i < n (any dtype; a row of
+ * an embedding is kern_widen(out, E, id * C, C)). */
+void kern_widen(float *out, KernMat W, size_t first, size_t n);
+/* The conversions themselves, from little-endian pairs of bytes. */
+void kern_f16_to_f32(float *out, const void *in, size_t n);
+void kern_bf16_to_f32(float *out, const void *in, size_t n);
+
+/* out(T,N) = x(T,K) . W^T + b, W (N,K) as torch.nn.Linear stores it; b may be NULL.
+ * An F16 or BF16 W is widened a block of rows at a time into a buffer of the
+ * calling thread's (the one allocation in the kernels: 4 MB per thread, kept
+ * for the thread's life), each block multiplied as soon as it is widened so
+ * that it is still in cache. */
+void kern_linear(float *out, int ldo, const float *x, int ldx, KernMat W, const float *b,
                  int T, int K, int N);
+/* out(T,N) = x(T,K) . W + b, W (K,N) as GPT-2's Conv1D stores it; blocks of columns. */
+void kern_linear_kn(float *out, int ldo, const float *x, int ldx, KernMat W, const float *b,
+                    int T, int K, int N);
 /* out(cols, rows) = a(rows, cols)^T, both row-major and dense. */
 void kern_transpose(float *out, const float *a, int rows, int cols);
-/* out(T,N) = x(T,K) . W + b, W (K,N) as GPT-2's Conv1D stores it. */
-void kern_linear_kn(float *out, int ldo, const float *x, int ldx, const float *W, const float *b,
-                    int T, int K, int N);
 
 /* ---- norms and activations -------------------------------------------------- */
 /* One row: out = x / sqrt(mean(x^2) + eps) * w; w NULL: a weightless norm

@@ -1,5 +1,5 @@
 ## kernels/local.mk: numeric kernels (pure functions) and their tests.
-libkop_a_SOURCES += kernels/kernels.h kernels/fastexp.h kernels/gemm.c kernels/norm.c kernels/conv.c \
+libkop_a_SOURCES += kernels/kernels.h kernels/fastexp.h kernels/gemm.c kernels/widen.c kernels/norm.c kernels/conv.c \
 	kernels/ssm.c kernels/attn.c kernels/rope.c
 
 check_PROGRAMS += tests/unit/test_kernels

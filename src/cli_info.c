@@ -18,9 +18,14 @@ static void print_model(const Model *m)
     printf("vocab_padding: %d\n", c->vocab_padding);
     arch_ops(c->arch)->print_config(c, stdout);
     printf("norm_eps: %g\n", c->norm_eps);
-    printf("lm_head: %s\n", m->lm_head == m->embed ? "tied" : "separate");
+    printf("lm_head: %s\n", m->lm_head.data == m->embed.data ? "tied" : "separate");
     printf("params: %zu\n", m->n_params);
     printf("dtype: %s\n", m->weight_dtype);
+    double mib = 1.0 / (1 << 20), derived = sizeof(float) * (double)model_derived_floats(c);
+    printf("weight_memory: %.1f MiB (%.1f MiB used in place from the files, %.1f MiB converted copies; "
+           "kop run adds %.1f MiB derived)\n",
+           (double)(m->bytes_mapped + m->bytes_copied) * mib, (double)m->bytes_mapped * mib,
+           (double)m->bytes_copied * mib, derived * mib);
 }
 
 static int info_main(const CliArg *args, int n)
@@ -28,7 +33,7 @@ static int info_main(const CliArg *args, int n)
     if (n != 1) return cli_usage("info", "expected one model directory, got %d arguments", n);
     Model m;
     KopError err = {0};
-    if (model_load(&m, args[0].value, &err) < 0) return cli_report(&err);
+    if (model_load_flags(&m, args[0].value, MODEL_LOAD_NO_DERIVE, &err) < 0) return cli_report(&err);
     print_model(&m);
     model_free(&m);
     return KOP_EXIT_OK;
@@ -45,7 +50,9 @@ const CliCommand cli_info = {
         "check included) and print its architecture, dimensions, parameter count and\n"
         "weight dtype, one 'key: value' per line.  vocab_size counts every embedding\n"
         "row; vocab_padding says how many of them only pad the vocabulary (mamba_ssm's\n"
-        "pad_vocab_size_multiple).",
+        "pad_vocab_size_multiple).  weight_memory is what the weights take in memory:\n"
+        "weight matrices stay in the file's dtype (F32 in place, BF16 and F16 two bytes\n"
+        "an element), small tensors stored in BF16 or F16 are converted to F32.",
     .options = options,
     .run = info_main,
 };

@@ -11,7 +11,7 @@ static void embed_rows(const Model *m, const int *ids, const float *add, const S
     int C = m->cfg.d_model;
     for (int t = 0; t < sq->start[sq->n]; t++) {
         float *xt = x + (size_t)t * C;
-        memcpy(xt, m->embed + (size_t)ids[t] * C, C * sizeof(float));
+        kern_widen(xt, m->embed, (size_t)ids[t] * C, (size_t)C);
         if (add)
             for (int i = 0; i < C; i++) xt[i] += add[(size_t)t * C + i];
     }
@@ -77,7 +77,7 @@ int model_forward(const Model *m, const ForwardReq *req, KopError *err)
         int t = req->all_positions ? r : start[r + 1] - 1;
         ops->final_norm(m, h + (size_t)r * C, x + (size_t)t * C);
     }
-    kern_linear_kn(req->logits, c->vocab_size, h, C, m->lm_head_t, NULL, rows, C, c->vocab_size);
+    kern_linear(req->logits, c->vocab_size, h, C, m->lm_head, NULL, rows, C, c->vocab_size);
 
     if (s == &own) scratch_release(&own);
     free(x);

@@ -9,10 +9,15 @@
  * the architecture needs against the shapes the config implies, and fills
  * the per-layer weight pointers below.
  *
- * Ownership: the Model owns its mappings and any converted buffers (F16 and
- * BF16 tensors are converted to fp32 once, at load).  Every weight pointer is
- * fp32, row-major, read-only, and valid until model_free().  Interventions
- * never write to weights.
+ * Ownership: the Model owns its mappings and any buffers it made.  Weight
+ * matrices (KernMat: the embedding, the head and every projection) stay in
+ * the dtype of the file, F32 in place in the mapping and F16 or BF16 two
+ * bytes an element, widened by the products as they use them (kernels.h);
+ * so a BF16 model needs about its file size in memory.  The small tensors
+ * (norms, biases, convolutions, SSM parameters) are fp32 pointers, converted
+ * once at load when stored in another dtype.  Everything is row-major,
+ * read-only and valid until model_free(); interventions never write to
+ * weights.
  *
  * Accepted layouts:
  *  - Mamba-1: HF `MambaForCausalLM` (model_type "mamba": hidden_size,
@@ -33,6 +38,7 @@
 #define KOP_MODEL_H
 
 #include <stddef.h>
+#include "kernels.h"
 #include "util.h"
 
 typedef enum {
@@ -83,24 +89,27 @@ typedef struct Config {
 typedef struct Model {
     Config cfg;
     char *dir;               /* the model directory as given */
-    const float *embed;      /* (vocab_size, d_model)  embeddings / wte */
+    KernMat embed;           /* (vocab_size, d_model)  embeddings / wte */
     const float *pos_embed;  /* (n_ctx, d_model)  GPT-2 wpe; NULL otherwise */
     const float *norm_f;     /* (d_model) final norm weight */
     const float *norm_f_b;   /* (d_model) GPT-2 ln_f / GPT-NeoX final_layer_norm bias; NULL otherwise */
-    const float *lm_head;    /* (vocab_size, d_model); == embed when tied */
-    const float *lm_head_t;  /* (d_model, vocab_size) lm_head transposed (model_derive): BLIS packs
-                              * this layout faster for the wide vocabulary product */
+    KernMat lm_head;         /* (vocab_size, d_model); the embedding's data when tied */
     void *layers;            /* (n_layer) the family's layer table (Mamba1Layer, ... in model_*.h) */
     char weight_dtype[8];    /* dtype of the stored weights: "F32", "F16", "BF16" (or "mixed") */
     size_t n_params;         /* parameters stored (a tied head counted once) */
+    size_t bytes_mapped;     /* weight bytes used in place from the files' mappings */
+    size_t bytes_copied;     /* weight bytes the loader converted or realigned into its own buffers */
     void *priv;              /* loader-owned storage (mappings, converted buffers) */
     float *derived;          /* model_derive's tensors, freed by model_free */
 } Model;
 
 /* Compute the tensors the forward passes use in another form than stored
- * (lm_head_t, Mamba-1's A_t), once per model rather than once per call.
- * Called by model_load; a model built by hand (bench/) calls it itself. */
+ * (Mamba-1's A_t, the rotary frequencies), once per model rather than once
+ * per call.  Called by model_load unless MODEL_LOAD_NO_DERIVE; a model built
+ * by hand (bench/) calls it itself. */
 void model_derive(Model *m);
+/* Floats model_derive allocates for M's config. */
+size_t model_derived_floats(const Config *c);
 
 /* Free what every Model owns whoever built it (layer tables, dir, derived)
  * and clear *m; the builder frees priv first.  model_free calls it. */
@@ -112,6 +121,10 @@ int config_load(Config *cfg, const char *dir, KopError *err);
 /* Load DIR; on failure err names the file and what is wrong (status 1 for a
  * bad model, 2 for an I/O error) and *m is left freed. */
 int model_load(Model *m, const char *dir, KopError *err);
+/* model_load with flags: MODEL_LOAD_NO_DERIVE skips model_derive, for
+ * callers that describe the model without running it (`kop info`). */
+enum { MODEL_LOAD_NO_DERIVE = 1 };
+int model_load_flags(Model *m, const char *dir, int flags, KopError *err);
 void model_free(Model *m);
 
 #endif

@@ -25,21 +25,21 @@ static void bind(ModelLoader *L, Model *m)
     const char *pre = loadp_present(L, "transformer.wte.weight") ? "transformer." : "";
     Gpt2Layer *ls = kop_xcalloc((size_t)c->n_layer, sizeof *ls);
     m->layers = ls;
-    m->embed = loadp_get(L, S2(c->vocab_size, C), "%swte.weight", pre);
+    m->embed = loadp_mat(L, S2(c->vocab_size, C), "%swte.weight", pre);
     m->pos_embed = loadp_get(L, S2(c->n_ctx, C), "%swpe.weight", pre);
     for (int i = 0; i < c->n_layer; i++) {
         Gpt2Layer *l = &ls[i];
         l->ln1_w = loadp_get(L, S1(C), "%sh.%d.ln_1.weight", pre, i);
         l->ln1_b = loadp_get(L, S1(C), "%sh.%d.ln_1.bias", pre, i);
-        l->attn_w = loadp_get(L, S2(C, 3 * C), "%sh.%d.attn.c_attn.weight", pre, i);
+        l->attn_w = loadp_mat(L, S2(C, 3 * C), "%sh.%d.attn.c_attn.weight", pre, i);
         l->attn_b = loadp_get(L, S1(3 * C), "%sh.%d.attn.c_attn.bias", pre, i);
-        l->attn_proj_w = loadp_get(L, S2(C, C), "%sh.%d.attn.c_proj.weight", pre, i);
+        l->attn_proj_w = loadp_mat(L, S2(C, C), "%sh.%d.attn.c_proj.weight", pre, i);
         l->attn_proj_b = loadp_get(L, S1(C), "%sh.%d.attn.c_proj.bias", pre, i);
         l->ln2_w = loadp_get(L, S1(C), "%sh.%d.ln_2.weight", pre, i);
         l->ln2_b = loadp_get(L, S1(C), "%sh.%d.ln_2.bias", pre, i);
-        l->fc_w = loadp_get(L, S2(C, ni), "%sh.%d.mlp.c_fc.weight", pre, i);
+        l->fc_w = loadp_mat(L, S2(C, ni), "%sh.%d.mlp.c_fc.weight", pre, i);
         l->fc_b = loadp_get(L, S1(ni), "%sh.%d.mlp.c_fc.bias", pre, i);
-        l->fc_proj_w = loadp_get(L, S2(ni, C), "%sh.%d.mlp.c_proj.weight", pre, i);
+        l->fc_proj_w = loadp_mat(L, S2(ni, C), "%sh.%d.mlp.c_proj.weight", pre, i);
         l->fc_proj_b = loadp_get(L, S1(C), "%sh.%d.mlp.c_proj.bias", pre, i);
     }
     m->norm_f = loadp_get(L, S1(C), "%sln_f.weight", pre);
@@ -73,9 +73,11 @@ static void embed(const Model *m, const int *ids, const float *add, const Seqs *
     int C = m->cfg.d_model;
     for (int q = 0; q < sq->n; q++)
         for (int t = sq->start[q]; t < sq->start[q + 1]; t++) {
-            const float *e = m->embed + (size_t)ids[t] * C, *p = m->pos_embed + (size_t)(t - sq->start[q]) * C;
+            const float *p = m->pos_embed + (size_t)(t - sq->start[q]) * C;
             const float *a = add ? add + (size_t)t * C : NULL;
-            for (int i = 0; i < C; i++) x[(size_t)t * C + i] = (a ? e[i] + a[i] : e[i]) + p[i];
+            float *xt = x + (size_t)t * C;
+            kern_widen(xt, m->embed, (size_t)ids[t] * C, (size_t)C);
+            for (int i = 0; i < C; i++) xt[i] = (a ? xt[i] + a[i] : xt[i]) + p[i];
         }
 }
 

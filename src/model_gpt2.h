@@ -7,11 +7,11 @@
 /* GPT-2 block (h.N.); Conv1D weights are stored [in, out] */
 typedef struct Gpt2Layer {
     const float *ln1_w, *ln1_b;           /* (C) */
-    const float *attn_w, *attn_b;         /* (C, 3C), (3C)  c_attn */
-    const float *attn_proj_w, *attn_proj_b; /* (C, C), (C)  attn.c_proj */
+    KernMat attn_w; const float *attn_b;        /* (C, 3C), (3C)  c_attn */
+    KernMat attn_proj_w; const float *attn_proj_b; /* (C, C), (C)  attn.c_proj */
     const float *ln2_w, *ln2_b;           /* (C) */
-    const float *fc_w, *fc_b;             /* (C, n_inner), (n_inner)  mlp.c_fc */
-    const float *fc_proj_w, *fc_proj_b;   /* (n_inner, C), (C)  mlp.c_proj */
+    KernMat fc_w; const float *fc_b;            /* (C, n_inner), (n_inner)  mlp.c_fc */
+    KernMat fc_proj_w; const float *fc_proj_b;  /* (n_inner, C), (C)  mlp.c_proj */
 } Gpt2Layer;
 
 #endif

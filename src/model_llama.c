@@ -27,14 +27,14 @@ static void bind(ModelLoader *L, Model *m)
     int64_t I = c->n_inner;
     LlamaLayer *ls = kop_xcalloc((size_t)c->n_layer, sizeof *ls);
     m->layers = ls;
-    m->embed = loadp_get(L, S2(c->vocab_size, C), "model.embed_tokens.weight");
+    m->embed = loadp_mat(L, S2(c->vocab_size, C), "model.embed_tokens.weight");
     for (int i = 0; i < c->n_layer; i++) {
         LlamaLayer *l = &ls[i];
         l->attn_norm = loadp_get(L, S1(C), "model.layers.%d.input_layernorm.weight", i);
-        l->wq = loadp_get(L, S2(Q, C), "model.layers.%d.self_attn.q_proj.weight", i);
-        l->wk = loadp_get(L, S2(KV, C), "model.layers.%d.self_attn.k_proj.weight", i);
-        l->wv = loadp_get(L, S2(KV, C), "model.layers.%d.self_attn.v_proj.weight", i);
-        l->wo = loadp_get(L, S2(C, Q), "model.layers.%d.self_attn.o_proj.weight", i);
+        l->wq = loadp_mat(L, S2(Q, C), "model.layers.%d.self_attn.q_proj.weight", i);
+        l->wk = loadp_mat(L, S2(KV, C), "model.layers.%d.self_attn.k_proj.weight", i);
+        l->wv = loadp_mat(L, S2(KV, C), "model.layers.%d.self_attn.v_proj.weight", i);
+        l->wo = loadp_mat(L, S2(C, Q), "model.layers.%d.self_attn.o_proj.weight", i);
         if (c->attn_bias) {
             l->bq = loadp_get(L, S1(Q), "model.layers.%d.self_attn.q_proj.bias", i);
             l->bk = loadp_get(L, S1(KV), "model.layers.%d.self_attn.k_proj.bias", i);
@@ -42,9 +42,9 @@ static void bind(ModelLoader *L, Model *m)
             l->bo = loadp_get(L, S1(C), "model.layers.%d.self_attn.o_proj.bias", i);
         }
         l->mlp_norm = loadp_get(L, S1(C), "model.layers.%d.post_attention_layernorm.weight", i);
-        l->w_gate = loadp_get(L, S2(I, C), "model.layers.%d.mlp.gate_proj.weight", i);
-        l->w_up = loadp_get(L, S2(I, C), "model.layers.%d.mlp.up_proj.weight", i);
-        l->w_down = loadp_get(L, S2(C, I), "model.layers.%d.mlp.down_proj.weight", i);
+        l->w_gate = loadp_mat(L, S2(I, C), "model.layers.%d.mlp.gate_proj.weight", i);
+        l->w_up = loadp_mat(L, S2(I, C), "model.layers.%d.mlp.up_proj.weight", i);
+        l->w_down = loadp_mat(L, S2(C, I), "model.layers.%d.mlp.down_proj.weight", i);
         if (c->mlp_bias) {
             l->b_gate = loadp_get(L, S1(I), "model.layers.%d.mlp.gate_proj.bias", i);
             l->b_up = loadp_get(L, S1(I), "model.layers.%d.mlp.up_proj.bias", i);

@@ -10,14 +10,14 @@
  * width.  Biases are NULL unless attention_bias / mlp_bias. */
 typedef struct LlamaLayer {
     const float *attn_norm;          /* (C)  input_layernorm.weight */
-    const float *wq, *bq;            /* (NH*HS, C), (NH*HS)  self_attn.q_proj */
-    const float *wk, *bk;            /* (NKV*HS, C), (NKV*HS)  self_attn.k_proj */
-    const float *wv, *bv;            /* (NKV*HS, C), (NKV*HS)  self_attn.v_proj */
-    const float *wo, *bo;            /* (C, NH*HS), (C)  self_attn.o_proj */
+    KernMat wq; const float *bq;           /* (NH*HS, C), (NH*HS)  self_attn.q_proj */
+    KernMat wk; const float *bk;           /* (NKV*HS, C), (NKV*HS)  self_attn.k_proj */
+    KernMat wv; const float *bv;           /* (NKV*HS, C), (NKV*HS)  self_attn.v_proj */
+    KernMat wo; const float *bo;           /* (C, NH*HS), (C)  self_attn.o_proj */
     const float *mlp_norm;           /* (C)  post_attention_layernorm.weight */
-    const float *w_gate, *b_gate;    /* (I, C), (I)  mlp.gate_proj */
-    const float *w_up, *b_up;        /* (I, C), (I)  mlp.up_proj */
-    const float *w_down, *b_down;    /* (C, I), (C)  mlp.down_proj */
+    KernMat w_gate; const float *b_gate;   /* (I, C), (I)  mlp.gate_proj */
+    KernMat w_up; const float *b_up;       /* (I, C), (I)  mlp.up_proj */
+    KernMat w_down; const float *b_down;   /* (C, I), (C)  mlp.down_proj */
     const float *inv_freq;           /* (HS / 2) rotary frequencies, the same in every layer (model_derive) */
 } LlamaLayer;
 

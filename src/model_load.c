@@ -5,7 +5,8 @@
  * for safetensors, tb_open for torch's pytorch_model.bin; both give the same
  * tensor table, so nothing after the opening depends on the format), then
  * each tensor the architecture needs is looked up, its shape compared with
- * the one the config implies and its data turned into fp32.  Lookups go
+ * the one the config implies and its data bound: weight matrices as stored,
+ * the small tensors as fp32.  Lookups go
  * through the shard index when there is one, so a tensor is found in the
  * shard the index names and nowhere else. */
 #include "model.h"
@@ -28,13 +29,13 @@ typedef struct LoadPriv {
     StFile *files;           /* (n_files) the mapped safetensors files */
     char **file_names;       /* (n_files) names inside the model directory */
     int n_files;
-    float **owned;           /* (n_owned) converted or realigned tensors */
+    void **owned;            /* (n_owned) converted or realigned tensors */
     int n_owned, cap_owned;
-    /* Tensors already turned into fp32, by their bytes in the files: a name
-     * sharing another's storage (a pytorch_model.bin's tied lm_head) gets the
-     * same pointer and is counted once. */
+    /* Tensors already bound, by their bytes in the files: a name sharing
+     * another's storage (a pytorch_model.bin's tied lm_head) gets the same
+     * data and is counted once. */
     const StTensor **seen;   /* (n_seen) */
-    const float **seen_f32;  /* (n_seen) what get() returned for it */
+    KernMat *seen_as;        /* (n_seen) what it was bound as: fp32, or as stored */
     int n_seen;
 } LoadPriv;
 
@@ -174,17 +175,14 @@ static void format_shape(char *buf, size_t n, int ndim, const int64_t *shape)
     if (k < n) snprintf(buf + k, n - k, "]");
 }
 
-const float *loadp_get(Loader *L, int ndim, const int64_t *shape, const char *fmt, ...)
+/* The tensor named by FMT/ap with exactly SHAPE, or NULL after an error. */
+static const StTensor *find_shaped(Loader *L, const StFile **f, int ndim, const int64_t *shape, const char *fmt,
+                                   va_list ap)
 {
     if (L->failed) return NULL;
     char name[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-
-    const StFile *f = NULL;
-    const StTensor *t = lookup(L, name, &f);
+    const StTensor *t = lookup(L, name, f);
     if (!t) {
         loadp_fail(L, "%s: no tensor '%s'", loadp_where(L), name);
         return NULL;
@@ -195,36 +193,75 @@ const float *loadp_get(Loader *L, int ndim, const int64_t *shape, const char *fm
         char got[256], want[256];
         format_shape(got, sizeof got, t->ndim, t->shape);
         format_shape(want, sizeof want, ndim, shape);
-        loadp_fail(L, "%s: tensor '%s' has shape %s but config.json implies %s", f->path, name, got, want);
+        loadp_fail(L, "%s: tensor '%s' has shape %s but config.json implies %s", (*f)->path, name, got, want);
         return NULL;
     }
+    return t;
+}
+
+/* T bound as fp32 (stored 0) or as stored (1): the earlier binding of the
+ * same bytes the same way, else a new one, counted in the Model. */
+static KernMat bind(Loader *L, const StFile *f, const StTensor *t, int stored)
+{
     LoadPriv *p = L->p;
     for (int i = 0; i < p->n_seen; i++)
-        if (p->seen[i]->data == t->data && p->seen[i]->dtype == t->dtype && p->seen[i]->nbytes == t->nbytes)
-            return p->seen_f32[i];
-    float *owned;
-    const float *data = st_tensor_f32(f, t, &owned, L->err);
-    if (!data) {
+        if (p->seen[i]->data == t->data && p->seen[i]->dtype == t->dtype && p->seen[i]->nbytes == t->nbytes
+            && (p->seen_as[i].dtype != KERN_F32) == (stored && t->dtype != ST_F32))
+            return p->seen_as[i];
+    void *owned = NULL;
+    KernMat w;
+    if (stored) {
+        w = st_tensor_mat(f, t, &owned, L->err);
+    } else {
+        float *buf;
+        w = kern_mat_f32(st_tensor_f32(f, t, &buf, L->err));
+        owned = buf;
+    }
+    if (!w.data) {
         L->failed = 1;
-        return NULL;
+        return w;
     }
     if (!(p->n_seen & (p->n_seen + 1))) {  /* grow at 0, 1, 3, 7, ... */
         p->seen = kop_xrealloc(p->seen, sizeof *p->seen * (size_t)(2 * p->n_seen + 2));
-        p->seen_f32 = kop_xrealloc(p->seen_f32, sizeof *p->seen_f32 * (size_t)(2 * p->n_seen + 2));
+        p->seen_as = kop_xrealloc(p->seen_as, sizeof *p->seen_as * (size_t)(2 * p->n_seen + 2));
     }
     p->seen[p->n_seen] = t;
-    p->seen_f32[p->n_seen++] = data;
+    p->seen_as[p->n_seen++] = w;
+    Model *m = L->m;
+    size_t bytes = (size_t)t->numel * kern_dtype_size(w.dtype);
     if (owned) {
         if (p->n_owned == p->cap_owned)
             p->owned = kop_xrealloc(p->owned, sizeof *p->owned * (size_t)(p->cap_owned = 2 * p->cap_owned + 16));
         p->owned[p->n_owned++] = owned;
+        m->bytes_copied += bytes;
+    } else {
+        m->bytes_mapped += bytes;
     }
-    Model *m = L->m;
     m->n_params += (size_t)t->numel;
     const char *dt = st_dtype_name(t->dtype);
     if (!m->weight_dtype[0]) snprintf(m->weight_dtype, sizeof m->weight_dtype, "%s", dt);
     else if (strcmp(m->weight_dtype, dt)) snprintf(m->weight_dtype, sizeof m->weight_dtype, "mixed");
-    return data;
+    return w;
+}
+
+const float *loadp_get(Loader *L, int ndim, const int64_t *shape, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    const StFile *f = NULL;
+    const StTensor *t = find_shaped(L, &f, ndim, shape, fmt, ap);
+    va_end(ap);
+    return t ? bind(L, f, t, 0).data : NULL;
+}
+
+KernMat loadp_mat(Loader *L, int ndim, const int64_t *shape, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    const StFile *f = NULL;
+    const StTensor *t = find_shaped(L, &f, ndim, shape, fmt, ap);
+    va_end(ap);
+    return t ? bind(L, f, t, 1) : (KernMat){NULL, KERN_F32};
 }
 
 int loadp_present(Loader *L, const char *fmt, ...)
@@ -246,7 +283,7 @@ void loadp_mamba_common(Loader *L, Model *m)
     const Config *c = &m->cfg;
     const char *emb = loadp_present(L, "backbone.embedding.weight") && !loadp_present(L, "backbone.embeddings.weight")
                           ? "backbone.embedding.weight" : "backbone.embeddings.weight";
-    m->embed = loadp_get(L, S2(c->vocab_size, c->d_model), "%s", emb);
+    m->embed = loadp_mat(L, S2(c->vocab_size, c->d_model), "%s", emb);
     m->norm_f = loadp_get(L, S1(c->d_model), "backbone.norm_f.weight");
 }
 
@@ -257,9 +294,9 @@ void loadp_mamba_common(Loader *L, Model *m)
 static void load_head(Loader *L)
 {
     Model *m = L->m;
-    if (m->lm_head) return; /* bound by the family under its own name (GPT-NeoX's embed_out) */
+    if (m->lm_head.data) return; /* bound by the family under its own name (GPT-NeoX's embed_out) */
     if (loadp_present(L, "lm_head.weight"))
-        m->lm_head = loadp_get(L, S2(m->cfg.vocab_size, m->cfg.d_model), "lm_head.weight");
+        m->lm_head = loadp_mat(L, S2(m->cfg.vocab_size, m->cfg.d_model), "lm_head.weight");
     else if (m->cfg.tie_embeddings)
         m->lm_head = m->embed;
     else if (!L->failed)
@@ -294,6 +331,11 @@ static void check_extra_layers(Loader *L)
 
 int model_load(Model *m, const char *dir, KopError *err)
 {
+    return model_load_flags(m, dir, 0, err);
+}
+
+int model_load_flags(Model *m, const char *dir, int flags, KopError *err)
+{
     memset(m, 0, sizeof *m);
     m->dir = kop_xstrdup(dir);
     LoadPriv *p = m->priv = kop_xcalloc(1, sizeof *p);
@@ -310,7 +352,7 @@ int model_load(Model *m, const char *dir, KopError *err)
         model_free(m);
         return -1;
     }
-    model_derive(m);
+    if (!(flags & MODEL_LOAD_NO_DERIVE)) model_derive(m);
     return 0;
 }
 
@@ -327,23 +369,26 @@ void model_free(Model *m)
         for (int i = 0; i < p->n_owned; i++) free(p->owned[i]);
         free(p->owned);
         free(p->seen);
-        free(p->seen_f32);
+        free(p->seen_as);
         free(p);
     }
     model_release(m);
 }
 
+size_t model_derived_floats(const Config *c)
+{
+    const ArchOps *ops = arch_ops(c->arch);
+    return ops->derived_floats ? ops->derived_floats(c) : 0;
+}
+
 void model_derive(Model *m)
 {
-    const Config *c = &m->cfg;
-    const ArchOps *ops = arch_ops(c->arch);
-    size_t head = (size_t)c->vocab_size * c->d_model;
-    size_t own = ops->derived_floats ? ops->derived_floats(c) : 0;
+    size_t n = model_derived_floats(&m->cfg);
     free(m->derived);
-    m->derived = kop_xmalloc(sizeof(float) * (head + own));
-    kern_transpose(m->derived, m->lm_head, c->vocab_size, c->d_model);
-    m->lm_head_t = m->derived;
-    if (own) ops->derive(m, m->derived + head);
+    m->derived = NULL;
+    if (!n) return;
+    m->derived = kop_xmalloc(sizeof(float) * n);
+    arch_ops(m->cfg.arch)->derive(m, m->derived);
 }
 
 void model_release(Model *m)

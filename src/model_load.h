@@ -2,7 +2,9 @@
  *
  * A family's bind() (arch.h) asks for each tensor by name with the shape
  * the config implies; the loader finds it (through the shard index when
- * there is one), checks the shape and returns its data as fp32.  The first
+ * there is one), checks the shape and returns its data: as fp32 for the
+ * small tensors (loadp_get), in the file's dtype for weight matrices
+ * (loadp_mat).  The first
  * error is the one reported, and every later call returns NULL, so bind()
  * reads straight through without checking each result. */
 #ifndef KOP_MODEL_LOAD_H
@@ -15,6 +17,9 @@
 /* The tensor named by FMT..., which must exist with exactly the shape
  * (ndim, shape); its fp32 data, or NULL after recording an error. */
 const float *loadp_get(ModelLoader *L, int ndim, const int64_t *shape, const char *fmt, ...) KOP_PRINTF(4, 5);
+/* The same for a weight matrix, kept in its stored dtype (kernels.h);
+ * {NULL} after an error. */
+KernMat loadp_mat(ModelLoader *L, int ndim, const int64_t *shape, const char *fmt, ...) KOP_PRINTF(4, 5);
 /* Whether the tensor named by FMT... exists (without using it). */
 int loadp_present(ModelLoader *L, const char *fmt, ...) KOP_PRINTF(2, 3);
 /* Record an error about the model (the first one wins). */

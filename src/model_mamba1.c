@@ -35,16 +35,16 @@ static void bind(ModelLoader *L, Model *m)
     for (int i = 0; i < c->n_layer; i++) {
         Mamba1Layer *l = &ls[i];
         l->norm = loadp_get(L, S1(dm), "backbone.layers.%d.norm.weight", i);
-        l->in_proj = loadp_get(L, S2(2 * di, dm), "backbone.layers.%d.mixer.in_proj.weight", i);
+        l->in_proj = loadp_mat(L, S2(2 * di, dm), "backbone.layers.%d.mixer.in_proj.weight", i);
         if (c->proj_bias) l->in_proj_b = loadp_get(L, S1(2 * di), "backbone.layers.%d.mixer.in_proj.bias", i);
         l->conv_w = loadp_get(L, S3(di, 1, c->d_conv), "backbone.layers.%d.mixer.conv1d.weight", i);
         if (c->conv_bias) l->conv_b = loadp_get(L, S1(di), "backbone.layers.%d.mixer.conv1d.bias", i);
-        l->x_proj = loadp_get(L, S2(dr + 2 * ds, di), "backbone.layers.%d.mixer.x_proj.weight", i);
-        l->dt_proj_w = loadp_get(L, S2(di, dr), "backbone.layers.%d.mixer.dt_proj.weight", i);
+        l->x_proj = loadp_mat(L, S2(dr + 2 * ds, di), "backbone.layers.%d.mixer.x_proj.weight", i);
+        l->dt_proj_w = loadp_mat(L, S2(di, dr), "backbone.layers.%d.mixer.dt_proj.weight", i);
         l->dt_proj_b = loadp_get(L, S1(di), "backbone.layers.%d.mixer.dt_proj.bias", i);
         l->A_log = loadp_get(L, S2(di, ds), "backbone.layers.%d.mixer.A_log", i);
         l->D = loadp_get(L, S1(di), "backbone.layers.%d.mixer.D", i);
-        l->out_proj = loadp_get(L, S2(dm, di), "backbone.layers.%d.mixer.out_proj.weight", i);
+        l->out_proj = loadp_mat(L, S2(dm, di), "backbone.layers.%d.mixer.out_proj.weight", i);
         if (c->proj_bias) l->out_proj_b = loadp_get(L, S1(dm), "backbone.layers.%d.mixer.out_proj.bias", i);
     }
 }

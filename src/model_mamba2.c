@@ -42,7 +42,7 @@ static void bind(ModelLoader *L, Model *m)
     for (int i = 0; i < c->n_layer; i++) {
         Mamba2Layer *l = &ls[i];
         l->norm = loadp_get(L, S1(dm), "backbone.layers.%d.norm.weight", i);
-        l->in_proj = loadp_get(L, S2(in_rows, dm), "backbone.layers.%d.mixer.in_proj.weight", i);
+        l->in_proj = loadp_mat(L, S2(in_rows, dm), "backbone.layers.%d.mixer.in_proj.weight", i);
         if (c->proj_bias) l->in_proj_b = loadp_get(L, S1(in_rows), "backbone.layers.%d.mixer.in_proj.bias", i);
         l->conv_w = loadp_get(L, S3(conv_dim, 1, c->d_conv), "backbone.layers.%d.mixer.conv1d.weight", i);
         if (c->conv_bias) l->conv_b = loadp_get(L, S1(conv_dim), "backbone.layers.%d.mixer.conv1d.bias", i);
@@ -50,7 +50,7 @@ static void bind(ModelLoader *L, Model *m)
         l->A_log = loadp_get(L, S1(nh), "backbone.layers.%d.mixer.A_log", i);
         l->D = loadp_get(L, S1(nh), "backbone.layers.%d.mixer.D", i);
         l->gnorm = loadp_get(L, S1(di), "backbone.layers.%d.mixer.norm.weight", i);
-        l->out_proj = loadp_get(L, S2(dm, di), "backbone.layers.%d.mixer.out_proj.weight", i);
+        l->out_proj = loadp_mat(L, S2(dm, di), "backbone.layers.%d.mixer.out_proj.weight", i);
         if (c->proj_bias) l->out_proj_b = loadp_get(L, S1(dm), "backbone.layers.%d.mixer.out_proj.bias", i);
     }
 }

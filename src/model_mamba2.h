@@ -7,7 +7,7 @@
 /* Mamba-2 block */
 typedef struct Mamba2Layer {
     const float *norm;       /* (d_model) */
-    const float *in_proj;    /* (2*d_inner + 2*n_groups*d_state + n_heads, d_model): rows [z | xBC | dt] */
+    KernMat in_proj;         /* (2*d_inner + 2*n_groups*d_state + n_heads, d_model): rows [z | xBC | dt] */
     const float *in_proj_b;  /* or NULL */
     const float *conv_w;     /* (conv_dim, d_conv), conv_dim = d_inner + 2*n_groups*d_state */
     const float *conv_b;     /* (conv_dim) or NULL */
@@ -15,7 +15,7 @@ typedef struct Mamba2Layer {
     const float *A_log;      /* (n_heads) */
     const float *D;          /* (n_heads) */
     const float *gnorm;      /* (d_inner) gated RMSNorm weight, mixer.norm.weight */
-    const float *out_proj;   /* (d_model, d_inner) */
+    KernMat out_proj;        /* (d_model, d_inner) */
     const float *out_proj_b; /* or NULL */
 } Mamba2Layer;
 

@@ -30,29 +30,29 @@ static void bind(ModelLoader *L, Model *m)
     int64_t C = c->d_model, I = c->n_inner;
     NeoxLayer *ls = kop_xcalloc((size_t)c->n_layer, sizeof *ls);
     m->layers = ls;
-    m->embed = loadp_get(L, S2(c->vocab_size, C), "gpt_neox.embed_in.weight");
+    m->embed = loadp_mat(L, S2(c->vocab_size, C), "gpt_neox.embed_in.weight");
     for (int i = 0; i < c->n_layer; i++) {
         NeoxLayer *l = &ls[i];
         l->ln1_w = loadp_get(L, S1(C), "gpt_neox.layers.%d.input_layernorm.weight", i);
         l->ln1_b = loadp_get(L, S1(C), "gpt_neox.layers.%d.input_layernorm.bias", i);
-        l->qkv_w = loadp_get(L, S2(3 * C, C), "gpt_neox.layers.%d.attention.query_key_value.weight", i);
-        l->dense_w = loadp_get(L, S2(C, C), "gpt_neox.layers.%d.attention.dense.weight", i);
+        l->qkv_w = loadp_mat(L, S2(3 * C, C), "gpt_neox.layers.%d.attention.query_key_value.weight", i);
+        l->dense_w = loadp_mat(L, S2(C, C), "gpt_neox.layers.%d.attention.dense.weight", i);
         if (c->attn_bias) {
             l->qkv_b = loadp_get(L, S1(3 * C), "gpt_neox.layers.%d.attention.query_key_value.bias", i);
             l->dense_b = loadp_get(L, S1(C), "gpt_neox.layers.%d.attention.dense.bias", i);
         }
         l->ln2_w = loadp_get(L, S1(C), "gpt_neox.layers.%d.post_attention_layernorm.weight", i);
         l->ln2_b = loadp_get(L, S1(C), "gpt_neox.layers.%d.post_attention_layernorm.bias", i);
-        l->fc_w = loadp_get(L, S2(I, C), "gpt_neox.layers.%d.mlp.dense_h_to_4h.weight", i);
+        l->fc_w = loadp_mat(L, S2(I, C), "gpt_neox.layers.%d.mlp.dense_h_to_4h.weight", i);
         l->fc_b = loadp_get(L, S1(I), "gpt_neox.layers.%d.mlp.dense_h_to_4h.bias", i);
-        l->proj_w = loadp_get(L, S2(C, I), "gpt_neox.layers.%d.mlp.dense_4h_to_h.weight", i);
+        l->proj_w = loadp_mat(L, S2(C, I), "gpt_neox.layers.%d.mlp.dense_4h_to_h.weight", i);
         l->proj_b = loadp_get(L, S1(C), "gpt_neox.layers.%d.mlp.dense_4h_to_h.bias", i);
     }
     m->norm_f = loadp_get(L, S1(C), "gpt_neox.final_layer_norm.weight");
     m->norm_f_b = loadp_get(L, S1(C), "gpt_neox.final_layer_norm.bias");
     /* the head: embed_out, or the embedding when tied and absent */
     if (loadp_present(L, "embed_out.weight"))
-        m->lm_head = loadp_get(L, S2(c->vocab_size, C), "embed_out.weight");
+        m->lm_head = loadp_mat(L, S2(c->vocab_size, C), "embed_out.weight");
     else if (c->tie_embeddings)
         m->lm_head = m->embed;
     else

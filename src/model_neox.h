@@ -10,11 +10,11 @@
  * attention_bias is false. */
 typedef struct NeoxLayer {
     const float *ln1_w, *ln1_b;      /* (C)  input_layernorm */
-    const float *qkv_w, *qkv_b;      /* (3C, C), (3C)  attention.query_key_value: rows per head [q k v] */
-    const float *dense_w, *dense_b;  /* (C, C), (C)  attention.dense */
+    KernMat qkv_w; const float *qkv_b;     /* (3C, C), (3C)  attention.query_key_value: rows per head [q k v] */
+    KernMat dense_w; const float *dense_b; /* (C, C), (C)  attention.dense */
     const float *ln2_w, *ln2_b;      /* (C)  post_attention_layernorm */
-    const float *fc_w, *fc_b;        /* (I, C), (I)  mlp.dense_h_to_4h */
-    const float *proj_w, *proj_b;    /* (C, I), (C)  mlp.dense_4h_to_h */
+    KernMat fc_w; const float *fc_b;       /* (I, C), (I)  mlp.dense_h_to_4h */
+    KernMat proj_w; const float *proj_b;   /* (C, I), (C)  mlp.dense_4h_to_h */
     const float *inv_freq;           /* (rotary dims / 2), the same in every layer (model_derive) */
 } NeoxLayer;
 

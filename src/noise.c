@@ -39,9 +39,10 @@ void noise_fill(float *out, int T, int C, double sigma, uint64_t seed, uint64_t 
 void noise_std_add(NoiseStd *acc, const Model *m, const int *ids, int T, const unsigned char *pos)
 {
     int C = m->cfg.d_model;
+    float *e = kop_xmalloc(sizeof(float) * (size_t)C);
     for (int i = 0; i < T; i++) {
         if (!pos[i]) continue;
-        const float *e = m->embed + (size_t)ids[i] * C;
+        kern_widen(e, m->embed, (size_t)ids[i] * C, (size_t)C);
         for (int d = 0; d < C; d++) {
             double v = e[d], delta = v - acc->mean;
             acc->n += 1;
@@ -49,6 +50,7 @@ void noise_std_add(NoiseStd *acc, const Model *m, const int *ids, int T, const u
             acc->m2 += delta * (v - acc->mean);
         }
     }
+    free(e);
 }
 
 double noise_std_value(const NoiseStd *acc)

@@ -34,6 +34,6 @@ void rowexec_logits(const Model *m, const float *X, const int *row, int n, float
     float *h = kop_xmalloc(sizeof(float) * (size_t)n * C);
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) ops->final_norm(m, h + (size_t)i * C, X + (size_t)row[i] * C);
-    kern_linear_kn(out, V, h, C, m->lm_head_t, NULL, n, C, V);
+    kern_linear(out, V, h, C, m->lm_head, NULL, n, C, V);
     free(h);
 }

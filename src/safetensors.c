@@ -278,40 +278,6 @@ const StTensor *st_find(const StFile *f, const char *name)
 // ---------------------------------------------------------------------------
 // Conversion to fp32
 
-static float bits_to_f32(uint32_t b)
-{
-    float x;
-    memcpy(&x, &b, sizeof x);
-    return x;
-}
-
-void st_f16_to_f32(float *out, const unsigned char *in, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint32_t h = (uint32_t)in[2 * i] | (uint32_t)in[2 * i + 1] << 8;
-        uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, b;
-        if (exp == 0x1f) {                 /* inf and NaN keep their payload */
-            b = sign | 0x7f800000u | man << 13;
-        } else if (exp != 0) {             /* normal: rebias 15 -> 127 */
-            b = sign | (exp + 112) << 23 | man << 13;
-        } else if (man == 0) {             /* signed zero */
-            b = sign;
-        } else {                           /* subnormal: normalise the mantissa */
-            uint32_t e = 113;
-            while (!(man & 0x400)) { man <<= 1; e--; }
-            b = sign | e << 23 | (man & 0x3ff) << 13;
-        }
-        out[i] = bits_to_f32(b);
-    }
-}
-
-void st_bf16_to_f32(float *out, const unsigned char *in, size_t n)
-{
-    /* BF16 is the top half of an fp32. */
-    for (size_t i = 0; i < n; i++)
-        out[i] = bits_to_f32(((uint32_t)in[2 * i] | (uint32_t)in[2 * i + 1] << 8) << 16);
-}
-
 const float *st_tensor_f32(const StFile *f, const StTensor *t, float **owned, KopError *err)
 {
     *owned = NULL;
@@ -323,9 +289,30 @@ const float *st_tensor_f32(const StFile *f, const StTensor *t, float **owned, Ko
         return NULL;
     }
     float *buf = kop_xmalloc(sizeof *buf * (size_t)t->numel);
-    if (t->dtype == ST_F32) memcpy(buf, t->data, t->nbytes);
-    else if (t->dtype == ST_F16) st_f16_to_f32(buf, t->data, (size_t)t->numel);
-    else st_bf16_to_f32(buf, t->data, (size_t)t->numel);
+    kern_widen(buf, (KernMat){t->data, st_kern_dtype(t->dtype)}, 0, (size_t)t->numel);
     *owned = buf;
     return buf;
+}
+
+KernDtype st_kern_dtype(StDtype d)
+{
+    return d == ST_F16 ? KERN_F16 : d == ST_BF16 ? KERN_BF16 : KERN_F32;
+}
+
+KernMat st_tensor_mat(const StFile *f, const StTensor *t, void **owned, KopError *err)
+{
+    *owned = NULL;
+    if (t->dtype == ST_F32) {
+        float *buf;
+        const float *p = st_tensor_f32(f, t, &buf, err);
+        *owned = buf;
+        return (KernMat){p, KERN_F32};
+    }
+    if (t->dtype != ST_F16 && t->dtype != ST_BF16) {
+        kop_fail(err, KOP_EXIT_DATA, "%s: tensor '%s' has dtype %s; kop reads weights as F32, F16 or BF16",
+                 f->path, t->name, st_dtype_name(t->dtype));
+        return (KernMat){NULL, KERN_F32};
+    }
+    /* in place at any alignment: the products widen it into aligned blocks */
+    return (KernMat){t->data, st_kern_dtype(t->dtype)};
 }

@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "kernels.h"
 #include "util.h"
 
 #define ST_MAX_DIMS 8
@@ -80,8 +81,12 @@ size_t st_dtype_size(StDtype d);        /* bytes per element */
  * fails with an error naming FILE's path, the tensor and its dtype. */
 const float *st_tensor_f32(const StFile *f, const StTensor *t, float **owned, KopError *err);
 
-/* Elementwise conversions (exact: every F16 and BF16 value is an fp32 value). */
-void st_f16_to_f32(float *out, const unsigned char *in, size_t n);
-void st_bf16_to_f32(float *out, const unsigned char *in, size_t n);
+/* The tensor as a weight matrix in its stored dtype (kernels.h): an F32
+ * tensor as st_tensor_f32 gives it (*owned as there), an F16 or BF16 one
+ * always in place (*owned = NULL).  Any other dtype fails as in
+ * st_tensor_f32. */
+KernMat st_tensor_mat(const StFile *f, const StTensor *t, void **owned, KopError *err);
+/* ST_F16 -> KERN_F16, ST_BF16 -> KERN_BF16, anything else KERN_F32. */
+KernDtype st_kern_dtype(StDtype d);
 
 #endif

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <sys/stat.h>
 
+#include "forward.h"
 #include "model.h"
 #include "model_gpt2.h"
 #include "model_mamba1.h"
@@ -42,15 +43,27 @@ static void write_model(const char *d, const char *config, const SwList *l)
 }
 
 /* Every element of tensor NAME in L equals P's. */
-static int values_match(const SwList *l, const char *name, const float *p)
+static int values_match_mat(const SwList *l, const char *name, KernMat w)
 {
     int k = sw_find(l, name);
-    if (k < 0 || !p) return 0;
+    if (k < 0 || !w.data) return 0;
     size_t n = sw_numel(&l->t[k]);
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != sw_value(k, i)) return 0;
+    for (size_t i = 0; i < n; i++) {
+        float v;
+        kern_widen(&v, w, i, 1);
+        if (v != sw_value(k, i)) return 0;
+    }
     return 1;
 }
+
+static int values_match_f32(const SwList *l, const char *name, const float *p)
+{
+    return values_match_mat(l, name, kern_mat_f32(p));
+}
+
+/* a weight matrix (as stored) or a small tensor (fp32) */
+#define values_match(l, name, p) \
+    _Generic((p), KernMat: values_match_mat, default: values_match_f32)(l, name, p)
 
 static size_t list_params(const SwList *l)
 {
@@ -125,10 +138,19 @@ out:
 }
 
 /* The loaded weight P[I] is the float stored for NAME[I] in PATH. */
-static void same_bytes(const char *path, const char *name, const float *p, size_t i)
+static void same_bytes_f32(const char *path, const char *name, const float *p, size_t i)
 {
     is_float(p[i], ref_float(path, name, i), 0, "%s[%zu] is the file's float", name, i);
 }
+
+static void same_bytes_mat(const char *path, const char *name, KernMat w, size_t i)
+{
+    ok(w.dtype == KERN_F32, "%s is F32 in memory, as in the file", name);
+    same_bytes_f32(path, name, w.data, i);
+}
+
+#define same_bytes(path, name, p, i) \
+    _Generic((p), KernMat: same_bytes_mat, default: same_bytes_f32)(path, name, p, i)
 
 static int load_reference(Model *m, const char *name)
 {
@@ -153,7 +175,7 @@ static void test_ref_mamba1(void)
     ok(c->d_inner == 64 && c->d_state == 8 && c->d_conv == 4 && c->dt_rank == 4 && c->conv_bias && !c->proj_bias,
        "mamba1: d_inner 64, d_state 8, d_conv 4, dt_rank 4, conv bias only");
     is_float(c->norm_eps, 1e-5, 1e-12, "mamba1: eps 1e-5");
-    ok(m.lm_head == m.embed && M1(m)[1].in_proj_b == NULL, "mamba1: head tied, no in_proj bias");
+    ok(m.lm_head.data == m.embed.data && M1(m)[1].in_proj_b == NULL, "mamba1: head tied, no in_proj bias");
     is_int((long)m.n_params, 28096, "mamba1: 28096 parameters");
     is_str(m.weight_dtype, "F32", "mamba1: F32");
     same_bytes(st, "backbone.embeddings.weight", m.embed, 33);
@@ -177,7 +199,7 @@ static void test_ref_falcon_mamba(void)
        "falcon_mamba: d_inner is intermediate_size 64, not expand 16 * 32 (got %d)", c->d_inner);
     is_float(c->mixer_rms_eps, 1e-6, 1e-13, "falcon_mamba: mixer_rms_eps 1e-6");
     is_float(c->norm_eps, 1e-5, 1e-12, "falcon_mamba: layer_norm_epsilon 1e-5");
-    ok(m.lm_head != m.embed && !c->tie_embeddings, "falcon_mamba: lm_head untied");
+    ok(m.lm_head.data != m.embed.data && !c->tie_embeddings, "falcon_mamba: lm_head untied");
     is_int((long)m.n_params, 28096 + 64 * 32, "falcon_mamba: Mamba-1's parameters plus the untied head");
     same_bytes(st, "lm_head.weight", m.lm_head, 1000);
     same_bytes(st, "backbone.layers.2.mixer.x_proj.weight", M1(m)[2].x_proj, 1279);
@@ -207,7 +229,7 @@ static void test_ref_mamba2(void)
     ok(c->n_heads == 8 && c->head_dim == 8 && c->d_inner == 64 && c->d_state == 16 && c->n_groups == 1
            && c->d_conv == 4 && c->chunk_size == 8, "mamba2: 8 heads of 8, d_state 16, 1 group, chunk 8");
     ok(c->dt_limit_lo == 0 && isinf(c->dt_limit_hi), "mamba2: time_step_limit [0, Infinity]");
-    ok(m.lm_head != m.embed, "mamba2: separate lm_head");
+    ok(m.lm_head.data != m.embed.data, "mamba2: separate lm_head");
     is_int((long)m.n_params, 28200, "mamba2: 28200 parameters");
     same_bytes(st, "backbone.layers.0.mixer.in_proj.weight", M2(m)[0].in_proj, 100);
     same_bytes(st, "backbone.layers.2.mixer.D", M2(m)[2].D, 7);
@@ -224,7 +246,7 @@ static void test_ref_gpt2(void)
     const char *st = sw_path("%s/model.safetensors", m.dir);
     ok(c->arch == ARCH_GPT2 && c->d_model == 32 && c->n_layer == 3 && c->vocab_size == 64 && c->n_head == 4
            && c->n_ctx == 64 && c->n_inner == 128, "gpt2: 32 wide, 4 heads, 3 layers, vocab 64, n_ctx 64, n_inner 128");
-    ok(m.lm_head == m.embed && m.pos_embed && m.norm_f_b, "gpt2: head tied, wpe and ln_f bias present");
+    ok(m.lm_head.data == m.embed.data && m.pos_embed && m.norm_f_b, "gpt2: head tied, wpe and ln_f bias present");
     is_int((long)m.n_params, 42272, "gpt2: 42272 parameters");
     same_bytes(st, "wpe.weight", m.pos_embed, 40);
     same_bytes(st, "h.1.attn.c_attn.weight", G2(m)[1].attn_w, 1000);
@@ -232,6 +254,57 @@ static void test_ref_gpt2(void)
     same_bytes(st, "ln_f.bias", m.norm_f_b, 0);
     model_free(&m);
 }
+
+/* L's model written to a new case NAME with every F32, F16 and BF16 tensor
+ * in DTYPE instead (the values are exact in all three), config copied from
+ * FROM; the dtypes are restored after. */
+static char *rewrite_as(SwList *l, const char *from, const char *name, const char *dtype)
+{
+    char saved[512][8];
+    for (int i = 0; i < l->n; i++) {
+        memcpy(saved[i], l->t[i].dtype, sizeof saved[i]);
+        if (!strcmp(saved[i], "F32") || !strcmp(saved[i], "F16") || !strcmp(saved[i], "BF16"))
+            snprintf(l->t[i].dtype, sizeof l->t[i].dtype, "%s", dtype);
+    }
+    char *d = new_case(name), text[4096];
+    FILE *f = fopen(sw_path("%s/config.json", from), "r");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f) fclose(f);
+    text[n] = 0;
+    write_model(d, text, l);
+    for (int i = 0; i < l->n; i++) memcpy(l->t[i].dtype, saved[i], sizeof saved[i]);
+    return d;
+}
+
+/* Weights kept as stored: the logits of every position of M (F16 or BF16
+ * matrices, widened as the products use them) equal those of the same
+ * values loaded from an F32 file. */
+static void same_logits_as_f32(const Model *m, SwList *l, const char *what)
+{
+    char *d = rewrite_as(l, m->dir, sw_path("%s-as-f32", what), "F32");
+    Model w;
+    if (!load_ok(&w, d, sw_path("%s written in F32", what))) {
+        free(d);
+        return;
+    }
+    enum { T = 5 };
+    int V = m->cfg.vocab_size, ids[T];
+    for (int t = 0; t < T; t++) ids[t] = (3 * t + 1) % V;
+    float *a = malloc(sizeof(float) * T * V), *b = malloc(sizeof(float) * T * V);
+    KopError err = {0};
+    ForwardReq ra = {.ids = ids, .T = T, .all_positions = 1, .logits = a}, rb = ra;
+    rb.logits = b;
+    int ran = model_forward(m, &ra, &err) == 0 && model_forward(&w, &rb, &err) == 0;
+    double d_max = 0;
+    for (int i = 0; ran && i < T * V; i++)
+        if (!(fabs((double)a[i] - b[i]) <= d_max)) d_max = fabs((double)a[i] - b[i]);
+    ok(ran && d_max <= 1e-6, "  %s: logits of every position = the same values loaded from F32 (max diff %.2g)", what,
+       d_max);
+    free(a); free(b);
+    model_free(&w);
+    free(d);
+}
+
 
 // ---------------------------------------------------------------------------
 // Synthetic Mamba-1 (HF layout): d_model 4, 2 layers, vocab 10, d_state 2,
@@ -281,7 +354,7 @@ static void test_mamba1_f16(SwList *l)
     is_float(c->norm_eps, 1e-6, 1e-12, "  eps from layer_norm_epsilon");
     is_str(m.weight_dtype, "F16", "  weight dtype F16");
     is_int((long)m.n_params, (long)list_params(l), "  parameter count = stored elements (tied head once)");
-    ok(m.lm_head == m.embed, "  absent lm_head uses the embedding");
+    ok(m.lm_head.data == m.embed.data, "  absent lm_head uses the embedding");
     int all = values_match(l, "backbone.embeddings.weight", m.embed)
               && values_match(l, "backbone.norm_f.weight", m.norm_f);
     for (int i = 0; i < 2; i++) {
@@ -294,6 +367,14 @@ static void test_mamba1_f16(SwList *l)
 #undef V
     }
     ok(all, "  every F16 weight converts to the value written");
+    ok(M1(m)[1].in_proj.dtype == KERN_F16 && M1(m)[1].out_proj.dtype == KERN_F16 && m.embed.dtype == KERN_F16,
+       "  weight matrices stay F16 in memory");
+    size_t mats = 0;
+    for (int i = 0; i < l->n; i++)
+        if (strstr(l->t[i].name, "proj.weight") || strstr(l->t[i].name, "embeddings")) mats += sw_numel(&l->t[i]);
+    is_int((long)m.bytes_copied, (long)(4 * (list_params(l) - mats)), "  converted copies: the small tensors only, as fp32");
+    is_int((long)m.bytes_mapped, (long)(2 * mats), "  in place: the matrices, two bytes an element");
+    same_logits_as_f32(&m, l, "m1-f16");
     model_free(&m);
     ok(m.priv == NULL && M1(m) == NULL, "model_free leaves the Model zeroed");
     free(d);
@@ -365,11 +446,12 @@ static void test_mamba2_sharded(SwList *l)
     ok(c->dt_limit_lo == 0 && isinf(c->dt_limit_hi) && c->conv_bias && !c->proj_bias, "  mamba_ssm defaults: dt_limit (0, inf), conv bias, no bias");
     is_str(m.weight_dtype, "BF16", "  weight dtype BF16");
     is_int((long)m.n_params, (long)list_params(l), "  parameter count");
-    ok(m.lm_head == m.embed && values_match(l, "backbone.embedding.weight", m.embed), "  backbone.embedding (shard 1), tied head");
+    ok(m.lm_head.data == m.embed.data && values_match(l, "backbone.embedding.weight", m.embed), "  backbone.embedding (shard 1), tied head");
     ok(values_match(l, "backbone.layers.1.mixer.in_proj.weight", M2(m)[1].in_proj)
            && values_match(l, "backbone.layers.1.mixer.norm.weight", M2(m)[1].gnorm)
            && values_match(l, "backbone.layers.0.mixer.dt_bias", M2(m)[0].dt_bias)
            && values_match(l, "backbone.norm_f.weight", m.norm_f), "  BF16 values from both shards");
+    same_logits_as_f32(&m, l, "m2-bf16");
     model_free(&m);
     free(d);
 
@@ -436,10 +518,21 @@ static void test_gpt2_prefixed(SwList *l)
     }
     ok(m.cfg.n_inner == 32 && m.cfg.n_ctx == 6 && m.cfg.n_head == 2, "  n_inner null = 4 * n_embd");
     is_int((long)m.n_params, (long)list_params(l), "  parameter count (buffers not counted)");
-    ok(m.lm_head != m.embed && values_match(l, "lm_head.weight", m.lm_head), "  a stored lm_head is used though tied");
+    ok(m.lm_head.data != m.embed.data && values_match(l, "lm_head.weight", m.lm_head), "  a stored lm_head is used though tied");
     ok(values_match(l, "transformer.wpe.weight", m.pos_embed) && values_match(l, "transformer.h.1.mlp.c_fc.weight", G2(m)[1].fc_w)
            && values_match(l, "transformer.ln_f.bias", m.norm_f_b), "  F32 values in place");
     model_free(&m);
+    free(d);
+
+    /* the Conv1D layout kept in BF16 */
+    char *d_f32 = new_case("gpt2-prefixed");
+    d = rewrite_as(l, d_f32, "gpt2-bf16", "BF16");
+    free(d_f32);
+    if (load_ok(&m, d, "the same GPT-2 in BF16")) {
+        ok(G2(m)[1].fc_w.dtype == KERN_BF16 && m.lm_head.dtype == KERN_BF16, "  its matrices stay BF16");
+        same_logits_as_f32(&m, l, "gpt2-bf16");
+        model_free(&m);
+    }
     free(d);
 
     d = new_case("gpt2-relu");

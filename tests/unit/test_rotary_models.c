@@ -250,11 +250,19 @@ static float *all_logits(const Model *m, const int *ids, int T)
 // code: every position and head in plain loops, the mask written out, the
 // frequencies computed from the config (not kern_rope_freqs).
 
-static void def_linear(double *out, const double *x, const float *W, const float *b, int N, int K)
+/* one element of a weight matrix, whatever its stored dtype */
+static double wat(KernMat W, size_t i)
+{
+    float v;
+    kern_widen(&v, W, i, 1);
+    return v;
+}
+
+static void def_linear(double *out, const double *x, KernMat W, const float *b, int N, int K)
 {
     for (int n = 0; n < N; n++) {
         double s = b ? b[n] : 0.0;
-        for (int k = 0; k < K; k++) s += (double)W[(size_t)n * K + k] * x[k];
+        for (int k = 0; k < K; k++) s += wat(W, (size_t)n * K + k) * x[k];
         out[n] = s;
     }
 }
@@ -304,7 +312,7 @@ static void def_forward(const Model *m, const int *ids, int T, double *logits)
     enum { TM = 24, WM = 256 };
     static double x[TM][WM], xn[TM][WM], q[TM][WM], k[TM][WM], v[TM][WM], att[TM][WM], o[WM], h[WM], g[WM];
     for (int t = 0; t < T; t++)
-        for (int i = 0; i < Cd; i++) x[t][i] = m->embed[(size_t)ids[t] * Cd + i];
+        for (int i = 0; i < Cd; i++) x[t][i] = wat(m->embed, (size_t)ids[t] * Cd + i);
     for (int l = 0; l < c->n_layer; l++) {
         const LlamaLayer *lw = neox ? NULL : &((const LlamaLayer *)m->layers)[l];
         const NeoxLayer *nw = neox ? &((const NeoxLayer *)m->layers)[l] : NULL;
@@ -452,7 +460,7 @@ static void test_llama_options(void)
                           "\"original_max_position_embeddings\": 8}}", t, 11);
     Model m;
     if (load(&m, d, "llama with biases, an untied head and llama3 rope_scaling")) {
-        ok(m.lm_head != m.embed && m.cfg.rope_factor == 32.0f && m.cfg.rope_orig_ctx == 8.0f && m.cfg.attn_bias
+        ok(m.lm_head.data != m.embed.data && m.cfg.rope_factor == 32.0f && m.cfg.rope_orig_ctx == 8.0f && m.cfg.attn_bias
                && m.cfg.mlp_bias,
            "llama: untied head, biases and rope_scaling read");
         matches_definition(&m, "llama biased GQA, llama3 scaling", 13);
@@ -502,7 +510,7 @@ static void test_neox(void)
                           "\"attention_bias\": false, \"tie_word_embeddings\": true}", t, 11);
     Model m;
     if (load(&m, d, "gpt_neox, full rotary, no attention bias, tied")) {
-        ok(m.lm_head == m.embed && m.cfg.rope_dims == 4, "gpt_neox: tied head is the embedding; rotary_pct 1 = every dim");
+        ok(m.lm_head.data == m.embed.data && m.cfg.rope_dims == 4, "gpt_neox: tied head is the embedding; rotary_pct 1 = every dim");
         matches_definition(&m, "gpt_neox full rotary", 10);
         cached_equals_naive(&m, "gpt_neox full rotary", 10);
         model_free(&m);

@@ -271,7 +271,7 @@ static void test_all_f16(void)
     unsigned char in[2 * 65536];
     static float out[65536];
     for (int i = 0; i < 65536; i++) in[2 * i] = (unsigned char)i, in[2 * i + 1] = (unsigned char)(i >> 8);
-    st_f16_to_f32(out, in, 65536);
+    kern_f16_to_f32(out, in, 65536);
     int bad = 0, nan_ok = 1;
     for (int i = 0; i < 65536; i++) {
         int s = i >> 15, e = (i >> 10) & 31, m = i & 1023;
@@ -288,8 +288,8 @@ static void test_all_f16(void)
 
     unsigned char bin[4] = {0x80, 0x3F, 0x49, 0xC0};  /* 0x3F80, 0xC049 */
     float bo[2];
-    st_bf16_to_f32(bo, bin, 2);
-    ok(bo[0] == 1.0f && bo[1] == -3.140625f, "st_bf16_to_f32 reads little-endian pairs");
+    kern_bf16_to_f32(bo, bin, 2);
+    ok(bo[0] == 1.0f && bo[1] == -3.140625f, "kern_bf16_to_f32 reads little-endian pairs");
 }
 
 int main(void)
