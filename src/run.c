@@ -401,154 +401,263 @@ static void log_done(FILE *log, const Results *res, const Manifest *man, const c
             man->wall_seconds, out_dir);
 }
 
+/* One `kop run`: what run_recipe's steps share. */
+typedef struct Run {
+    const RunOptions *o;
+    double t_start;
+    int ranked, rank0;        /* under MPI (ranks.h); rank 0 writes */
+    char *text;               /* the recipe */
+    size_t rlen;
+    Model own;                /* loaded here unless o->model */
+    const Model *mm;
+    char *model_name;
+    int n_shards, threads;
+    KopArena *ar;
+    Diag *d;
+    const Recipe *r;
+    Tokenizer *tok;
+    PromptList ps;
+    char *out_dir, *rows_path, *man_path, *journal_path;
+    FILE *rows, *journal;
+    OutDir od;
+    Results res, joined;      /* under MPI, rank 0's joined holds every rank's prompts; res only this rank's */
+    Manifest man;
+    long *own_ids, *kept_ids;
+    long max_tokens;
+    int start, resumed, go;   /* go 0: complete already */
+} Run;
+
+/* The recipe compiled for the model and its inputs loaded.  0, or -1 with err. */
+static int run_setup(Run *u, KopError *err)
+{
+    const RunOptions *o = u->o;
+    u->ar = arena_new();
+    u->d = diag_new(o->recipe_path, u->text, u->rlen, stderr);
+    CheckOptions copt = {.path = o->recipe_path, .arch = u->mm->cfg.arch, .model_name = u->model_name,
+                         .check_files = !o->prompts};
+    u->r = o->recipe ? o->recipe : kop_compile(&copt, u->mm->cfg.n_layer, u->d, u->ar);
+    if (!u->r)
+        return kop_fail(err, KOP_EXIT_DATA, "%s: %d error%s", o->recipe_path, diag_errors(u->d),
+                        diag_errors(u->d) == 1 ? "" : "s");
+    return load_inputs(o, u->r, &u->tok, &u->ps, &u->own_ids, err);
+}
+
+/* Rank 0's output folder: locked, resumed from its journal or started
+ * (manifest, rows.csv and journal created); u->go 0 when the folder holds
+ * this run complete.  0, or -1 with err. */
+static int run_open_folder(Run *u, KopError *err)
+{
+    const RunOptions *o = u->o;
+    const Recipe *r = u->r;
+    const PromptList *ps = &u->ps;
+    Manifest *man = &u->man;
+    char *label = kop_strf("kop run %s --model %s", o->recipe_path, o->model_dir);
+    int locked = outdir_open(&u->od, u->out_dir, label, err); /* exit 2 naming the other run when it holds the folder */
+    free(label);
+    if (locked < 0) return -1;
+    manifest_init(man, o->recipe_path, u->text, o->model_dir, u->model_name, u->mm, u->threads);
+    man->experiment = r->experiment;
+    man->n_kept_ids = -1;
+    if (o->keep) { /* the ids of the prompts a pipeline chose */
+        u->kept_ids = kop_xmalloc(sizeof *u->kept_ids * (size_t)(ps->n ? ps->n : 1));
+        man->n_kept_ids = 0;
+        for (int i = 0; i < ps->n && i < o->n_keep; i++)
+            if (o->keep[i]) u->kept_ids[man->n_kept_ids++] = ps->v[i]->id >= 0 ? ps->v[i]->id : i;
+        man->kept_ids = u->kept_ids;
+        man->kept_by = o->keep_note;
+    }
+    man->shard = o->shard;
+    man->n_shards = u->n_shards;
+    man->max_tokens = u->max_tokens;
+    man->ranks = ranks_size();
+
+    char key[65];
+    run_key(o, r, u->text, man, ps, key);
+    Results *whole = u->ranked ? &u->joined : &u->res;
+    if (!o->restart) {
+        int rc = resume(o, u->journal_path, u->rows_path, key, whole, &u->start, &u->resumed, err);
+        if (rc < 0) return -1;
+        u->go = rc;
+    }
+    if (!u->go) return 0;
+    outdir_clear(&u->od); /* what an earlier run wrote is written again (rows.csv and the journal stay) */
+    man->n_resumed = u->resumed;
+    for (int i = 0; i < whole->n_prompts; i++) /* the skips of the part resumed */
+        if (whole->prompts[i].mine && !whole->prompts[i].used)
+            manifest_skip(man, ps->v[whole->prompts[i].index], whole->prompts[i].reason);
+    if (manifest_write(u->man_path, man, err) < 0) return -1;
+    if (u->resumed) {
+        u->rows = open_append(u->rows_path);
+        u->journal = open_append(u->journal_path);
+        if (!u->rows || !u->journal)
+            return kop_fail_errno(err, "%s: cannot append", u->rows ? u->journal_path : u->rows_path);
+        return 0;
+    }
+    if (!(u->rows = outdir_create(u->out_dir, "rows.csv", err))) return -1;
+    results_rows_header(u->rows);
+    JournalHead jh = {.shard = o->shard, .n_shards = u->n_shards, .recipe_path = (char *)o->recipe_path,
+                      .recipe_text = u->text, .model_dir = (char *)o->model_dir, .model_name = u->model_name,
+                      .arch = (char *)arch_name(u->mm->cfg.arch), .experiment = (char *)r->experiment,
+                      .n_layer = u->mm->cfg.n_layer};
+    memcpy(jh.key, key, sizeof jh.key);
+    return (u->journal = journal_create(u->journal_path, &jh, err)) ? 0 : -1;
+}
+
+/* Under MPI, every rank starts from the prompts rank 0 resumed. */
+static void run_share_resumed(Run *u)
+{
+    ranks_bcast(&u->go, sizeof u->go);
+    if (!u->go) return;
+    size_t len = 0;
+    char *t = u->rank0 ? prompts_text(&u->joined, 0, u->joined.n_prompts, 0, &len) : NULL;
+    ranks_bcast_text(&t, &len);
+    prompts_read(t, len, "the prompts resumed", &u->res);
+    free(t);
+    u->start = u->res.n_prompts ? u->res.prompts[u->res.n_prompts - 1].index + 1 : 0;
+    u->resumed = u->res.n_prompts;
+}
+
+/* Rank 0, after the executor: rows.csv closed, the summary, figures,
+ * clean.csv, the journal and manifest completed.  0, or -1 with err. */
+static int run_finish(Run *u, KopError *err)
+{
+    const RunOptions *o = u->o;
+    Results *res = &u->res;
+    Manifest *man = &u->man;
+    if (u->ranked) { /* the whole run's results, with the labels every rank found alike */
+        u->joined.t_labels = res->t_labels;
+        u->joined.n_t_labels = res->n_t_labels;
+        u->joined.seconds = res->seconds;
+        res->t_labels = NULL;
+        res->n_t_labels = 0;
+        results_finish(&u->joined);
+        results_free(res);
+        *res = u->joined;
+        memset(&u->joined, 0, sizeof u->joined);
+    }
+    for (int i = 0; i < res->n_prompts; i++) { /* the journal (resumed, other ranks') does not carry ids */
+        PromptResult *q = &res->prompts[i];
+        q->id = u->ps.v[q->index]->id >= 0 ? u->ps.v[q->index]->id : q->index;
+    }
+    if (o->stats)
+        *o->stats = (RunStats){.prompts = res->n_used, .runs = res->n_runs, .seconds = res->seconds, .knock_flops = res->flops};
+    int bad = ferror(u->rows);
+    if (fclose(u->rows) != 0 || bad) {
+        u->rows = NULL;
+        return kop_fail_errno(err, "%s: write failed", u->rows_path);
+    }
+    u->rows = NULL;
+    man->n_used = res->n_used;
+    man->n_seen = res->n_prompts ? res->prompts[res->n_prompts - 1].index + 1 : 0;
+    for (int si = 0; si < u->ps.n_sets; si++)
+        for (int s = 0; s < u->ps.sets[si]->n_skipped; s++) manifest_skip_line(man, u->ps.sets[si]->skipped[s]);
+    if (res->n_counted == 0) {
+        kop_fail(err, KOP_EXIT_DATA, "%s: no prompt left to measure (%d skipped; see %s)", o->recipe_path, man->n_skipped,
+                 u->man_path);
+        manifest_write(u->man_path, man, NULL);
+        return -1;
+    }
+    /* a shard's summary and figures would cover a part of the prompts: kop merge writes them */
+    if (u->n_shards == 1
+        && (run_outputs(u->r, res, u->out_dir, err) < 0 || write_clean(res, &u->ps, u->tok, u->out_dir, err) < 0))
+        return -1;
+    journal_labels(u->journal, res->t_labels, res->n_t_labels);
+    journal_complete(u->journal);
+    man->wall_seconds = kop_now() - u->t_start;
+    man->complete = 1;
+    if (manifest_write(u->man_path, man, err) < 0) return -1;
+    if (o->log) log_done(o->log, res, man, u->out_dir, u->resumed);
+    if (o->summary) results_summary(res, o->summary);
+    return 0;
+}
+
+static void run_free(Run *u)
+{
+    if (u->rows) fclose(u->rows);
+    if (u->journal) fclose(u->journal);
+    outdir_release(&u->od);
+    results_free(&u->res);
+    results_free(&u->joined);
+    manifest_free(&u->man);
+    free(u->out_dir); free(u->rows_path); free(u->man_path); free(u->journal_path);
+    prompt_list_free(&u->ps);
+    tokenizer_free(u->tok);
+    if (u->own_ids) { /* a pipeline's recipe outlives this run */
+        ((Recipe *)u->r)->keep_ids = NULL;
+        ((Recipe *)u->r)->n_keep_ids = -1;
+        free(u->own_ids);
+    }
+    free(u->kept_ids);
+    diag_free(u->d);
+    arena_free(u->ar);
+    free(u->model_name);
+    if (!u->o->model) model_free(&u->own);
+    free(u->text);
+}
+
 int run_recipe(const RunOptions *o, KopError *err)
 {
-    double t_start = kop_now();
+    Run u = {.o = o, .t_start = kop_now(), .ranked = ranks_size() > 1, .rank0 = ranks_rank() == 0,
+             .od = {.lock_fd = -1}, .go = 1};
     int status = -1;
     /* Under MPI (ranks.h) every rank reads, compiles and decides as one
      * process does, measures its shard, and rank 0 writes.  The ranks agree
-     * after each step that may fail on some only: here, the setup, the
-     * output folder, and the end (agreed counts those passed). */
-    int ranked = ranks_size() > 1, rank0 = ranks_rank() == 0, agreed = 0;
-    size_t rlen;
-    char *text = kop_read_file_max(o->recipe_path, KOP_SPEC_MAX, "a recipe", &rlen, err);
-    if (ranks_agree(text ? 0 : -1, err) < 0) {
-        free(text);
+     * after each step that may fail on some only: the recipe, the model, the
+     * setup, the output folder, and the end (agreed counts those passed
+     * after the model). */
+    int agreed = 0;
+    u.text = kop_read_file_max(o->recipe_path, KOP_SPEC_MAX, "a recipe", &u.rlen, err);
+    if (ranks_agree(u.text ? 0 : -1, err) < 0) {
+        free(u.text);
         return -1;
     }
-    Model own, *mp = &own;
-    memset(&own, 0, sizeof own);
-    if (o->model) mp = (Model *)o->model;
+    if (o->model) u.mm = o->model;
     else {
-        int rc = model_load(&own, o->model_dir, err);
+        int rc = model_load(&u.own, o->model_dir, err);
         if (ranks_agree(rc, err) < 0) {
-            if (rc == 0) model_free(&own);
-            free(text);
+            if (rc == 0) model_free(&u.own);
+            free(u.text);
             return -1;
         }
+        u.mm = &u.own;
     }
-    const Model *mm = mp;
-    char *model_name = o->model_label ? kop_xstrdup(o->model_label) : base_name(o->model_dir);
-    int n_shards = o->n_shards > 1 ? o->n_shards : 1;
+    u.model_name = o->model_label ? kop_xstrdup(o->model_label) : base_name(o->model_dir);
+    u.n_shards = o->n_shards > 1 ? o->n_shards : 1;
 
-    KopArena *ar = arena_new();
-    Diag *d = diag_new(o->recipe_path, text, rlen, stderr);
-    CheckOptions copt = {.path = o->recipe_path, .arch = mm->cfg.arch, .model_name = model_name,
-                         .check_files = !o->prompts};
-    const Recipe *r = o->recipe ? o->recipe : kop_compile(&copt, mm->cfg.n_layer, d, ar);
-    Tokenizer *tok = NULL;
-    PromptList pl = {0}, *ps = &pl;
-    char *out_dir = NULL, *rows_path = NULL, *man_path = NULL, *journal_path = NULL;
-    FILE *rows = NULL, *journal = NULL;
-    OutDir od = {.lock_fd = -1};
-    Results res = {0}, joined = {0};
-    Manifest man = {0};
-    long *own_ids = NULL, *kept_ids = NULL;
-    int setup = -1;
-    if (!r) {
-        kop_fail(err, KOP_EXIT_DATA, "%s: %d error%s", o->recipe_path, diag_errors(d), diag_errors(d) == 1 ? "" : "s");
-        goto setup_done;
-    }
-    if (load_inputs(o, r, &tok, ps, &own_ids, err) < 0) goto setup_done;
-    setup = 0;
-setup_done:
+    int setup = run_setup(&u, err);
     agreed++;
     if (ranks_agree(setup, err) < 0) goto out;
     /* every rank runs as many threads as rank 0, so that all executors cut
      * the prompts into the same chunks */
-    int threads = threads_set(o->threads);
-    if (ranked) {
-        ranks_bcast(&threads, sizeof threads);
-        threads = threads_set(threads);
+    u.threads = threads_set(o->threads);
+    if (u.ranked) {
+        ranks_bcast(&u.threads, sizeof u.threads);
+        u.threads = threads_set(u.threads);
     }
-
-    if (o->out_dir) out_dir = kop_xstrdup(o->out_dir);
-    else if (n_shards > 1) out_dir = kop_strf("results/%s/%s.shard-%d-of-%d", r->experiment, model_name, o->shard, n_shards);
-    else out_dir = kop_strf("results/%s/%s", r->experiment, model_name);
-    rows_path = kop_path_join(out_dir, "rows.csv");
-    man_path = kop_path_join(out_dir, "manifest.yaml");
-    journal_path = kop_path_join(out_dir, "journal.txt");
-    results_init(&res, r, r->experiment, model_name);
-    results_init(&joined, r, r->experiment, model_name);
-    /* under MPI, rank 0's joined holds every rank's prompts; res only this rank's */
-    Results *whole = ranked ? &joined : &res;
-    int start = 0, resumed = 0, go = 1; /* go 0: complete already */
+    const Recipe *r = u.r;
+    if (o->out_dir) u.out_dir = kop_xstrdup(o->out_dir);
+    else if (u.n_shards > 1)
+        u.out_dir = kop_strf("results/%s/%s.shard-%d-of-%d", r->experiment, u.model_name, o->shard, u.n_shards);
+    else u.out_dir = kop_strf("results/%s/%s", r->experiment, u.model_name);
+    u.rows_path = kop_path_join(u.out_dir, "rows.csv");
+    u.man_path = kop_path_join(u.out_dir, "manifest.yaml");
+    u.journal_path = kop_path_join(u.out_dir, "journal.txt");
+    results_init(&u.res, r, r->experiment, u.model_name);
+    results_init(&u.joined, r, r->experiment, u.model_name);
     /* every rank skips the same prompts */
-    long max_tokens = o->max_tokens > 0 ? o->max_tokens : prompt_cap_default(&mm->cfg);
-    if (!rank0) goto folder_done;
-    char *label = kop_strf("kop run %s --model %s", o->recipe_path, o->model_dir);
-    int locked = outdir_open(&od, out_dir, label, err); /* exit 2 naming the other run when it holds the folder */
-    free(label);
-    if (locked < 0) goto out;
-    manifest_init(&man, o->recipe_path, text, o->model_dir, model_name, mm, threads);
-    man.experiment = r->experiment;
-    man.n_kept_ids = -1;
-    if (o->keep) { /* the ids of the prompts a pipeline chose */
-        kept_ids = kop_xmalloc(sizeof *kept_ids * (size_t)(ps->n ? ps->n : 1));
-        man.n_kept_ids = 0;
-        for (int i = 0; i < ps->n && i < o->n_keep; i++)
-            if (o->keep[i]) kept_ids[man.n_kept_ids++] = ps->v[i]->id >= 0 ? ps->v[i]->id : i;
-        man.kept_ids = kept_ids;
-        man.kept_by = o->keep_note;
-    }
-    man.shard = o->shard;
-    man.n_shards = n_shards;
-    man.max_tokens = max_tokens;
-    man.ranks = ranks_size();
+    u.max_tokens = o->max_tokens > 0 ? o->max_tokens : prompt_cap_default(&u.mm->cfg);
 
-    char key[65];
-    run_key(o, r, text, &man, ps, key);
-    if (!o->restart) {
-        int rc = resume(o, journal_path, rows_path, key, whole, &start, &resumed, err);
-        if (rc < 0) goto out;
-        go = rc;
-    }
-    if (go) {
-        outdir_clear(&od); /* what an earlier run wrote is written again (rows.csv and the journal stay) */
-        man.n_resumed = resumed;
-        for (int i = 0; i < whole->n_prompts; i++) /* the skips of the part resumed */
-            if (whole->prompts[i].mine && !whole->prompts[i].used)
-                manifest_skip(&man, ps->v[whole->prompts[i].index], whole->prompts[i].reason);
-        if (manifest_write(man_path, &man, err) < 0) goto out;
-        if (resumed) {
-            rows = open_append(rows_path);
-            journal = open_append(journal_path);
-            if (!rows || !journal) {
-                kop_fail_errno(err, "%s: cannot append", rows ? journal_path : rows_path);
-                goto out;
-            }
-        } else {
-            if (!(rows = outdir_create(out_dir, "rows.csv", err))) goto out;
-            results_rows_header(rows);
-            JournalHead jh = {.shard = o->shard, .n_shards = n_shards, .recipe_path = (char *)o->recipe_path,
-                              .recipe_text = text, .model_dir = (char *)o->model_dir, .model_name = model_name,
-                              .arch = (char *)arch_name(mm->cfg.arch), .experiment = (char *)r->experiment,
-                              .n_layer = mm->cfg.n_layer};
-            memcpy(jh.key, key, sizeof jh.key);
-            if (!(journal = journal_create(journal_path, &jh, err))) goto out;
-        }
-    }
-folder_done:
+    int folder = u.rank0 ? run_open_folder(&u, err) : 0;
     agreed++;
-    if (ranks_agree(0, err) < 0) goto out;
-    if (ranked) { /* every rank starts from the prompts rank 0 resumed */
-        ranks_bcast(&go, sizeof go);
-        if (go) {
-            size_t len = 0;
-            char *t = rank0 ? prompts_text(&joined, 0, joined.n_prompts, 0, &len) : NULL;
-            ranks_bcast_text(&t, &len);
-            prompts_read(t, len, "the prompts resumed", &res);
-            free(t);
-            start = res.n_prompts ? res.prompts[res.n_prompts - 1].index + 1 : 0;
-            resumed = res.n_prompts;
-        }
-    }
-    if (!go) {
+    if (ranks_agree(folder, err) < 0) goto out;
+    if (u.ranked) run_share_resumed(&u);
+    if (!u.go) {
         if (o->log)
             fprintf(o->log,
                     "%s on %s: nothing to do, %s/ holds this run's complete results (--restart runs it again)\n",
-                    r->experiment, model_name, out_dir);
-        if (o->summary && rank0) {
+                    r->experiment, u.model_name, u.out_dir);
+        if (o->summary && u.rank0) {
+            Results *whole = u.ranked ? &u.joined : &u.res;
             results_finish(whole);
             results_summary(whole, o->summary);
         }
@@ -556,87 +665,23 @@ folder_done:
         goto out;
     }
 
-    Sink sink = {rows, journal, &man, ps, rank0 ? &joined : NULL};
-    ExecInput in = {.recipe = r, .model = mm, .tok = tok, .prompts = ps};
-    ExecOptions eo = {.threads = threads, .naive = o->naive, .want_flops = o->stats != NULL, .limit = o->limit,
-                      .quiet = o->quiet || !rank0, .start = start, .shard = ranked ? ranks_rank() : o->shard,
-                      .n_shards = ranked ? ranks_size() : n_shards,
-                      .on_prompts = ranked ? on_prompts_ranks : on_prompts, .ctx = &sink, .keep = o->keep,
-                      .n_keep = o->n_keep, .max_tokens = max_tokens};
-    if (exec_recipe(&in, &eo, &res, err) < 0) {
-        if (ranked) ranks_abort(err->status ? err->status : KOP_EXIT_DATA, "%s", err->msg); /* the others are mid-run */
+    Sink sink = {u.rows, u.journal, &u.man, &u.ps, u.rank0 ? &u.joined : NULL};
+    ExecInput in = {.recipe = r, .model = u.mm, .tok = u.tok, .prompts = &u.ps};
+    ExecOptions eo = {.threads = u.threads, .naive = o->naive, .want_flops = o->stats != NULL, .limit = o->limit,
+                      .quiet = o->quiet || !u.rank0, .start = u.start, .shard = u.ranked ? ranks_rank() : o->shard,
+                      .n_shards = u.ranked ? ranks_size() : u.n_shards,
+                      .on_prompts = u.ranked ? on_prompts_ranks : on_prompts, .ctx = &sink, .keep = o->keep,
+                      .n_keep = o->n_keep, .max_tokens = u.max_tokens};
+    if (exec_recipe(&in, &eo, &u.res, err) < 0) {
+        if (u.ranked) ranks_abort(err->status ? err->status : KOP_EXIT_DATA, "%s", err->msg); /* the others are mid-run */
         goto out;
     }
-    if (!rank0) { /* rank 0 writes the rest */
-        status = 0;
-        goto out;
-    }
-    if (ranked) { /* the whole run's results, with the labels every rank found alike */
-        joined.t_labels = res.t_labels;
-        joined.n_t_labels = res.n_t_labels;
-        joined.seconds = res.seconds;
-        res.t_labels = NULL;
-        res.n_t_labels = 0;
-        results_finish(&joined);
-        results_free(&res);
-        res = joined;
-        memset(&joined, 0, sizeof joined);
-    }
-    for (int i = 0; i < res.n_prompts; i++) { /* the journal (resumed, other ranks') does not carry ids */
-        PromptResult *q = &res.prompts[i];
-        q->id = ps->v[q->index]->id >= 0 ? ps->v[q->index]->id : q->index;
-    }
-    if (o->stats)
-        *o->stats = (RunStats){.prompts = res.n_used, .runs = res.n_runs, .seconds = res.seconds, .knock_flops = res.flops};
-    if (ferror(rows) || fclose(rows) != 0) {
-        rows = NULL;
-        kop_fail_errno(err, "%s: write failed", rows_path);
-        goto out;
-    }
-    rows = NULL;
-    man.n_used = res.n_used;
-    man.n_seen = res.n_prompts ? res.prompts[res.n_prompts - 1].index + 1 : 0;
-    for (int si = 0; si < ps->n_sets; si++)
-        for (int s = 0; s < ps->sets[si]->n_skipped; s++) manifest_skip_line(&man, ps->sets[si]->skipped[s]);
-    if (res.n_counted == 0) {
-        kop_fail(err, KOP_EXIT_DATA, "%s: no prompt left to measure (%d skipped; see %s)", o->recipe_path, man.n_skipped, man_path);
-        manifest_write(man_path, &man, NULL);
-        goto out;
-    }
-    /* a shard's summary and figures would cover a part of the prompts: kop merge writes them */
-    if (n_shards == 1 && (run_outputs(r, &res, out_dir, err) < 0 || write_clean(&res, ps, tok, out_dir, err) < 0)) goto out;
-    journal_labels(journal, res.t_labels, res.n_t_labels);
-    journal_complete(journal);
-    man.wall_seconds = kop_now() - t_start;
-    man.complete = 1;
-    if (manifest_write(man_path, &man, err) < 0) goto out;
-    if (o->log) log_done(o->log, &res, &man, out_dir, resumed);
-    if (o->summary) results_summary(&res, o->summary);
-    status = 0;
+    status = u.rank0 ? run_finish(&u, err) : 0; /* rank 0 writes the rest */
 out:
     /* the ranks' agreements every rank makes, whichever way it came here */
     for (; agreed < 2; agreed++) ranks_agree(-1, err);
     if (ranks_agree(status, err) < 0) status = -1;
-    if (rows) fclose(rows);
-    if (journal) fclose(journal);
-    outdir_release(&od);
-    results_free(&res);
-    results_free(&joined);
-    manifest_free(&man);
-    free(out_dir); free(rows_path); free(man_path); free(journal_path);
-    prompt_list_free(ps);
-    tokenizer_free(tok);
-    if (own_ids) { /* a pipeline's recipe outlives this run */
-        ((Recipe *)r)->keep_ids = NULL;
-        ((Recipe *)r)->n_keep_ids = -1;
-        free(own_ids);
-    }
-    free(kept_ids);
-    diag_free(d);
-    arena_free(ar);
-    free(model_name);
-    if (!o->model) model_free(&own);
-    free(text);
+    run_free(&u);
     return status;
 }
 
