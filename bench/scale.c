@@ -2,7 +2,7 @@
  * (bench/checkpoint writes them), with load time and peak memory.
  *
  *   bench/scale [--kop PATH] [--threads 1,2] [--prompts 8] [--tokens 12]
- *               DIR...
+ *               [--mem-limit GB] DIR...
  *
  * For each DIR, one Markdown table row per thread count: seconds per prompt
  * of the sweep (the prompt loop only, without loading), achieved GFLOP/s of
@@ -23,7 +23,11 @@
  * (getrusage of the waited child: the pages of the mapped weight files it
  * touched included) is its own and OpenMP and BLIS start clean.  The run's
  * child does what `kop run RECIPE --model DIR --threads N` does (model_load,
- * then run_recipe), timing the load apart. */
+ * then run_recipe), timing the load apart.  Each child's address space is
+ * limited to the machine's physical memory (--mem-limit GB to change it, 0
+ * for none): a model that does not fit fails its row at once (kop reports
+ * the failed allocation) instead of driving the node into swap or the OOM
+ * killer. */
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -46,6 +50,9 @@ typedef struct {
     int ok;
 } Child;
 
+/* The children's address space limit in bytes (0: none). */
+static unsigned long long mem_limit;
+
 /* Runs argv (argv[0] a path) with stdout into c->out; 0 when it exited 0. */
 static int spawn(char *const *argv, Child *c)
 {
@@ -59,6 +66,8 @@ static int spawn(char *const *argv, Child *c)
         dup2(fd[1], 1);
         close(fd[0]);
         close(fd[1]);
+        struct rlimit rl = {mem_limit, mem_limit};
+        if (mem_limit && setrlimit(RLIMIT_AS, &rl) < 0) perror("setrlimit");
         execv(argv[0], argv);
         fprintf(stderr, "scale: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -148,7 +157,7 @@ static int child_run(const char *dir, int threads, int n_prompts, int tokens)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench/scale [--kop PATH] [--threads 1,2] [--prompts 8] [--tokens 12] DIR...\n");
+    fprintf(stderr, "usage: bench/scale [--kop PATH] [--threads 1,2] [--prompts 8] [--tokens 12] [--mem-limit GB] DIR...\n");
     exit(2);
 }
 
@@ -161,6 +170,7 @@ int main(int argc, char **argv)
     char kop[4096], self[4096];
     ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
     if (k <= 0) { perror("/proc/self/exe"); return 2; }
+    mem_limit = (unsigned long long)sysconf(_SC_PHYS_PAGES) * (unsigned long long)sysconf(_SC_PAGESIZE);
     self[k] = 0;
     char here[4096];
     snprintf(here, sizeof here, "%s", self);
@@ -173,12 +183,22 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i - 1], "--prompts")) n_prompts = atoi(v);
         else if (!strcmp(argv[i - 1], "--tokens")) tokens = atoi(v);
         else if (!strcmp(argv[i - 1], "--kop")) snprintf(kop, sizeof kop, "%s", v);
+        else if (!strcmp(argv[i - 1], "--mem-limit")) mem_limit = (unsigned long long)(atof(v) * 1e9);
         else usage();
     }
     if (first_dir >= argc || nthreads < 1 || n_prompts < 1 || tokens < 6) usage();
     if (access(kop, X_OK) < 0) {
         fprintf(stderr, "scale: no kop binary at %s (give --kop PATH)\n", kop);
         return 2;
+    }
+
+    for (int d = first_dir; d < argc; d++) { /* before a minute of measuring */
+        char cfg[4200];
+        snprintf(cfg, sizeof cfg, "%s/config.json", argv[d]);
+        if (access(cfg, R_OK) < 0) {
+            fprintf(stderr, "scale: %s: no config.json there (not a model directory)\n", argv[d]);
+            return 2;
+        }
     }
 
     double peak[8];
