@@ -2,7 +2,7 @@
  * published checkpoint, which kop loads exactly as it loads the real one.
  *
  *   bench/checkpoint SHAPE DIR [--dtype f32|bf16|f16] [--layers N]
- *                    [--shard-size SIZE] [--seed S]
+ *                    [--shard-size SIZE] [--seed S] [--dry-run]
  *
  * DIR (made, with its parents; it must not hold anything yet) receives
  * config.json in the hub's form (checkpoint_shapes.c) and the weights as
@@ -13,7 +13,8 @@
  * shard.  Inside a file the tensors are sorted by name and packed as the
  * safetensors library packs them, so their alignment in the mapping is the
  * one real files have.  --layers N keeps the widths and vocabulary but
- * writes N layers (a quick check of a big shape's tensors).  No tokenizer is
+ * writes N layers (a quick check of a big shape's tensors).  --dry-run
+ * writes nothing and prints the parameter count, size and files.  No tokenizer is
  * written: recipes on these models give their prompts as token ids.
  *
  * The values are streamed: a chunk of one tensor at a time is drawn,
@@ -56,7 +57,7 @@ static int die(const char *fmt, ...)
 static int usage(const char *msg)
 {
     fprintf(stderr, "checkpoint: %s\nusage: bench/checkpoint SHAPE DIR [--dtype f32|bf16|f16] [--layers N] "
-                    "[--shard-size SIZE] [--seed S]\nshapes: %s\n", msg, ckpt_shape_names());
+                    "[--shard-size SIZE] [--seed S] [--dry-run]\nshapes: %s\n", msg, ckpt_shape_names());
     exit(2);
 }
 
@@ -241,10 +242,12 @@ int main(int argc, char **argv)
     Dtype dt = DT_F32;
     uint64_t shard_size = 5000000000ull;
     unsigned seed = 1;
-    int layers = 0;
+    int layers = 0, dry = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (a[0] == '-' && a[1] == '-') {
+        if (!strcmp(a, "--dry-run")) {
+            dry = 1;
+        } else if (a[0] == '-' && a[1] == '-') {
             if (i + 1 >= argc) usage("an option needs a value");
             const char *v = argv[++i];
             char *end;
@@ -299,6 +302,13 @@ int main(int argc, char **argv)
         params += numel(&ts[i]);
     }
 
+    if (dry) {
+        printf("%s: %s, %d layers, %s: %llu parameters, %.3f GB in %d file%s (not written)\n", dir, s->name, L,
+               dtype_st[dt], (unsigned long long)params, (double)total / 1e9, n_shards, n_shards == 1 ? "" : "s");
+        free(shard);
+        free(ts);
+        return 0;
+    }
     make_dir(dir);
     struct statvfs vfs;
     if (statvfs(dir, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < total + (1u << 20))
