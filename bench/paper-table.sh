@@ -21,6 +21,10 @@ for p in "$B/bench/checkpoint" "$B/bench/scale" "$B/kop"; do
 done
 [ $# -gt 0 ] || set -- mamba-130m:f32 mamba-130m:bf16 mamba2-130m:f32 gpt2-xl:f32 gpt2-xl:bf16 \
     mamba-2.8b:f32 mamba-2.8b:bf16 mamba2-2.7b:f32 mamba2-2.7b:bf16 falcon-mamba-7b:bf16
+for sd in "$@"; do # every name checked before an hour of measuring
+    "$B/bench/checkpoint" "${sd%%:*}" "$CKPT/x" --dtype "${sd#*:}" --dry-run > /dev/null \
+        || { echo "paper-table: '$sd' is not SHAPE:DTYPE (dtype f32, bf16 or f16)" >&2; exit 2; }
+done
 mkdir -p "$CKPT"
 echo "| shape | dtype | threads | s/prompt | GFLOP/s | % sgemm peak | load s | peak RSS GB | kop info s | kop info RSS GB |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
