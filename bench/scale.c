@@ -211,7 +211,7 @@ int main(int argc, char **argv)
         peak[i] = atof(c.out);
         printf("BLIS sgemm 1024^3, %d thread(s): %.1f GFLOP/s\n", threads[i], peak[i]);
     }
-    printf("\n%d prompts of %d random token ids each\n\n", n_prompts, tokens);
+    printf("\n%d prompt%s of %d random token ids each\n\n", n_prompts, n_prompts == 1 ? "" : "s", tokens);
     printf("| shape | dtype | threads | s/prompt | GFLOP/s | %% sgemm peak | load s | peak RSS GB "
            "| kop info s | kop info RSS GB |\n|---|---|---|---|---|---|---|---|---|---|\n");
     fflush(stdout);
