@@ -278,6 +278,20 @@ const StTensor *st_find(const StFile *f, const char *name)
 // ---------------------------------------------------------------------------
 // Conversion to fp32
 
+/* A tensor copied out of the mapping is not read there again: its pages
+ * leave this process's resident memory (they stay in the page cache, and
+ * a neighbour's page dropped at the edges is read back if used), so a
+ * model whose tensors are all copied holds one copy, not two. */
+static void release_pages(const StFile *f, const StTensor *t)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), lo = (uintptr_t)t->data, hi = lo + t->nbytes;
+    uintptr_t map = (uintptr_t)f->map;
+    if (lo < map || hi > map + f->map_len) return; /* a torch view copied out already */
+    lo = (lo + page - 1) / page * page;
+    hi = hi / page * page;
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 const float *st_tensor_f32(const StFile *f, const StTensor *t, float **owned, KopError *err)
 {
     *owned = NULL;
@@ -291,6 +305,7 @@ const float *st_tensor_f32(const StFile *f, const StTensor *t, float **owned, Ko
     float *buf = kop_xmalloc(sizeof *buf * (size_t)t->numel);
     kern_widen(buf, (KernMat){t->data, st_kern_dtype(t->dtype)}, 0, (size_t)t->numel);
     *owned = buf;
+    release_pages(f, t);
     return buf;
 }
 
