@@ -2,6 +2,9 @@
 #include "kernels.h"
 
 #include <blis.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +98,19 @@ static int block_lines(int K, int N)
     return n < N ? n : N;
 }
 
+/* Lines [0, n) of a block: line i is `len` elements of W from first + i *
+ * stride, widened to w + i * len.  Outside a parallel region the BLIS
+ * products that follow run on every thread, so the widening does too (it is
+ * elementwise: the thread count cannot change a result); inside one, the
+ * calling thread has its own products and widens alone. */
+static void widen_lines(float *w, KernMat W, size_t first, size_t stride, int n, int len)
+{
+#ifdef _OPENMP
+    #pragma omp parallel for schedule(static) if (!omp_in_parallel() && (size_t)n * len >= 65536)
+#endif
+    for (int i = 0; i < n; i++) kern_widen(w + (size_t)i * len, W, first + (size_t)i * stride, (size_t)len);
+}
+
 void kern_linear(float *out, int ldo, const float *x, int ldx, KernMat W, const float *b,
                  int T, int K, int N)
 {
@@ -108,7 +124,7 @@ void kern_linear(float *out, int ldo, const float *x, int ldx, KernMat W, const 
     float *w = widen_buffer((size_t)nb * K);
     for (int n0 = 0; n0 < N; n0 += nb) {
         int n = N - n0 < nb ? N - n0 : nb;
-        kern_widen(w, W, (size_t)n0 * K, (size_t)n * K);
+        widen_lines(w, W, (size_t)n0 * K, (size_t)K, n, K);
         kern_sgemm(0, 1, T, n, K, x, ldx, w, K, beta, out + n0, ldo);
     }
 }
@@ -126,7 +142,7 @@ void kern_linear_kn(float *out, int ldo, const float *x, int ldx, KernMat W, con
     float *w = widen_buffer((size_t)nb * K);
     for (int n0 = 0; n0 < N; n0 += nb) {
         int n = N - n0 < nb ? N - n0 : nb;
-        for (int k = 0; k < K; k++) kern_widen(w + (size_t)k * n, W, (size_t)k * N + n0, (size_t)n);
+        widen_lines(w, W, (size_t)n0, (size_t)N, K, n);
         kern_sgemm(0, 0, T, n, K, x, ldx, w, n, beta, out + n0, ldo);
     }
 }

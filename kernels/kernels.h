@@ -1,7 +1,9 @@
 /* kernels.h: the numeric kernels of kop.
  *
  * Pure functions on fp32 arrays: no allocation, no I/O, no globals and no
- * OpenMP regions of their own.  The model code (src/model_*.c) decides how to
+ * OpenMP regions of their own (one exception each: the products on F16 and
+ * BF16 weights widen them into a buffer of the thread's, on every thread
+ * when called outside a parallel region; see kern_linear).  The model code (src/model_*.c) decides how to
  * split work across threads and calls these on disjoint slices (rows, channels
  * or heads), so every output element is computed by one thread in one fixed
  * order and results are bit-identical for any thread count.
