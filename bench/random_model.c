@@ -218,3 +218,13 @@ double bench_sgemm_gflops(int threads)
     free(A); free(B); free(C);
     return 2.0 * n * n * (double)n * reps / t / 1e9;
 }
+
+void bench_sweep_statements(FILE *f, int features)
+{
+    const char *groups[] = {"subject", "relation", "last", "first"};
+    for (int i = 0; i < 4; i++) fprintf(f, "block %s -> last in layers[k-4..k+4]\n", groups[i]);
+    if (features)
+        fprintf(f, "block subject -> last in layers[k-4..k+4] features ctx_dep\n"
+                   "block subject -> last in layers[k-4..k+4] features ctx_indep\n");
+    fprintf(f, "measure prob_change\n");
+}

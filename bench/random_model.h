@@ -1,10 +1,11 @@
 /* random_model.h: a Model with the shapes of a real checkpoint and random
  * weights, made in memory, for benchmarks (no files, no downloads).
  * Shapes: "mamba-130m", "mamba2-130m", "gpt2" (124M), "gpt2-medium",
- * "llama-3.2-1b" (GQA, llama3 rope scaling, tied; about 6 GB of fp32 with
- * the transposed head). */
+ * "llama-3.2-1b" (GQA, llama3 rope scaling, tied; about 5 GB of fp32). */
 #ifndef KOP_BENCH_RANDOM_MODEL_H
 #define KOP_BENCH_RANDOM_MODEL_H
+
+#include <stdio.h>
 
 #include "model.h"
 
@@ -18,5 +19,9 @@ int bench_parse_list(const char *s, int *out, int max);
 /* OpenMP and BLIS both at n threads. */
 void bench_set_threads(int n);
 double bench_sgemm_gflops(int threads);
+/* The paper sweep's statements (bench/sweep, bench/scale): four groups
+ * -> last in windows of 9, with FEATURES the two feature knockouts, and
+ * the measure. */
+void bench_sweep_statements(FILE *f, int features);
 
 #endif

@@ -113,12 +113,7 @@ static int write_recipe(const char *path, int n, int t, int vocab, int features)
         }
         fprintf(f, "] subject [2..4]\n");
     }
-    const char *groups[] = {"subject", "relation", "last", "first"};
-    for (int i = 0; i < 4; i++) fprintf(f, "block %s -> last in layers[k-4..k+4]\n", groups[i]);
-    if (features)
-        fprintf(f, "block subject -> last in layers[k-4..k+4] features ctx_dep\n"
-                   "block subject -> last in layers[k-4..k+4] features ctx_indep\n");
-    fprintf(f, "measure prob_change\n");
+    bench_sweep_statements(f, features);
     return fclose(f);
 }
 

@@ -30,12 +30,7 @@ static int write_recipe(const char *path, const char *shared, int n_prompts, int
     FILE *f = fopen(path, "w");
     if (!f) return -1;
     fprintf(f, "experiment \"bench-sweep\"\nprompts counterfact \"%s/data/known_1000.json\"\nlimit %d\n", shared, n_prompts);
-    const char *groups[] = {"subject", "relation", "last", "first"};
-    for (int i = 0; i < 4; i++) fprintf(f, "block %s -> last in layers[k-4..k+4]\n", groups[i]);
-    if (features)
-        fprintf(f, "block subject -> last in layers[k-4..k+4] features ctx_dep\n"
-                   "block subject -> last in layers[k-4..k+4] features ctx_indep\n");
-    fprintf(f, "measure prob_change\n");
+    bench_sweep_statements(f, features);
     return fclose(f);
 }
 

@@ -111,12 +111,14 @@ static void widen_lines(float *w, KernMat W, size_t first, size_t stride, int n,
     for (int i = 0; i < n; i++) kern_widen(w + (size_t)i * len, W, first + (size_t)i * stride, (size_t)len);
 }
 
-void kern_linear(float *out, int ldo, const float *x, int ldx, KernMat W, const float *b,
-                 int T, int K, int N)
+/* out = x . op(W) + beta out on W as stored: an F32 W in one product, an
+ * F16 or BF16 one a block of nb output columns at a time (W's rows in the
+ * torch layout, its columns in the Conv1D one, kn). */
+static void linear_stored(float *out, int ldo, const float *x, int ldx, KernMat W, float beta, int T, int K, int N,
+                          int kn)
 {
-    float beta = add_bias(out, ldo, b, T, N);
     if (W.dtype == KERN_F32) {
-        kern_sgemm(0, 1, T, N, K, x, ldx, W.data, K, beta, out, ldo);
+        kern_sgemm(0, !kn, T, N, K, x, ldx, W.data, kn ? N : K, beta, out, ldo);
         return;
     }
     if (T <= 0 || N <= 0) return;
@@ -124,25 +126,20 @@ void kern_linear(float *out, int ldo, const float *x, int ldx, KernMat W, const 
     float *w = widen_buffer((size_t)nb * K);
     for (int n0 = 0; n0 < N; n0 += nb) {
         int n = N - n0 < nb ? N - n0 : nb;
-        widen_lines(w, W, (size_t)n0 * K, (size_t)K, n, K);
-        kern_sgemm(0, 1, T, n, K, x, ldx, w, K, beta, out + n0, ldo);
+        if (kn) widen_lines(w, W, (size_t)n0, (size_t)N, K, n);
+        else widen_lines(w, W, (size_t)n0 * K, (size_t)K, n, K);
+        kern_sgemm(0, !kn, T, n, K, x, ldx, w, kn ? n : K, beta, out + n0, ldo);
     }
+}
+
+void kern_linear(float *out, int ldo, const float *x, int ldx, KernMat W, const float *b,
+                 int T, int K, int N)
+{
+    linear_stored(out, ldo, x, ldx, W, add_bias(out, ldo, b, T, N), T, K, N, 0);
 }
 
 void kern_linear_kn(float *out, int ldo, const float *x, int ldx, KernMat W, const float *b,
                     int T, int K, int N)
 {
-    float beta = add_bias(out, ldo, b, T, N);
-    if (W.dtype == KERN_F32) {
-        kern_sgemm(0, 0, T, N, K, x, ldx, W.data, N, beta, out, ldo);
-        return;
-    }
-    if (T <= 0 || N <= 0) return;
-    int nb = block_lines(K, N);
-    float *w = widen_buffer((size_t)nb * K);
-    for (int n0 = 0; n0 < N; n0 += nb) {
-        int n = N - n0 < nb ? N - n0 : nb;
-        widen_lines(w, W, (size_t)n0, (size_t)N, K, n);
-        kern_sgemm(0, 0, T, n, K, x, ldx, w, n, beta, out + n0, ldo);
-    }
+    linear_stored(out, ldo, x, ldx, W, add_bias(out, ldo, b, T, N), T, K, N, 1);
 }
