@@ -105,7 +105,7 @@ typedef struct Model {
 
 /* Compute the tensors the forward passes use in another form than stored
  * (Mamba-1's A_t, the rotary frequencies), once per model rather than once
- * per call.  Called by model_load unless MODEL_LOAD_NO_DERIVE; a model built
+ * per call.  Called by model_load unless MODEL_LOAD_DESCRIBE; a model built
  * by hand (bench/) calls it itself. */
 void model_derive(Model *m);
 /* Floats model_derive allocates for M's config. */
@@ -121,9 +121,11 @@ int config_load(Config *cfg, const char *dir, KopError *err);
 /* Load DIR; on failure err names the file and what is wrong (status 1 for a
  * bad model, 2 for an I/O error) and *m is left freed. */
 int model_load(Model *m, const char *dir, KopError *err);
-/* model_load with flags: MODEL_LOAD_NO_DERIVE skips model_derive, for
- * callers that describe the model without running it (`kop info`). */
-enum { MODEL_LOAD_NO_DERIVE = 1 };
+/* model_load with flags.  MODEL_LOAD_DESCRIBE, for callers that describe
+ * the model without running it (`kop info`): no model_derive, and no F32
+ * weight copied to aligned memory (bytes_copied counts those a run copies
+ * all the same), so that nothing but the headers is read. */
+enum { MODEL_LOAD_DESCRIBE = 1 };
 int model_load_flags(Model *m, const char *dir, int flags, KopError *err);
 void model_free(Model *m);
 

@@ -47,6 +47,7 @@ struct ModelLoader {
     char *index_path;
     KopError *err;
     int failed;              /* sticky: the first error is the one reported */
+    int describe;            /* MODEL_LOAD_DESCRIBE */
 };
 typedef struct ModelLoader Loader;
 
@@ -210,7 +211,11 @@ static KernMat bind(Loader *L, const StFile *f, const StTensor *t, int stored)
             return p->seen_as[i];
     void *owned = NULL;
     KernMat w;
-    if (stored) {
+    int as_if = 0; /* describing: an F32 tensor a run would realign is used in place, counted as copied */
+    if (L->describe && t->dtype == ST_F32 && st_f32_copied(t) && (uintptr_t)t->data % sizeof(float) == 0) {
+        w = kern_mat_f32((const float *)t->data);
+        as_if = 1;
+    } else if (stored) {
         w = st_tensor_mat(f, t, &owned, L->err);
     } else {
         float *buf;
@@ -229,10 +234,10 @@ static KernMat bind(Loader *L, const StFile *f, const StTensor *t, int stored)
     p->seen_as[p->n_seen++] = w;
     Model *m = L->m;
     size_t bytes = (size_t)t->numel * kern_dtype_size(w.dtype);
-    if (owned) {
-        if (p->n_owned == p->cap_owned)
+    if (owned || as_if) {
+        if (owned && p->n_owned == p->cap_owned)
             p->owned = kop_xrealloc(p->owned, sizeof *p->owned * (size_t)(p->cap_owned = 2 * p->cap_owned + 16));
-        p->owned[p->n_owned++] = owned;
+        if (owned) p->owned[p->n_owned++] = owned;
         m->bytes_copied += bytes;
     } else {
         m->bytes_mapped += bytes;
@@ -339,7 +344,7 @@ int model_load_flags(Model *m, const char *dir, int flags, KopError *err)
     memset(m, 0, sizeof *m);
     m->dir = kop_xstrdup(dir);
     LoadPriv *p = m->priv = kop_xcalloc(1, sizeof *p);
-    Loader L = {.m = m, .p = p, .err = err};
+    Loader L = {.m = m, .p = p, .err = err, .describe = !!(flags & MODEL_LOAD_DESCRIBE)};
     if (config_load(&m->cfg, dir, err) < 0 || open_files(&L) < 0) L.failed = 1;
     if (!L.failed) check_extra_layers(&L);
     if (!L.failed) {
@@ -352,7 +357,7 @@ int model_load_flags(Model *m, const char *dir, int flags, KopError *err)
         model_free(m);
         return -1;
     }
-    if (!(flags & MODEL_LOAD_NO_DERIVE)) model_derive(m);
+    if (!(flags & MODEL_LOAD_DESCRIBE)) model_derive(m);
     return 0;
 }
 

@@ -292,11 +292,16 @@ static void release_pages(const StFile *f, const StTensor *t)
     if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
+int st_f32_copied(const StTensor *t)
+{
+    size_t align = t->nbytes >= KOP_ALIGN_FROM ? KOP_ALIGN : sizeof(float);
+    return (uintptr_t)t->data % align != 0;
+}
+
 const float *st_tensor_f32(const StFile *f, const StTensor *t, float **owned, KopError *err)
 {
     *owned = NULL;
-    size_t align = t->nbytes >= KOP_ALIGN_FROM ? KOP_ALIGN : sizeof(float);
-    if (t->dtype == ST_F32 && (uintptr_t)t->data % align == 0) return (const float *)t->data;
+    if (t->dtype == ST_F32 && !st_f32_copied(t)) return (const float *)t->data;
     if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16) {
         kop_fail(err, KOP_EXIT_DATA, "%s: tensor '%s' has dtype %s; kop reads weights as F32, F16 or BF16",
                  f->path, t->name, st_dtype_name(t->dtype));

@@ -81,6 +81,8 @@ size_t st_dtype_size(StDtype d);        /* bytes per element */
  * fails with an error naming FILE's path, the tensor and its dtype. */
 const float *st_tensor_f32(const StFile *f, const StTensor *t, float **owned, KopError *err);
 
+/* Whether st_tensor_f32 copies this F32 tensor (its alignment). */
+int st_f32_copied(const StTensor *t);
 /* The tensor as a weight matrix in its stored dtype (kernels.h): an F32
  * tensor as st_tensor_f32 gives it (*owned as there), an F16 or BF16 one
  * always in place (*owned = NULL).  Any other dtype fails as in

@@ -723,6 +723,55 @@ static void test_configs(void)
                         " \"D_has_hdim\": true}}", "'D_has_hdim' is true", "a mamba_ssm Mamba-2 with D per channel");
 }
 
+// ---------------------------------------------------------------------------
+// F32 weights that are not 64-byte aligned in the file: a run copies them to
+// aligned memory; `kop info` (MODEL_LOAD_DESCRIBE) uses them in place and
+// counts the same bytes.
+
+static void test_describe(SwList *l)
+{
+    const int C = 32, V = 64, T = 8, I = 128;
+    l->n = 0;
+    sw_add(l, "F32", SW1(3), "a.odd");  /* 12 bytes first: nothing after it is 64-byte aligned */
+    sw_add(l, "F32", SW2(V, C), "wte.weight");
+    sw_add(l, "F32", SW2(T, C), "wpe.weight");
+    sw_add(l, "F32", SW1(C), "h.0.ln_1.weight");
+    sw_add(l, "F32", SW1(C), "h.0.ln_1.bias");
+    sw_add(l, "F32", SW2(C, 3 * C), "h.0.attn.c_attn.weight");
+    sw_add(l, "F32", SW1(3 * C), "h.0.attn.c_attn.bias");
+    sw_add(l, "F32", SW2(C, C), "h.0.attn.c_proj.weight");
+    sw_add(l, "F32", SW1(C), "h.0.attn.c_proj.bias");
+    sw_add(l, "F32", SW1(C), "h.0.ln_2.weight");
+    sw_add(l, "F32", SW1(C), "h.0.ln_2.bias");
+    sw_add(l, "F32", SW2(C, I), "h.0.mlp.c_fc.weight");
+    sw_add(l, "F32", SW1(I), "h.0.mlp.c_fc.bias");
+    sw_add(l, "F32", SW2(I, C), "h.0.mlp.c_proj.weight");
+    sw_add(l, "F32", SW1(C), "h.0.mlp.c_proj.bias");
+    sw_add(l, "F32", SW1(C), "ln_f.weight");
+    sw_add(l, "F32", SW1(C), "ln_f.bias");
+    char *d = new_case("gpt2-misaligned");
+    write_model(d, "{\"model_type\": \"gpt2\", \"n_embd\": 32, \"n_head\": 2, \"n_layer\": 1, \"n_positions\": 8,"
+                   " \"vocab_size\": 64}", l);
+    Model run, info;
+    KopError err = {0};
+    if (!load_ok(&run, d, "a GPT-2 whose matrices are not 64-byte aligned")) {
+        free(d);
+        return;
+    }
+    ok(model_load_flags(&info, d, MODEL_LOAD_DESCRIBE, &err) == 0, "  loads for kop info too");
+    uintptr_t fc_run = (uintptr_t)G2(run)[0].fc_w.data, fc_info = (uintptr_t)G2(info)[0].fc_w.data;
+    ok(fc_run % 64 == 0 && fc_info % 64 != 0, "  a run realigns c_fc (16 KB); kop info reads it in place");
+    ok(run.bytes_copied > (size_t)4 * C * I && run.bytes_copied == info.bytes_copied
+           && run.bytes_mapped == info.bytes_mapped, "  both count the same bytes copied (%zu) and in place (%zu)",
+       run.bytes_copied, run.bytes_mapped);
+    ok(values_match(l, "h.0.mlp.c_fc.weight", G2(info)[0].fc_w) && values_match(l, "h.0.mlp.c_fc.weight", G2(run)[0].fc_w),
+       "  with the file's values either way");
+    ok(run.derived == NULL && info.derived == NULL, "  GPT-2 derives nothing");
+    model_free(&run);
+    model_free(&info);
+    free(d);
+}
+
 int main(void)
 {
     char *r = sw_tmpdir();
@@ -735,6 +784,7 @@ int main(void)
     test_mamba1_f16(l);
     test_mamba2_sharded(l);
     test_gpt2_prefixed(l);
+    test_describe(l);
     test_broken(l);
     test_configs();
     free(l);
