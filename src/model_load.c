@@ -234,14 +234,12 @@ static KernMat bind(Loader *L, const StFile *f, const StTensor *t, int stored)
     p->seen_as[p->n_seen++] = w;
     Model *m = L->m;
     size_t bytes = (size_t)t->numel * kern_dtype_size(w.dtype);
-    if (owned || as_if) {
-        if (owned && p->n_owned == p->cap_owned)
+    if (owned) {
+        if (p->n_owned == p->cap_owned)
             p->owned = kop_xrealloc(p->owned, sizeof *p->owned * (size_t)(p->cap_owned = 2 * p->cap_owned + 16));
-        if (owned) p->owned[p->n_owned++] = owned;
-        m->bytes_copied += bytes;
-    } else {
-        m->bytes_mapped += bytes;
+        p->owned[p->n_owned++] = owned;
     }
+    *(owned || as_if ? &m->bytes_copied : &m->bytes_mapped) += bytes;
     m->n_params += (size_t)t->numel;
     const char *dt = st_dtype_name(t->dtype);
     if (!m->weight_dtype[0]) snprintf(m->weight_dtype, sizeof m->weight_dtype, "%s", dt);
