@@ -68,6 +68,13 @@ static const char *const global_names[PKG_N][2] = {
     [PKG_FLOAT_STORAGE] = {"torch", "FloatStorage"},
     [PKG_HALF_STORAGE] = {"torch", "HalfStorage"},
     [PKG_BFLOAT16_STORAGE] = {"torch", "BFloat16Storage"},
+    [PKG_DOUBLE_STORAGE] = {"torch", "DoubleStorage"},
+    [PKG_BOOL_STORAGE] = {"torch", "BoolStorage"},
+    [PKG_BYTE_STORAGE] = {"torch", "ByteStorage"},
+    [PKG_CHAR_STORAGE] = {"torch", "CharStorage"},
+    [PKG_SHORT_STORAGE] = {"torch", "ShortStorage"},
+    [PKG_INT_STORAGE] = {"torch", "IntStorage"},
+    [PKG_LONG_STORAGE] = {"torch", "LongStorage"},
 };
 
 const char *pk_global_name(PkGlobal g)
@@ -79,6 +86,13 @@ const char *pk_global_name(PkGlobal g)
         [PKG_FLOAT_STORAGE] = "torch.FloatStorage",
         [PKG_HALF_STORAGE] = "torch.HalfStorage",
         [PKG_BFLOAT16_STORAGE] = "torch.BFloat16Storage",
+        [PKG_DOUBLE_STORAGE] = "torch.DoubleStorage",
+        [PKG_BOOL_STORAGE] = "torch.BoolStorage",
+        [PKG_BYTE_STORAGE] = "torch.ByteStorage",
+        [PKG_CHAR_STORAGE] = "torch.CharStorage",
+        [PKG_SHORT_STORAGE] = "torch.ShortStorage",
+        [PKG_INT_STORAGE] = "torch.IntStorage",
+        [PKG_LONG_STORAGE] = "torch.LongStorage",
     };
     KOP_ASSERT(g >= 0 && g < PKG_N);
     return full[g];
@@ -307,8 +321,8 @@ static PkValue *global(Vm *vm, const char *mod, size_t nm, const char *name, siz
         }
     char qm[80], qn[80];
     return vfail(vm, "the pickle asks for '%s.%s', which kop refuses: it reads only tensors (collections.OrderedDict, "
-                 "torch._utils._rebuild_tensor_v2 and _rebuild_parameter, torch.FloatStorage, HalfStorage and "
-                 "BFloat16Storage) and never runs anything a checkpoint names",
+                 "torch._utils._rebuild_tensor_v2 and _rebuild_parameter, torch's storage types of floats, "
+                 "ints and bools) and never runs anything a checkpoint names",
                  quoted(qm, sizeof qm, mod, nm), quoted(qn, sizeof qn, name, nn));
 }
 
@@ -383,12 +397,12 @@ static PkValue *persistent(Vm *vm, const PkValue *pid)
     if (!a || pid->u.seq.n != 5 || a[0]->kind != PK_STR || strcmp(a[0]->u.str.s, "storage"))
         return vfail(vm, "a persistent id that is not ('storage', type, key, location, numel)");
     if (a[1]->kind != PK_GLOBAL || a[1]->u.g < PKG_FLOAT_STORAGE)
-        return vfail(vm, "a storage whose type is not torch.FloatStorage, HalfStorage or BFloat16Storage");
+        return vfail(vm, "a storage whose type is not one of torch's storage types");
     if (a[2]->kind != PK_STR || !a[2]->u.str.len || strlen(a[2]->u.str.s) != a[2]->u.str.len
         || a[3]->kind != PK_STR || a[4]->kind != PK_INT || a[4]->u.i < 0)
         return vfail(vm, "a storage id with a bad key, location or element count");
     PkValue *v = new_value(vm, PK_STORAGE);
-    v->u.storage.dtype = a[1]->u.g == PKG_FLOAT_STORAGE ? PK_F32 : a[1]->u.g == PKG_HALF_STORAGE ? PK_F16 : PK_BF16;
+    v->u.storage.dtype = (PkDtype)(PK_F32 + (a[1]->u.g - PKG_FLOAT_STORAGE));
     v->u.storage.key = a[2]->u.str.s;
     v->u.storage.numel = a[4]->u.i;
     return v;

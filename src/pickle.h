@@ -46,11 +46,16 @@ typedef enum {
 /* The allow-list. */
 typedef enum {
     PKG_ORDERED_DICT, PKG_REBUILD_TENSOR_V2, PKG_REBUILD_PARAMETER,
-    PKG_FLOAT_STORAGE, PKG_HALF_STORAGE, PKG_BFLOAT16_STORAGE,
+    /* the storage types, in PkDtype's order: every one from here on */
+    PKG_FLOAT_STORAGE, PKG_HALF_STORAGE, PKG_BFLOAT16_STORAGE, PKG_DOUBLE_STORAGE,
+    PKG_BOOL_STORAGE, PKG_BYTE_STORAGE, PKG_CHAR_STORAGE, PKG_SHORT_STORAGE, PKG_INT_STORAGE, PKG_LONG_STORAGE,
     PKG_N
 } PkGlobal;
 
-typedef enum { PK_F32, PK_F16, PK_BF16 } PkDtype;
+/* A storage's elements.  Weights are the first three; the others are data
+ * a state dict may carry beside them (GPT-NeoX's bool attention masks, int
+ * counters), read as such and refused only if used as a weight. */
+typedef enum { PK_F32, PK_F16, PK_BF16, PK_F64, PK_B8, PK_U8, PK_I8, PK_I16, PK_I32, PK_I64 } PkDtype;
 
 typedef struct PkValue PkValue;
 

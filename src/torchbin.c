@@ -18,7 +18,10 @@
 
 static StDtype st_dtype(PkDtype d)
 {
-    return d == PK_F32 ? ST_F32 : d == PK_F16 ? ST_F16 : ST_BF16;
+    static const StDtype st[] = {[PK_F32] = ST_F32, [PK_F16] = ST_F16, [PK_BF16] = ST_BF16, [PK_F64] = ST_F64,
+                                 [PK_B8] = ST_BOOL, [PK_U8] = ST_U8, [PK_I8] = ST_I8, [PK_I16] = ST_I16,
+                                 [PK_I32] = ST_I32, [PK_I64] = ST_I64};
+    return st[d];
 }
 
 // ---------------------------------------------------------------------------

@@ -43,14 +43,16 @@ static uint16_t f16_bits(float x)
 /* The bytes of storage KEY: NUMEL elements of DTYPE ("FloatStorage", ...). */
 static unsigned char *storage_bytes(const char *key, const char *dtype, int64_t numel, size_t *len)
 {
-    int es = strcmp(dtype, "FloatStorage") ? 2 : 4;
-    unsigned char *p = malloc((size_t)numel * (size_t)es + 1);
+    int fl = !strcmp(dtype, "FloatStorage"), half = !strcmp(dtype, "HalfStorage") || !strcmp(dtype, "BFloat16Storage");
+    int es = fl ? 4 : half ? 2 : !strcmp(dtype, "LongStorage") ? 8 : 1; /* others: BoolStorage */
+    unsigned char *p = calloc((size_t)numel * (size_t)es + 1, 1);
     for (int64_t i = 0; i < numel; i++) {
         float v = sval(key, i);
         uint32_t b;
         memcpy(&b, &v, 4);
-        if (es == 2) b = !strcmp(dtype, "HalfStorage") ? f16_bits(v) : b >> 16;
-        for (int k = 0; k < es; k++) p[(size_t)i * (size_t)es + (size_t)k] = (unsigned char)(b >> (8 * k));
+        if (half) b = !strcmp(dtype, "HalfStorage") ? f16_bits(v) : b >> 16;
+        if (!fl && !half) b = (uint32_t)(i % 2); /* 0/1 as a bool, or a small int */
+        for (int k = 0; k < es && k < 4; k++) p[(size_t)i * (size_t)es + (size_t)k] = (unsigned char)(b >> (8 * k));
     }
     *len = (size_t)numel * (size_t)es;
     return p;
@@ -329,8 +331,8 @@ static void refusals(void)
     tw_op(&b, 0x80); tw_u8(&b, 2); tw_op(&b, '}'); tw_op(&b, ')'); tw_op(&b, 'R'); tw_op(&b, '.');
     expect_pickle_fail(&b, "REDUCE calls a dict", "REDUCE on a dict");
     b.n = 0;
-    tw_op(&b, 0x80); tw_u8(&b, 2); tw_global(&b, "torch", "DoubleStorage"); tw_op(&b, '.');
-    expect_pickle_fail(&b, "asks for 'torch.DoubleStorage'", "an F64 storage type");
+    tw_op(&b, 0x80); tw_u8(&b, 2); tw_global(&b, "torch", "QInt8Storage"); tw_op(&b, '.');
+    expect_pickle_fail(&b, "asks for 'torch.QInt8Storage'", "a quantized storage type");
     b.n = 0;
     tw_op(&b, 0x80); tw_u8(&b, 2); tw_op(&b, ']'); tw_op(&b, '.');
     expect_pickle_fail(&b, "holds a list, not a dict of tensors", "a list, not a state dict");
@@ -582,6 +584,9 @@ static void sharded_model(void)
         {"backbone.layers.0.mixer.D", "9", "BFloat16Storage", 8, 0, 1, {8}, {1}, 1, -1},
         {"backbone.layers.0.mixer.out_proj.weight", "10", "FloatStorage", 32, 0, T2(4, 8), {8, 1}, 0, -1},
         {"backbone.norm_f.weight", "11", "FloatStorage", 4, 0, 1, {4}, {1}, 0, -1},
+        /* buffers beside the weights, as GPT-NeoX's .bin files carry (attention.bias, a bool mask) */
+        {"backbone.layers.0.mixer.mask", "12", "BoolStorage", 4, 0, T2(2, 2), {2, 1}, 0, -1},
+        {"backbone.layers.0.mixer.steps", "13", "LongStorage", 1, 0, 0, {0}, {0}, 0, -1},
     };
     int n1 = sizeof s1 / sizeof s1[0], n2 = sizeof s2 / sizeof s2[0];
     TwZipOpt o = tw_torch_style();
@@ -601,9 +606,20 @@ static void sharded_model(void)
     snprintf(index + k, sizeof index - k, "}}");
     sw_write_text(sw_path("%s/pytorch_model.bin.index.json", dir), index);
 
-    Model m;
+    StFile f;
     KopError err = {0};
-    if (!ok(model_load(&m, dir, &err) == 0, "sharded mamba_ssm model: loads")) {
+    if (ok(tb_open_mem(&f, z2, l2, "shard2.bin", &err) == 0, "a shard with bool and int64 buffers opens")) {
+        const StTensor *mask = st_find(&f, "backbone.layers.0.mixer.mask"), *steps = st_find(&f, "backbone.layers.0.mixer.steps");
+        ok(mask && mask->dtype == ST_BOOL && mask->nbytes == 4 && mask->data[1] == 1 && steps && steps->dtype == ST_I64
+               && steps->nbytes == 8, "  read as data: a (2, 2) BOOL tensor and an I64 scalar");
+        float *owned;
+        ok(mask && !st_tensor_f32(&f, mask, &owned, &err) && strstr(err.msg, "dtype BOOL"),
+           "  a bool tensor used as a weight is refused by name (%s)", err.msg);
+        st_close(&f);
+    }
+    err = (KopError){0};
+    Model m;
+    if (!ok(model_load(&m, dir, &err) == 0, "sharded mamba_ssm model: loads, its buffers ignored")) {
         diag("%s", err.msg);
     } else {
         ok(m.cfg.arch == ARCH_MAMBA1 && m.cfg.vocab_size == 16 && m.cfg.vocab_padding == 6 && m.cfg.dt_rank == 1,
