@@ -60,4 +60,57 @@ static inline __attribute__((always_inline)) void kern_exp_scaled(float *out, co
     kern_exp_vec(out, x, N);
 }
 
+/* The same exp on one vector of eight (GCC vector extensions, so the
+ * baseline build gets two SSE halves): the operations of kern_exp_vec in
+ * the same order, so every lane gets the bits kern_exp_vec gives it, but
+ * kept in registers, for loops that exponentiate a few vectors at a time
+ * (the row scan's decays).  The selections are written as masks: C has no
+ * ?: on vectors. */
+/* The vectors are always inlined, so their ABI does not matter: no
+ * warning that passing them changes without AVX. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float kern_v8 __attribute__((vector_size(32)));
+typedef int32_t kern_v8i __attribute__((vector_size(32)));
+typedef float kern_v8u __attribute__((vector_size(32), aligned(4)));  /* for unaligned loads and stores */
+
+static inline __attribute__((always_inline)) kern_v8 kern_ld8(const float *p)
+{
+    return *(const kern_v8u *)p;
+}
+
+static inline __attribute__((always_inline)) void kern_st8(float *p, kern_v8 v)
+{
+    *(kern_v8u *)p = v;
+}
+
+static inline __attribute__((always_inline)) kern_v8 kern_sel8(kern_v8i m, kern_v8 a, kern_v8 b)
+{
+    return (kern_v8)((m & (kern_v8i)a) | (~m & (kern_v8i)b));
+}
+
+static inline __attribute__((always_inline)) kern_v8i kern_seli8(kern_v8i m, kern_v8i a, kern_v8i b)
+{
+    return (m & a) | (~m & b);
+}
+
+static inline __attribute__((always_inline)) kern_v8 kern_exp8(kern_v8 v)
+{
+    kern_v8 n = (v * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    kern_v8 r = v - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    kern_v8 p = r * 1.9875691500e-4f + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    /* n is a whole number (or NaN), so clamping it to [-127, 128] before
+     * the conversion gives the k that kern_exp_vec's clamps after it give */
+    const kern_v8 hi = {128.0f, 128.0f, 128.0f, 128.0f, 128.0f, 128.0f, 128.0f, 128.0f}, lo = hi - 255.0f;
+    kern_v8 nk = kern_sel8(n < hi, n, hi);
+    nk = kern_sel8(nk > lo, nk, lo);
+    kern_v8i k = __builtin_convertvector(nk, kern_v8i);
+    kern_v8 out = p * r * r + r + 1.0f;
+    return out * (kern_v8)((k + 127) << 23);
+}
+
 #endif
