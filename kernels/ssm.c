@@ -222,6 +222,24 @@ void kern_mamba1_states(float *const *h, const int *t_end, const unsigned char *
     }
     for (int eb = e0; eb < e1; eb += KERN_EB) {
         int ne = e1 - eb < KERN_EB ? e1 - eb : KERN_EB;
+        if (ne == KERN_EB) { /* the same operations on two vectors of eight in registers */
+            for (int t = t_lo; t <= t_hi; t++) {
+                const float *d = dt + (size_t)t * lddt + eb, *x = u + (size_t)t * ldu + eb, *b = B + (size_t)t * ldbc;
+                kern_v8 d0 = kern_ld8(d), d1 = kern_ld8(d + 8);
+                kern_v8 dx0 = d0 * kern_ld8(x), dx1 = d1 * kern_ld8(x + 8);
+                for (int k = 0; k < N; k++) {
+                    const float *ak = At + (size_t)k * ldA + eb;
+                    kern_v8 ex0 = kern_exp8(d0 * kern_ld8(ak)), ex1 = kern_exp8(d1 * kern_ld8(ak + 8));
+                    for (int i = 0; i < n; i++) {
+                        if (t > t_end[i]) continue;
+                        float *hk = h[i] + (size_t)k * ldh + eb, bk = take[i] && !take[i][t] ? 0.0f : b[k];
+                        kern_st8(hk, ex0 * kern_ld8(hk) + dx0 * bk);
+                        kern_st8(hk + 8, ex1 * kern_ld8(hk + 8) + dx1 * bk);
+                    }
+                }
+            }
+            continue;
+        }
         for (int t = t_lo; t <= t_hi; t++) {
             const float *d = dt + (size_t)t * lddt + eb, *x = u + (size_t)t * ldu + eb, *b = B + (size_t)t * ldbc;
             float dx[KERN_EB], ex[KERN_EB];

@@ -309,6 +309,87 @@ static void test_mamba1_scan(void)
     free(u); free(delta); free(z); free(A); free(B); free(C); free(D);
 }
 
+/* The kernels' whole-vector paths (kern_v8 in registers) give each element
+ * the bits their element-wise paths give it -- the partial blocks and tails
+ * still run the loops over arrays -- and the row conv the bits of the whole
+ * prompt's conv (the executor mixes the two). */
+static void test_vector_paths(void)
+{
+    float x[64], a[64], b[64];
+    for (int i = 0; i < 64; i++) x[i] = 30.0f * frand();
+    x[3] = -200.0f; x[9] = 95.0f; x[17] = 0.0f; x[18] = -0.0f; x[40] = NAN; x[41] = -INFINITY;
+    int same = 1;
+    for (int i = 0; i < 64; i += 8) {
+        kern_v8 v = kern_exp8(kern_ld8(x + i));
+        kern_exp_vec(b + i, x + i, 8);
+        for (int j = 0; j < 8; j++) same &= !memcmp(&v[j], &b[i + j], sizeof(float));
+    }
+    ok(same, "kern_exp8 = kern_exp_vec bit for bit, extremes, zeros, NaN and -inf included");
+    memcpy(a, x, sizeof a);
+    memcpy(b, x, sizeof b);
+    kern_softplus_vec(a, 61);
+    for (int i = 0; i < 61; i++) kern_softplus_vec(b + i, 1);
+    ok(!memcmp(a, b, 61 * sizeof(float)), "softplus: whole vectors = one element at a time, bit for bit");
+    memcpy(a, x, sizeof a);
+    memcpy(b, x, sizeof b);
+    kern_silu_vec(a, 61);
+    for (int i = 0; i < 61; i++) kern_silu_vec(b + i, 1);
+    ok(!memcmp(a, b, 61 * sizeof(float)), "silu: whole vectors = one element at a time, bit for bit");
+    for (int n = 1; n <= 40; n += 13) {
+        double mx = x[0], sum = 0;
+        for (int i = 0; i < n; i++) if (x[i] > mx) mx = x[i];
+        for (int i = 0; i < n; i++) sum += exp((double)x[i] - mx);
+        is_float(kern_logsumexp(x, n), mx + log(sum), 1e-5 * fabs(mx + log(sum)) + 1e-6, "logsumexp of %d values", n);
+    }
+    float zeros[20];
+    for (int i = 0; i < 20; i++) zeros[i] = i % 3 ? -0.0f : -5.0f;
+    zeros[13] = 0.0f;
+    float lz = kern_logsumexp(zeros, 20);
+    ok(fabs(lz - log(13 + 7 * exp(-5.0))) < 1e-5, "logsumexp with a zero maximum of both signs (%g)", lz);
+
+    /* Mamba-1 scan: a full block of 16 channels against each channel alone */
+    enum { T = 7, E = 16, N = 5, LD = 19, LDBC = 13 };
+    float *u = rand_vec(T * LD, -1, 1), *delta = rand_vec(T * LD, 0.01f, 2.5f), *z = rand_vec(T * LD, -2, 2);
+    float *At = rand_vec(N * E, -4, -0.1f), *B = rand_vec(T * LDBC, -1, 1), *D = rand_vec(E, -1, 1);
+    float *h0 = rand_vec(N * E, -1, 1), *hs0 = rand_vec(N * E, -1, 1), y1[T * 2 * LD], y2[T * 2 * LD];
+    unsigned char src[T + 3], dst[T + 3], chan[E];
+    random_masks(src, dst, chan, T + 3, E);
+    for (int trial = 0; trial < 4; trial++) {
+        const float *g = trial & 1 ? z : NULL, *hh = trial & 2 ? h0 : NULL;
+        int t0 = trial & 2 ? 3 : 0;
+        scan1(y1, LD, g, LD, u, LD, delta, LD, At, E, B, B + N, LDBC, D, hh, hh ? hs0 : NULL, E, 1, src, dst,
+              trial > 1 ? chan : NULL, t0, T, N, 0, E);
+        for (int e = 0; e < E; e++)
+            scan1(y2, LD, g, LD, u, LD, delta, LD, At, E, B, B + N, LDBC, D, hh, hh ? hs0 : NULL, E, 1, src, dst,
+                  trial > 1 ? chan : NULL, t0, T, N, e, e + 1);
+        same = 1;
+        for (int t = 0; t < T; t++) same &= !memcmp(y1 + t * LD, y2 + t * LD, E * sizeof(float));
+        ok(same, "mamba1 scan: a full block = channel by channel, bit for bit (trial %d)", trial);
+    }
+    /* the states: a full block against each channel alone */
+    float *hb[2], *hc[2];
+    int t_end[2] = {T - 1, 4};
+    const unsigned char *take[2] = {NULL, src};
+    for (int i = 0; i < 2; i++) { hb[i] = malloc(sizeof(float) * N * E); hc[i] = malloc(sizeof(float) * N * E); }
+    kern_mamba1_states(hb, t_end, take, 2, E, u, LD, delta, LD, At, E, B, LDBC, N, 0, E);
+    for (int e = 0; e < E; e++) kern_mamba1_states(hc, t_end, take, 2, E, u, LD, delta, LD, At, E, B, LDBC, N, e, e + 1);
+    ok(!memcmp(hb[0], hc[0], sizeof(float) * N * E) && !memcmp(hb[1], hc[1], sizeof(float) * N * E),
+       "mamba1 states: a full block = channel by channel, bit for bit");
+
+    /* conv of recomputed rows (d_conv 4, split between two sources) = the whole prompt's conv, then silu */
+    enum { CT = 9, CD = 27 };
+    float *cx = rand_vec(CT * CD, -2, 2), *cw = rand_vec(CD * 4, -1, 1), *cb = rand_vec(CD, -1, 1);
+    float whole[CT * CD], part[CT * CD];
+    kern_conv1d_causal(whole, CD, cx, CD, cw, cb, CT, 4, 0, CD);
+    for (int t = 0; t < CT; t++) kern_silu_vec(whole + t * CD, CD);
+    kern_conv1d_silu_rows(part, CD, cx, CD, cx + 5 * CD, CD, 5, cw, cb, 2, CT - 2, 4, CD);
+    ok(!memcmp(whole + 2 * CD, part, sizeof(float) * (CT - 2) * CD),
+       "conv of rows 2.. (from two sources) = the whole prompt's conv, bit for bit");
+    free(u); free(delta); free(z); free(At); free(B); free(D); free(h0); free(hs0);
+    for (int i = 0; i < 2; i++) { free(hb[i]); free(hc[i]); }
+    free(cx); free(cw); free(cb);
+}
+
 static void test_mamba2_scan(void)
 {
     enum { T = 11, P = 5, N = 7, LDX = 9, LDDT = 3, LDBC = 8 };
@@ -462,6 +543,7 @@ int main(void)
     test_fastexp();
     test_conv();
     test_mamba1_scan();
+    test_vector_paths();
     test_mamba2_scan();
     test_attention();
     test_attention_window();
