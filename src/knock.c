@@ -309,7 +309,7 @@ static void knock_prepare(void *ctx, int l, int n, RowRun *rr)
         }
 }
 
-int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, KopError *err)
+int prompt_run_knock_rows(PromptRun *p, const KnockRun *runs, int n, float *buf, const float **row, KopError *err)
 {
     const Model *m = p->m;
     const Config *c = &m->cfg;
@@ -318,11 +318,7 @@ int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, K
     int ssm = ops->states != NULL;
     Active *act = kop_xmalloc(sizeof *act * (size_t)(n ? n : 1));
     int rows, na = plan_runs(c, T, runs, n, act, &rows);
-    unsigned char *active = kop_xcalloc((size_t)(n ? n : 1), 1);
-    for (int a = 0; a < na; a++) active[act[a].index] = 1;
-    for (int k = 0; k < n; k++)
-        if (!active[k]) memcpy(logits + (size_t)k * V, p->clean_logits, sizeof(float) * V);
-    free(active);
+    for (int k = 0; k < n; k++) row[k] = p->clean_logits;
     for (int a = 0; a < na; a++) {
         if (ssm && act[a].t0 > 0) {
             const KnockRun *r = &runs[act[a].index];
@@ -344,20 +340,27 @@ int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, K
     int nlog = 0;
     for (int a = 0; a < na; a++) nlog += act[a].start < L;
     if (nlog) {
-        float *out = kop_xmalloc(sizeof(float) * (size_t)nlog * V);
         int *last = kop_xmalloc(sizeof(int) * (size_t)nlog);
         for (int a = 0; a < nlog; a++) last[a] = act[a].row0 + T - 1 - act[a].t0;
-        rowexec_logits(m, X, last, nlog, out);
-        for (int a = 0; a < na; a++) {
-            int from = a < nlog ? a : act[a].rep;
-            memcpy(logits + (size_t)act[a].index * V, out + (size_t)from * V, sizeof(float) * V);
-        }
-        free(out);
+        rowexec_logits(m, X, last, nlog, buf);
+        for (int a = 0; a < na; a++) row[act[a].index] = buf + (size_t)(a < nlog ? a : act[a].rep) * V;
         free(last);
     }
     free(X); free(jobs); free(act); free(ks.want);
     (void)err;
     return 0;
+}
+
+int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, KopError *err)
+{
+    int V = p->m->cfg.vocab_size;
+    float *buf = kop_xmalloc(sizeof(float) * (size_t)V * (n ? n : 1));
+    const float **row = kop_xmalloc(sizeof *row * (size_t)(n ? n : 1));
+    int status = prompt_run_knock_rows(p, runs, n, buf, row, err);
+    for (int k = 0; k < n && status == 0; k++) memcpy(logits + (size_t)k * V, row[k], sizeof(float) * V);
+    free(buf);
+    free(row);
+    return status;
 }
 
 int prompt_run_knock_naive(PromptRun *p, const KnockRun *runs, int n, float *logits, KopError *err)
