@@ -51,6 +51,13 @@ void kern_sgemm_ref(int transa, int transb, int M, int N, int K,
                     const float *A, int lda, const float *B, int ldb,
                     float beta, float *C, int ldc);
 void kern_set_blas_threads(int n);
+/* Row i of C gets the same bits for any M from 2 to KERN_SGEMM_SAME_ROWS
+ * (and any offset of the rows): BLIS runs such products on its small-matrix
+ * kernels, row blocks apart.  M == 1 is gemv, and from 512 rows on (sgemm,
+ * with N and K of a few hundred or more) BLIS switches to its packed,
+ * blocked path; both sum in other orders.  The executor relies on it to
+ * reuse rows of one product in another (test_kernels checks it). */
+enum { KERN_SGEMM_SAME_ROWS = 511 };
 
 /* out(T,N) = x(T,K) . W^T + b, W (N,K) as torch.nn.Linear stores it; b may be NULL. */
 void kern_linear(float *out, int ldo, const float *x, int ldx, const float *W, const float *b,

@@ -17,6 +17,7 @@ typedef struct StateEntry {
 /* The clean records of a batch of prompts, shared by their PromptRuns. */
 typedef struct Records {
     int refs;
+    int rows;             /* positions of all the batch's prompts (the rows of its GEMMs) */
     float *resid;         /* (L + 1, rows, C) residual entering each layer */
     float *mem;           /* every layer's LayerRec fields, (rows, width) each */
     float *logits;        /* (prompts, V) each prompt's clean last-position logits */
@@ -102,6 +103,7 @@ int prompt_runs_new(const Model *m, int n, const int *const *ids, const int *T, 
         return -1;
     }
     sh->refs = n;
+    sh->rows = rows;
     for (int q = 0, r0 = 0; q < n; r0 += T[q++]) {
         PromptRun *p = out[q] = kop_xcalloc(1, sizeof *p);
         p->m = m;
@@ -208,9 +210,14 @@ static int same_knock(const KnockRun *x, const KnockRun *y, int lo, int hi, int 
     return !x->chan || !memcmp(x->chan + (size_t)lo * nf, y->chan + (size_t)lo * nf, (size_t)(hi - lo + 1) * nf);
 }
 
+/* by first layer; of the runs that start on the same layer, those that
+ * take their rows from the clean stream (rep < 0) last, as rows() wants
+ * the runs it may feed from the records (RowRun.from_rec) */
 static int before(const Active *x, const Active *y)
 {
-    return x->start != y->start ? x->start < y->start : x->index < y->index;
+    if (x->start != y->start) return x->start < y->start;
+    if ((x->rep < 0) != (y->rep < 0)) return x->rep >= 0;
+    return x->index < y->index;
 }
 
 /* insertion sort keeps this free of qsort_r portability questions; n is the
@@ -298,6 +305,7 @@ static void knock_prepare(void *ctx, int l, int n, RowRun *rr)
         rr[a].src = r->src;
         rr[a].dst = r->dst;
         rr[a].chan = r->chan ? r->chan + (size_t)l * nf : NULL;
+        rr[a].from_rec = l == x->start && x->rep < 0 && p->shared->rows >= 2 && p->shared->rows <= KERN_SGEMM_SAME_ROWS;
         if (x->full >= 0) k->want[nwant++] = x->full;
         if (x->src >= 0 && rr[a].knocked) k->want[nwant++] = x->src;
     }

@@ -313,6 +313,24 @@ static void test_mamba1_scan(void)
  * the bits their element-wise paths give it -- the partial blocks and tails
  * still run the loops over arrays -- and the row conv the bits of the whole
  * prompt's conv (the executor mixes the two). */
+/* KERN_SGEMM_SAME_ROWS: a row's bits do not depend on how many rows share
+ * the product (N and K past BLIS's small-matrix thresholds, as a model's) */
+static void test_gemm_rows(void)
+{
+    enum { K = 256, N = 256, M = KERN_SGEMM_SAME_ROWS };
+    float *x = rand_vec((size_t)M * K, -1, 1), *W = rand_vec((size_t)N * K, -1, 1);
+    float *all = malloc(sizeof(float) * (size_t)M * N), *some = malloc(sizeof(float) * (size_t)M * N);
+    kern_linear(all, N, x, K, W, NULL, M, K, N);
+    const int part[][2] = {{0, 2}, {5, 7}, {100, 131}, {M - 2, 2}, {1, M - 1}};
+    int same = 1;
+    for (size_t i = 0; i < sizeof part / sizeof part[0]; i++) {
+        kern_linear(some, N, x + (size_t)part[i][0] * K, K, W, NULL, part[i][1], K, N);
+        same &= !memcmp(some, all + (size_t)part[i][0] * N, sizeof(float) * (size_t)part[i][1] * N);
+    }
+    ok(same, "kern_linear: rows of a %d-row product = the same rows in products of 2 to %d rows, bit for bit", M, M - 1);
+    free(x); free(W); free(all); free(some);
+}
+
 static void test_vector_paths(void)
 {
     float x[64], a[64], b[64];
@@ -539,6 +557,7 @@ int main(void)
 {
     test_gemm();
     test_linear();
+    test_gemm_rows();
     test_norms_and_acts();
     test_fastexp();
     test_conv();
