@@ -21,15 +21,8 @@ void kern_conv1d_causal(float *out, int ldo, const float *x, int ldx,
 /* The products and sums of each channel in the order of the definition
  * (bias, then tap 0, 1, ...), one multiply and one add each: no fused
  * multiply-add, whose single rounding would give other bits than the
- * baseline build.  So the vector clone is AVX2 without FMA, and a channel's
- * taps are summed in a register rather than over a row in memory, four
- * times, as before. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(KOP_NO_CLONES)
-#define CONV_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define CONV_CLONES
-#endif
-
+ * baseline build (so KERN_CLONES_NOFMA); a channel's taps are summed in a
+ * register rather than over a row in memory, four times, as before. */
 /* the four taps of Mamba's conv (d_conv = 4), all positions in range;
  * w (D, 4) is turned into four vectors of eight channels each by shuffles */
 static inline __attribute__((always_inline)) void conv4(float *o, const float *w, const float *b, const float *const *x,
@@ -60,7 +53,7 @@ static inline __attribute__((always_inline)) void conv4(float *o, const float *w
     }
 }
 
-CONV_CLONES
+KERN_CLONES_NOFMA
 void kern_conv1d_silu_rows(float *out, int ldo, const float *x0, int ld0, const float *x1, int ld1, int split,
                            const float *w, const float *b, int i0, int rows, int K, int D)
 {

@@ -39,6 +39,14 @@
 #ifndef KERN_CLONES
 #define KERN_CLONES
 #endif
+/* Loops whose bits must stay the baseline's -- a multiply and an add, each
+ * rounded, where the v3 clone would fuse them -- are cloned for AVX2
+ * without FMA instead: wider vectors, the same operations. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(KOP_NO_CLONES)
+#define KERN_CLONES_NOFMA __attribute__((target_clones("avx2", "default")))
+#else
+#define KERN_CLONES_NOFMA
+#endif
 
 /* ---- matrix multiply -------------------------------------------------------
  * C(M,N) = op(A)(M,K) . op(B)(K,N) + beta * C, op = transpose when trans*.
@@ -193,6 +201,11 @@ void kern_mamba2_scan_rows(float *y, int ldy, const float *x, int ldx, const flo
                            const float *B, const float *C, int ldbc, float D, const float *h0, const float *hs0,
                            int knocked, const unsigned char *src, const unsigned char *dst, int t0, int rows, int P,
                            int N);
+
+/* One position's step of a Mamba-2 head's state h (P, N), row p at
+ * h + p * N: h = dA h + (dt x_p) b, without fused multiply-adds (the
+ * executor's state rebuild, model_mamba2.c; the same bits as its plain loop). */
+void kern_mamba2_state_step(float *h, float dA, float dt, const float *x, const float *b, int P, int N);
 
 /* ---- causal self-attention (one head) ------------------------------------------
  * Rows i in [i0, T): q and out hold those rows (row i at (i - i0) * ldq / ldo),

@@ -357,6 +357,17 @@ void kern_mamba2_scan_rows(float *y, int ldy, const float *x, int ldx, const flo
     }
 }
 
+KERN_CLONES_NOFMA
+void kern_mamba2_state_step(float *restrict h, float dA, float dt, const float *restrict x, const float *restrict b, int P,
+                            int N)
+{
+    for (int p = 0; p < P; p++) {
+        float *hp = h + (size_t)p * N, dx = dt * x[p];
+        #pragma omp simd
+        for (int n = 0; n < N; n++) hp[n] = dA * hp[n] + dx * b[n];
+    }
+}
+
 void kern_mamba2_scan_head_ref(float *y, int ldy, const float *x, int ldx, const float *dt, int lddt,
                                float a, const float *B, const float *C, int ldbc, float D,
                                const KernKnock *ko, int T, int P, int N)

@@ -406,6 +406,21 @@ static void test_vector_paths(void)
     free(u); free(delta); free(z); free(At); free(B); free(D); free(h0); free(hs0);
     for (int i = 0; i < 2; i++) { free(hb[i]); free(hc[i]); }
     free(cx); free(cw); free(cb);
+
+    /* Mamba-2 state step: the plain loop's multiply-then-add bits */
+    enum { P = 5, N2 = 19 };
+    float *h1 = rand_vec(P * N2, -2, 2), h2[P * N2], *xs = rand_vec(P, -1, 1), *bs = rand_vec(N2, -1, 1);
+    memcpy(h2, h1, sizeof h2);
+    kern_mamba2_state_step(h1, 0.83f, 0.37f, xs, bs, P, N2);
+    for (int p = 0; p < P; p++) {
+        volatile float dx = 0.37f * xs[p]; /* volatile: each product rounded, as without FMA */
+        for (int n = 0; n < N2; n++) {
+            volatile float decay = 0.83f * h2[p * N2 + n], in = dx * bs[n];
+            h2[p * N2 + n] = decay + in;
+        }
+    }
+    ok(!memcmp(h1, h2, sizeof h2), "mamba2 state step = multiply, multiply, add, each rounded, bit for bit");
+    free(h1); free(xs); free(bs);
 }
 
 static void test_mamba2_scan(void)
