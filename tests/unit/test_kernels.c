@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <blis.h>
+
 #include "fastexp.h"
 #include "kernels.h"
 #include "tap.h"
@@ -331,6 +333,28 @@ static void test_gemm_rows(void)
     free(x); free(W); free(all); free(some);
 }
 
+/* kern_linear packs the activations (gemm.c): the bits of BLIS's default
+ * product, on one thread and on two */
+static void test_linear_packed(void)
+{
+    const int shapes[][3] = {{144, 96, 384}, {40, 192, 38}, {7, 300, 250}, {2, 64, 1000}}; /* M, K, N */
+    int same = 1;
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        int M = shapes[i][0], K = shapes[i][1], N = shapes[i][2];
+        float *x = rand_vec((size_t)M * K, -1, 1), *W = rand_vec((size_t)N * K, -1, 1);
+        float *a = malloc(sizeof(float) * (size_t)M * N), *b = malloc(sizeof(float) * (size_t)M * N), one = 1, zero = 0;
+        for (int nt = 1; nt <= 2; nt++) {
+            kern_set_blas_threads(nt);
+            kern_linear(a, N, x, K, W, NULL, M, K, N);
+            kern_set_blas_threads(1);
+            bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_TRANSPOSE, M, N, K, &one, x, K, 1, W, K, 1, &zero, b, N, 1);
+            same &= !memcmp(a, b, sizeof(float) * (size_t)M * N);
+        }
+        free(x); free(W); free(a); free(b);
+    }
+    ok(same, "kern_linear (A packed) = BLIS's default product, bit for bit, on 1 and 2 threads");
+}
+
 static void test_vector_paths(void)
 {
     float x[64], a[64], b[64];
@@ -573,6 +597,7 @@ int main(void)
     test_gemm();
     test_linear();
     test_gemm_rows();
+    test_linear_packed();
     test_norms_and_acts();
     test_fastexp();
     test_conv();
