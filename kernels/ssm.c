@@ -285,6 +285,46 @@ void kern_mamba1_scan_ref(float *y, int ldy, const float *u, int ldu, const floa
 // ---------------------------------------------------------------------------
 // Mamba-2 (one head; scalar decay per head)
 
+/* out[q] = h_q . c for the np <= 4 rows h_q = h + q N, the sums in the
+ * order the `omp simd reduction` loop they replace compiled to (GCC, eight
+ * lanes: lane j takes n = j, j + 8, ... by fused multiply-adds, the n past
+ * the last whole vector go to lane 0, then 0 + lane 0 + ... + lane 7),
+ * four rows at a time so that their chains of multiply-adds overlap. */
+static inline __attribute__((always_inline)) float lanes_sum(kern_v8 l, const float *h, const float *c, int n0, int N)
+{
+    for (int n = n0; n < N; n++) l[0] += h[n] * c[n];
+    float s = 0.0f;
+    for (int j = 0; j < 8; j++) s += l[j];
+    return s;
+}
+
+static inline __attribute__((always_inline)) void dots4(float *out, const float *h, const float *c, int N, int np)
+{
+    int N8 = N / 8 * 8;
+    if (np == 4) {
+        const float *h1 = h + N, *h2 = h + 2 * (size_t)N, *h3 = h + 3 * (size_t)N;
+        kern_v8 l0 = {0}, l1 = {0}, l2 = {0}, l3 = {0};
+        for (int n = 0; n < N8; n += 8) {
+            kern_v8 cv = kern_ld8(c + n);
+            l0 += kern_ld8(h + n) * cv;
+            l1 += kern_ld8(h1 + n) * cv;
+            l2 += kern_ld8(h2 + n) * cv;
+            l3 += kern_ld8(h3 + n) * cv;
+        }
+        out[0] = lanes_sum(l0, h, c, N8, N);
+        out[1] = lanes_sum(l1, h1, c, N8, N);
+        out[2] = lanes_sum(l2, h2, c, N8, N);
+        out[3] = lanes_sum(l3, h3, c, N8, N);
+        return;
+    }
+    for (int q = 0; q < np; q++) {
+        const float *hq = h + (size_t)q * N;
+        kern_v8 l = {0};
+        for (int n = 0; n < N8; n += 8) l += kern_ld8(hq + n) * kern_ld8(c + n);
+        out[q] = lanes_sum(l, hq, c, N8, N);
+    }
+}
+
 KERN_CLONES
 void kern_mamba2_scan_rows(float *y, int ldy, const float *x, int ldx, const float *dt, int lddt, float a,
                            const float *B, const float *C, int ldbc, float D, const float *h0, const float *hs0,
@@ -299,23 +339,18 @@ void kern_mamba2_scan_rows(float *y, int ldy, const float *x, int ldx, const flo
         for (int n = 0; n < N; n++) bc += B[n] * C[n];
         int blocked = knocked && dst[t0];
         float from_src = knocked && src[t0] ? 1.0f : 0.0f;
-        for (int p = 0; p < P; p++) {
-            float xv = x[p], dx = dv * xv, hc = 0.0f, sc = 0.0f;
-            if (h0) {
-                const float *hp = h0 + (size_t)p * N;
-                #pragma omp simd reduction(+:hc)
-                for (int n = 0; n < N; n++) hc += hp[n] * C[n];
+        for (int p0 = 0; p0 < P; p0 += 4) {
+            int np = P - p0 < 4 ? P - p0 : 4;
+            float hc[4] = {0}, sc[4] = {0};
+            if (h0) dots4(hc, h0 + (size_t)p0 * N, C, N, np);
+            if (blocked && hs0) dots4(sc, hs0 + (size_t)p0 * N, C, N, np);
+            for (int q = 0; q < np; q++) {
+                int p = p0 + q;
+                float xv = x[p], dx = dv * xv;
+                float acc = dA * hc[q] + dx * bc;
+                if (blocked) acc -= dA * sc[q] + from_src * dx * bc;
+                y[p] = acc + D * xv;
             }
-            float acc = dA * hc + dx * bc;
-            if (blocked) {
-                if (hs0) {
-                    const float *sp = hs0 + (size_t)p * N;
-                    #pragma omp simd reduction(+:sc)
-                    for (int n = 0; n < N; n++) sc += sp[n] * C[n];
-                }
-                acc -= dA * sc + from_src * dx * bc;
-            }
-            y[p] = acc + D * xv;
         }
         return;
     }
