@@ -46,10 +46,12 @@ float kern_gelu(float x)
     return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
 }
 
-/* softplus of one vector: kern_softplus_vec's operations, lane by lane */
-static inline __attribute__((always_inline)) kern_v8 softplus8(kern_v8 v)
+/* softplus of the eight floats at x, in place: kern_softplus_vec's
+ * operations, lane by lane */
+static inline __attribute__((always_inline)) void softplus8(float *x)
 {
     const kern_v8 zero = {0}, sign = -zero, twenty = zero + 20.0f;
+    kern_v8 v = kern_ld8(x);
     kern_v8 y = kern_exp8((kern_v8)((kern_v8i)v | (kern_v8i)sign)); /* exp(-|v|) */
     kern_v8 sv = y / (2.0f + y), s2 = sv * sv;
     kern_v8 p = s2 * (1.0f / 15.0f) + 1.0f / 13.0f;
@@ -60,7 +62,7 @@ static inline __attribute__((always_inline)) kern_v8 softplus8(kern_v8 v)
     p = p * s2 + 1.0f / 3.0f;
     p = p * s2 + 1.0f;
     kern_v8 sp = kern_sel8(v > zero, v, zero) + 2.0f * sv * p;
-    return kern_sel8(v > twenty, v, sp);
+    kern_st8(x, kern_sel8(v > twenty, v, sp));
 }
 
 /* Whole vectors of eight in registers (the array loops below went through
@@ -70,7 +72,7 @@ KERN_CLONES
 void kern_softplus_vec(float *x, int n)
 {
     int n8 = n / 8 * 8;
-    for (int i = 0; i < n8; i += 8) kern_st8(x + i, softplus8(kern_ld8(x + i)));
+    for (int i = 0; i < n8; i += 8) softplus8(x + i);
     x += n8;
     n -= n8;
     float e[KERN_FASTEXP_MAX];
@@ -119,7 +121,11 @@ void kern_silu_vec(float *x, int n)
 
 /* The original order, for the rare row whose sum is NaN (its sign bit
  * depends on which NaN met which in what order). */
+#ifdef __clang__
+KERN_CLONES /* clang takes no noinline beside target_clones, and does not inline a clone */
+#else
 KERN_CLONES __attribute__((noinline))
+#endif
 static float logsumexp_in_order(const float *x, int n)
 {
     float mx = x[0];

@@ -290,8 +290,10 @@ void kern_mamba1_scan_ref(float *y, int ldy, const float *u, int ldu, const floa
  * lanes: lane j takes n = j, j + 8, ... by fused multiply-adds, the n past
  * the last whole vector go to lane 0, then 0 + lane 0 + ... + lane 7),
  * four rows at a time so that their chains of multiply-adds overlap. */
-static inline __attribute__((always_inline)) float lanes_sum(kern_v8 l, const float *h, const float *c, int n0, int N)
+static inline __attribute__((always_inline)) float lanes_sum(const kern_v8 *lp, const float *h, const float *c, int n0,
+                                                             int N)
 {
+    kern_v8 l = *lp;
     for (int n = n0; n < N; n++) l[0] += h[n] * c[n];
     float s = 0.0f;
     for (int j = 0; j < 8; j++) s += l[j];
@@ -311,17 +313,17 @@ static inline __attribute__((always_inline)) void dots4(float *out, const float 
             l2 += kern_ld8(h2 + n) * cv;
             l3 += kern_ld8(h3 + n) * cv;
         }
-        out[0] = lanes_sum(l0, h, c, N8, N);
-        out[1] = lanes_sum(l1, h1, c, N8, N);
-        out[2] = lanes_sum(l2, h2, c, N8, N);
-        out[3] = lanes_sum(l3, h3, c, N8, N);
+        out[0] = lanes_sum(&l0, h, c, N8, N);
+        out[1] = lanes_sum(&l1, h1, c, N8, N);
+        out[2] = lanes_sum(&l2, h2, c, N8, N);
+        out[3] = lanes_sum(&l3, h3, c, N8, N);
         return;
     }
     for (int q = 0; q < np; q++) {
         const float *hq = h + (size_t)q * N;
         kern_v8 l = {0};
         for (int n = 0; n < N8; n += 8) l += kern_ld8(hq + n) * kern_ld8(c + n);
-        out[q] = lanes_sum(l, hq, c, N8, N);
+        out[q] = lanes_sum(&l, hq, c, N8, N);
     }
 }
 
