@@ -60,4 +60,42 @@ static inline __attribute__((always_inline)) void kern_exp_scaled(float *out, co
     kern_exp_vec(out, x, N);
 }
 
+/* The same exp on one vector of eight (GCC vector extensions, so the
+ * baseline build gets two SSE halves): the operations of kern_exp_vec in
+ * the same order, so every lane gets the bits kern_exp_vec gives it, but
+ * kept in registers, for loops that exponentiate a few vectors at a time
+ * (the row scan's decays).  The selections are written as masks: C has no
+ * ?: on vectors.  Macros (statement expressions) rather than functions:
+ * clang refuses a 32-byte vector argument or result in code built without
+ * AVX (the baseline clone, KOP_NO_CLONES), inlined or not. */
+typedef float kern_v8 __attribute__((vector_size(32)));
+typedef int32_t kern_v8i __attribute__((vector_size(32)));
+typedef float kern_v8u __attribute__((vector_size(32), aligned(4)));  /* for unaligned loads and stores */
+
+#define kern_ld8(p) (*(const kern_v8u *)(p))
+#define kern_st8(p, v) (*(kern_v8u *)(p) = (v))
+/* m ? a : b lane by lane, m a comparison's mask */
+#define kern_sel8(m, a, b) ((kern_v8)(((m) & (kern_v8i)(a)) | (~(m) & (kern_v8i)(b))))
+
+/* n is a whole number (or NaN), so clamping it to [-127, 128] before the
+ * conversion gives the k that kern_exp_vec's clamps after it give */
+#define kern_exp8(x) __extension__({                                                   \
+    kern_v8 v_ = (x);                                                                  \
+    kern_v8 n_ = (v_ * 1.44269504088896341f + 12582912.0f) - 12582912.0f;              \
+    kern_v8 r_ = v_ - n_ * 0.693359375f;                                               \
+    r_ = r_ - n_ * -2.12194440e-4f;                                                    \
+    kern_v8 p_ = r_ * 1.9875691500e-4f + 1.3981999507e-3f;                             \
+    p_ = p_ * r_ + 8.3334519073e-3f;                                                   \
+    p_ = p_ * r_ + 4.1665795894e-2f;                                                   \
+    p_ = p_ * r_ + 1.6666665459e-1f;                                                   \
+    p_ = p_ * r_ + 5.0000001201e-1f;                                                   \
+    const kern_v8 hi_ = {128.0f, 128.0f, 128.0f, 128.0f, 128.0f, 128.0f, 128.0f, 128.0f}; \
+    const kern_v8 lo_ = hi_ - 255.0f;                                                  \
+    kern_v8 nk_ = kern_sel8(n_ < hi_, n_, hi_);                                        \
+    nk_ = kern_sel8(nk_ > lo_, nk_, lo_);                                              \
+    kern_v8i k_ = __builtin_convertvector(nk_, kern_v8i);                              \
+    kern_v8 o_ = p_ * r_ * r_ + r_ + 1.0f;                                             \
+    o_ * (kern_v8)((k_ + 127) << 23);                                                  \
+})
+
 #endif

@@ -41,6 +41,14 @@
 #ifndef KERN_CLONES
 #define KERN_CLONES
 #endif
+/* Loops whose bits must stay the baseline's -- a multiply and an add, each
+ * rounded, where the v3 clone would fuse them -- are cloned for AVX2
+ * without FMA instead: wider vectors, the same operations. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(KOP_NO_CLONES)
+#define KERN_CLONES_NOFMA __attribute__((target_clones("avx2", "default")))
+#else
+#define KERN_CLONES_NOFMA
+#endif
 
 /* ---- matrix multiply -------------------------------------------------------
  * C(M,N) = op(A)(M,K) . op(B)(K,N) + beta * C, op = transpose when trans*.
@@ -53,6 +61,13 @@ void kern_sgemm_ref(int transa, int transb, int M, int N, int K,
                     const float *A, int lda, const float *B, int ldb,
                     float beta, float *C, int ldc);
 void kern_set_blas_threads(int n);
+/* Row i of C gets the same bits for any M from 2 to KERN_SGEMM_SAME_ROWS
+ * (and any offset of the rows): BLIS runs such products on its small-matrix
+ * kernels, row blocks apart.  M == 1 is gemv, and from 512 rows on (sgemm,
+ * with N and K of a few hundred or more) BLIS switches to its packed,
+ * blocked path; both sum in other orders.  The executor relies on it to
+ * reuse rows of one product in another (test_kernels checks it). */
+enum { KERN_SGEMM_SAME_ROWS = 511 };
 
 /* ---- weights as the checkpoint stores them -----------------------------------
  * A weight matrix is used in the dtype of its file: F32 in place, F16 and
@@ -213,6 +228,11 @@ void kern_mamba2_scan_rows(float *y, int ldy, const float *x, int ldx, const flo
                            const float *B, const float *C, int ldbc, float D, const float *h0, const float *hs0,
                            int knocked, const unsigned char *src, const unsigned char *dst, int t0, int rows, int P,
                            int N);
+
+/* One position's step of a Mamba-2 head's state h (P, N), row p at
+ * h + p * N: h = dA h + (dt x_p) b, without fused multiply-adds (the
+ * executor's state rebuild, model_mamba2.c; the same bits as its plain loop). */
+void kern_mamba2_state_step(float *h, float dA, float dt, const float *x, const float *b, int P, int N);
 
 /* ---- causal self-attention (one head) ------------------------------------------
  * Rows i in [i0, T): q and out hold those rows (row i at (i - i0) * ldq / ldo),

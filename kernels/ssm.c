@@ -110,6 +110,76 @@ scan_rows_block(float *y, int ldy, const float *z, int ldz, const float *u, int 
     }
 }
 
+/* scan_rows_block for a full block (KERN_EB = 16 channels) as two vectors
+ * of eight held in registers: the same operations in the same order, so
+ * the same bits, but the accumulators no longer go through memory at every
+ * state index, which the loops over a 16-float array did (the compiler
+ * vectorises them without unrolling).  The knocked rows of a `-> last`
+ * sweep spend most of the recompute's non-GEMM time here. */
+static inline __attribute__((always_inline)) void
+scan_block16(float *y, int ldy, const float *z, int ldz, const float *u, int ldu, const float *dt, int lddt,
+             const float *At, int ldA, const float *B, const float *C, int ldbc, const float *D, const float *h0,
+             const float *hs0, int ldh, int knocked, const unsigned char *src, const unsigned char *dst,
+             const unsigned char *chan, int t0, int rows, int N, int eb, float *h, float *hs)
+{
+    size_t buf = (size_t)N * KERN_EB;
+    float km[KERN_EB];
+    for (int j = 0; j < KERN_EB; j++) km[j] = knocked && (!chan || chan[eb + j]) ? 1.0f : 0.0f;
+    kern_v8 kmask0 = kern_ld8(km), kmask1 = kern_ld8(km + 8);
+    const float *hin = h0 ? h0 + eb : h + buf, *hsin = hs0 ? hs0 + eb : hs + buf;
+    size_t ldin = h0 ? (size_t)ldh : KERN_EB, ldsin = hs0 ? (size_t)ldh : KERN_EB;
+    if (!h0) memset(h + buf, 0, sizeof(float) * (size_t)N * KERN_EB);
+    if (knocked && !hs0) memset(hs + buf, 0, sizeof(float) * (size_t)N * KERN_EB);
+    kern_v8 D0 = kern_ld8(D + eb), D1 = kern_ld8(D + eb + 8);
+    for (int q = 0; q < rows; q++) {
+        int i = t0 + q, store = q + 1 < rows;
+        const float *d = dt + (size_t)q * lddt + eb, *x = u + (size_t)q * ldu + eb;
+        const float *b = B + (size_t)q * ldbc, *c = C + (size_t)q * ldbc;
+        kern_v8 d0 = kern_ld8(d), d1 = kern_ld8(d + 8), x0 = kern_ld8(x), x1 = kern_ld8(x + 8);
+        kern_v8 dx0 = d0 * x0, dx1 = d1 * x1;
+        kern_v8 acc0 = {0}, acc1 = {0}, accs0 = {0}, accs1 = {0};
+        float in_s = knocked && src[i] ? 1.0f : 0.0f;
+        float *hout = h + (size_t)(q & 1) * buf, *hsout = hs + (size_t)(q & 1) * buf;
+        for (int n = 0; n < N; n++) {
+            const float *an = At + (size_t)n * ldA + eb;
+            kern_v8 ex0 = kern_exp8(d0 * kern_ld8(an)), ex1 = kern_exp8(d1 * kern_ld8(an + 8));
+            float bn = b[n], cn = c[n];
+            const float *hi = hin + (size_t)n * ldin;
+            kern_v8 v0 = ex0 * kern_ld8(hi) + dx0 * bn, v1 = ex1 * kern_ld8(hi + 8) + dx1 * bn;
+            acc0 += cn * v0;
+            acc1 += cn * v1;
+            if (store) {
+                kern_st8(hout + (size_t)n * KERN_EB, v0);
+                kern_st8(hout + (size_t)n * KERN_EB + 8, v1);
+            }
+            if (knocked) {
+                const float *si = hsin + (size_t)n * ldsin;
+                kern_v8 s0 = ex0 * kern_ld8(si) + in_s * dx0 * bn, s1 = ex1 * kern_ld8(si + 8) + in_s * dx1 * bn;
+                accs0 += cn * s0;
+                accs1 += cn * s1;
+                if (store) {
+                    kern_st8(hsout + (size_t)n * KERN_EB, s0);
+                    kern_st8(hsout + (size_t)n * KERN_EB + 8, s1);
+                }
+            }
+        }
+        hin = hout;
+        hsin = hsout;
+        ldin = ldsin = KERN_EB;
+        float blocked = knocked && dst[i] ? 1.0f : 0.0f;
+        kern_v8 out0 = acc0 - blocked * kmask0 * accs0 + D0 * x0, out1 = acc1 - blocked * kmask1 * accs1 + D1 * x1;
+        if (z) {
+            const float *zq = z + (size_t)q * ldz + eb;
+            kern_v8 z0 = kern_ld8(zq), z1 = kern_ld8(zq + 8);
+            kern_v8 g0 = kern_exp8(-z0), g1 = kern_exp8(-z1);
+            out0 = out0 * (z0 / (1.0f + g0));
+            out1 = out1 * (z1 / (1.0f + g1));
+        }
+        kern_st8(y + (size_t)q * ldy + eb, out0);
+        kern_st8(y + (size_t)q * ldy + eb + 8, out1);
+    }
+}
+
 size_t kern_mamba1_scan_work(int N)
 {
     return (size_t)4 * N * KERN_EB;
@@ -123,9 +193,9 @@ void kern_mamba1_scan_rows(const KernScan1 *a, float *work, int e0, int e1)
     float *h = work, *hs = work + (size_t)2 * N * KERN_EB;
     for (int eb = e0; eb < e1; eb += KERN_EB) {
         if (e1 - eb >= KERN_EB)
-            scan_rows_block(a->y, a->ldy, a->z, a->ldz, a->u, a->ldu, a->dt, a->lddt, a->At, a->ldA, a->B, a->C,
-                            a->ldbc, a->D, a->h0, a->hs0, a->ldh, a->knocked, a->src, a->dst, a->chan, a->t0, a->rows,
-                            N, eb, KERN_EB, h, hs);
+            scan_block16(a->y, a->ldy, a->z, a->ldz, a->u, a->ldu, a->dt, a->lddt, a->At, a->ldA, a->B, a->C,
+                         a->ldbc, a->D, a->h0, a->hs0, a->ldh, a->knocked, a->src, a->dst, a->chan, a->t0, a->rows,
+                         N, eb, h, hs);
         else
             scan_rows_block(a->y, a->ldy, a->z, a->ldz, a->u, a->ldu, a->dt, a->lddt, a->At, a->ldA, a->B, a->C,
                             a->ldbc, a->D, a->h0, a->hs0, a->ldh, a->knocked, a->src, a->dst, a->chan, a->t0, a->rows,
@@ -152,6 +222,24 @@ void kern_mamba1_states(float *const *h, const int *t_end, const unsigned char *
     }
     for (int eb = e0; eb < e1; eb += KERN_EB) {
         int ne = e1 - eb < KERN_EB ? e1 - eb : KERN_EB;
+        if (ne == KERN_EB) { /* the same operations on two vectors of eight in registers */
+            for (int t = t_lo; t <= t_hi; t++) {
+                const float *d = dt + (size_t)t * lddt + eb, *x = u + (size_t)t * ldu + eb, *b = B + (size_t)t * ldbc;
+                kern_v8 d0 = kern_ld8(d), d1 = kern_ld8(d + 8);
+                kern_v8 dx0 = d0 * kern_ld8(x), dx1 = d1 * kern_ld8(x + 8);
+                for (int k = 0; k < N; k++) {
+                    const float *ak = At + (size_t)k * ldA + eb;
+                    kern_v8 ex0 = kern_exp8(d0 * kern_ld8(ak)), ex1 = kern_exp8(d1 * kern_ld8(ak + 8));
+                    for (int i = 0; i < n; i++) {
+                        if (t > t_end[i]) continue;
+                        float *hk = h[i] + (size_t)k * ldh + eb, bk = take[i] && !take[i][t] ? 0.0f : b[k];
+                        kern_st8(hk, ex0 * kern_ld8(hk) + dx0 * bk);
+                        kern_st8(hk + 8, ex1 * kern_ld8(hk + 8) + dx1 * bk);
+                    }
+                }
+            }
+            continue;
+        }
         for (int t = t_lo; t <= t_hi; t++) {
             const float *d = dt + (size_t)t * lddt + eb, *x = u + (size_t)t * ldu + eb, *b = B + (size_t)t * ldbc;
             float dx[KERN_EB], ex[KERN_EB];
@@ -197,6 +285,48 @@ void kern_mamba1_scan_ref(float *y, int ldy, const float *u, int ldu, const floa
 // ---------------------------------------------------------------------------
 // Mamba-2 (one head; scalar decay per head)
 
+/* out[q] = h_q . c for the np <= 4 rows h_q = h + q N, the sums in the
+ * order the `omp simd reduction` loop they replace compiled to (GCC, eight
+ * lanes: lane j takes n = j, j + 8, ... by fused multiply-adds, the n past
+ * the last whole vector go to lane 0, then 0 + lane 0 + ... + lane 7),
+ * four rows at a time so that their chains of multiply-adds overlap. */
+static inline __attribute__((always_inline)) float lanes_sum(const kern_v8 *lp, const float *h, const float *c, int n0,
+                                                             int N)
+{
+    kern_v8 l = *lp;
+    for (int n = n0; n < N; n++) l[0] += h[n] * c[n];
+    float s = 0.0f;
+    for (int j = 0; j < 8; j++) s += l[j];
+    return s;
+}
+
+static inline __attribute__((always_inline)) void dots4(float *out, const float *h, const float *c, int N, int np)
+{
+    int N8 = N / 8 * 8;
+    if (np == 4) {
+        const float *h1 = h + N, *h2 = h + 2 * (size_t)N, *h3 = h + 3 * (size_t)N;
+        kern_v8 l0 = {0}, l1 = {0}, l2 = {0}, l3 = {0};
+        for (int n = 0; n < N8; n += 8) {
+            kern_v8 cv = kern_ld8(c + n);
+            l0 += kern_ld8(h + n) * cv;
+            l1 += kern_ld8(h1 + n) * cv;
+            l2 += kern_ld8(h2 + n) * cv;
+            l3 += kern_ld8(h3 + n) * cv;
+        }
+        out[0] = lanes_sum(&l0, h, c, N8, N);
+        out[1] = lanes_sum(&l1, h1, c, N8, N);
+        out[2] = lanes_sum(&l2, h2, c, N8, N);
+        out[3] = lanes_sum(&l3, h3, c, N8, N);
+        return;
+    }
+    for (int q = 0; q < np; q++) {
+        const float *hq = h + (size_t)q * N;
+        kern_v8 l = {0};
+        for (int n = 0; n < N8; n += 8) l += kern_ld8(hq + n) * kern_ld8(c + n);
+        out[q] = lanes_sum(&l, hq, c, N8, N);
+    }
+}
+
 KERN_CLONES
 void kern_mamba2_scan_rows(float *y, int ldy, const float *x, int ldx, const float *dt, int lddt, float a,
                            const float *B, const float *C, int ldbc, float D, const float *h0, const float *hs0,
@@ -211,23 +341,18 @@ void kern_mamba2_scan_rows(float *y, int ldy, const float *x, int ldx, const flo
         for (int n = 0; n < N; n++) bc += B[n] * C[n];
         int blocked = knocked && dst[t0];
         float from_src = knocked && src[t0] ? 1.0f : 0.0f;
-        for (int p = 0; p < P; p++) {
-            float xv = x[p], dx = dv * xv, hc = 0.0f, sc = 0.0f;
-            if (h0) {
-                const float *hp = h0 + (size_t)p * N;
-                #pragma omp simd reduction(+:hc)
-                for (int n = 0; n < N; n++) hc += hp[n] * C[n];
+        for (int p0 = 0; p0 < P; p0 += 4) {
+            int np = P - p0 < 4 ? P - p0 : 4;
+            float hc[4] = {0}, sc[4] = {0};
+            if (h0) dots4(hc, h0 + (size_t)p0 * N, C, N, np);
+            if (blocked && hs0) dots4(sc, hs0 + (size_t)p0 * N, C, N, np);
+            for (int q = 0; q < np; q++) {
+                int p = p0 + q;
+                float xv = x[p], dx = dv * xv;
+                float acc = dA * hc[q] + dx * bc;
+                if (blocked) acc -= dA * sc[q] + from_src * dx * bc;
+                y[p] = acc + D * xv;
             }
-            float acc = dA * hc + dx * bc;
-            if (blocked) {
-                if (hs0) {
-                    const float *sp = hs0 + (size_t)p * N;
-                    #pragma omp simd reduction(+:sc)
-                    for (int n = 0; n < N; n++) sc += sp[n] * C[n];
-                }
-                acc -= dA * sc + from_src * dx * bc;
-            }
-            y[p] = acc + D * xv;
         }
         return;
     }
@@ -266,6 +391,17 @@ void kern_mamba2_scan_rows(float *y, int ldy, const float *x, int ldx, const flo
                 y[(size_t)q * ldy + p0 + p] = (blocked ? acc - accs : acc) + D * xv;
             }
         }
+    }
+}
+
+KERN_CLONES_NOFMA
+void kern_mamba2_state_step(float *restrict h, float dA, float dt, const float *restrict x, const float *restrict b, int P,
+                            int N)
+{
+    for (int p = 0; p < P; p++) {
+        float *hp = h + (size_t)p * N, dx = dt * x[p];
+        #pragma omp simd
+        for (int n = 0; n < N; n++) hp[n] = dA * hp[n] + dx * b[n];
     }
 }
 

@@ -50,6 +50,7 @@ typedef struct LayerRec {
     float *u;     /* Mamba-1 (T, d_inner) conv+silu;  Mamba-2 (T, conv_dim) [x | B | C] */
     float *dt;    /* Mamba-1 (T, d_inner);            Mamba-2 (T, n_heads) */
     float *bc;    /* Mamba-1 (T, dt_rank + 2 d_state) [dt | B | C] */
+    float *z;     /* Mamba-1 (T, d_inner) gate input (in_proj's second half) */
     float *qkv;   /* GPT-2 (T, 3C) */
     float *kv;    /* rotary attention (T, 2 * n_kv_head * head_dim): rotated keys, then values */
 } LayerRec;
@@ -91,6 +92,12 @@ typedef struct RowRun {
     const float *h0;            /* SSM state at t0-1 (NULL when t0 == 0) */
     const float *hs0;           /* sources-only state at t0-1 (NULL: zero) */
     const HookList *hooks;      /* this layer's hook ops on the run's positions, or NULL */
+    int from_rec;               /* its rows enter this layer as the base run's did (its first layer,
+                                 * taken from the base stream): what the layer computes before the
+                                 * SSM is in rec, and rows() may read it there (runs with it set come
+                                 * last; the base run's forward multiplied 2..KERN_SGEMM_SAME_ROWS
+                                 * rows by each weight, so its records have the bits a GEMM here
+                                 * would give them) */
 } RowRun;
 
 /* At a hook point of layer() or rows(): apply each run's ops on hook h to

@@ -218,17 +218,19 @@ static void prompt_finish(const RunCtx *cx, int pi, PromptResult *j, PromptRun *
         goto done;
     }
     float *out = kop_xmalloc(sizeof(float) * (size_t)V * (n ? n : 1));
+    const float **row = kop_xmalloc(sizeof *row * (size_t)(n ? n : 1)); /* run k's logits */
     double *pclean = NULL; /* the clean distribution, once per prompt, for kl */
     if (wants_kl) {
         pclean = kop_xmalloc(sizeof(double) * (size_t)V);
         for (int v = 0; v < V; v++) pclean[v] = exp(clean[v] - lz);
     }
     j->flops = cx->want_flops ? knock_flops(&m->cfg, T, runs, n) : 0;
-    if (n && (cx->naive ? prompt_run_knock_naive(pr, runs, n, out, &err) : prompt_run_knock(pr, runs, n, out, &err)) < 0) {
+    for (int k = 0; k < n; k++) row[k] = out + (size_t)k * V;
+    if (n && (cx->naive ? prompt_run_knock_naive(pr, runs, n, out, &err) : prompt_run_knock_rows(pr, runs, n, out, row, &err)) < 0) {
         execp_skip(j, "%s", err.msg);
     } else {
         for (int k = 0; k < n; k++) {
-            const float *kl = out + (size_t)k * V;
+            const float *kl = row[k];
             double lzk = kern_logsumexp(kl, V), pk = exp((double)kl[j->target] - lzk);
             for (int q = 0; q < nm; q++) {
                 Measure *me = &j->m[k * nm + q];
@@ -240,7 +242,7 @@ static void prompt_finish(const RunCtx *cx, int pi, PromptResult *j, PromptRun *
         j->used = 1;
         if (r->uses_t && cx->tok) j->labels = execp_token_texts(cx, pi, &j->n_labels);
     }
-    free(out); free(pclean); free(runs); free(masks);
+    free(out); free(row); free(pclean); free(runs); free(masks);
 done:
     prompt_run_free(pr);
 }

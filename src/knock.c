@@ -17,6 +17,7 @@ typedef struct StateEntry {
 /* The clean records of a batch of prompts, shared by their PromptRuns. */
 typedef struct Records {
     int refs;
+    int rows;             /* positions of all the batch's prompts (the rows of its GEMMs) */
     float *resid;         /* (L + 1, rows, C) residual entering each layer */
     float *mem;           /* every layer's LayerRec fields, (rows, width) each */
     float *logits;        /* (prompts, V) each prompt's clean last-position logits */
@@ -102,6 +103,7 @@ int prompt_runs_new(const Model *m, int n, const int *const *ids, const int *T, 
         return -1;
     }
     sh->refs = n;
+    sh->rows = rows;
     for (int q = 0, r0 = 0; q < n; r0 += T[q++]) {
         PromptRun *p = out[q] = kop_xcalloc(1, sizeof *p);
         p->m = m;
@@ -208,9 +210,14 @@ static int same_knock(const KnockRun *x, const KnockRun *y, int lo, int hi, int 
     return !x->chan || !memcmp(x->chan + (size_t)lo * nf, y->chan + (size_t)lo * nf, (size_t)(hi - lo + 1) * nf);
 }
 
+/* by first layer; of the runs that start on the same layer, those that
+ * take their rows from the clean stream (rep < 0) last, as rows() wants
+ * the runs it may feed from the records (RowRun.from_rec) */
 static int before(const Active *x, const Active *y)
 {
-    return x->start != y->start ? x->start < y->start : x->index < y->index;
+    if (x->start != y->start) return x->start < y->start;
+    if ((x->rep < 0) != (y->rep < 0)) return x->rep >= 0;
+    return x->index < y->index;
 }
 
 /* insertion sort keeps this free of qsort_r portability questions; n is the
@@ -298,6 +305,7 @@ static void knock_prepare(void *ctx, int l, int n, RowRun *rr)
         rr[a].src = r->src;
         rr[a].dst = r->dst;
         rr[a].chan = r->chan ? r->chan + (size_t)l * nf : NULL;
+        rr[a].from_rec = l == x->start && x->rep < 0 && p->shared->rows >= 2 && p->shared->rows <= KERN_SGEMM_SAME_ROWS;
         if (x->full >= 0) k->want[nwant++] = x->full;
         if (x->src >= 0 && rr[a].knocked) k->want[nwant++] = x->src;
     }
@@ -309,7 +317,7 @@ static void knock_prepare(void *ctx, int l, int n, RowRun *rr)
         }
 }
 
-int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, KopError *err)
+int prompt_run_knock_rows(PromptRun *p, const KnockRun *runs, int n, float *buf, const float **row, KopError *err)
 {
     const Model *m = p->m;
     const Config *c = &m->cfg;
@@ -318,11 +326,7 @@ int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, K
     int ssm = ops->states != NULL;
     Active *act = kop_xmalloc(sizeof *act * (size_t)(n ? n : 1));
     int rows, na = plan_runs(c, T, runs, n, act, &rows);
-    unsigned char *active = kop_xcalloc((size_t)(n ? n : 1), 1);
-    for (int a = 0; a < na; a++) active[act[a].index] = 1;
-    for (int k = 0; k < n; k++)
-        if (!active[k]) memcpy(logits + (size_t)k * V, p->clean_logits, sizeof(float) * V);
-    free(active);
+    for (int k = 0; k < n; k++) row[k] = p->clean_logits;
     for (int a = 0; a < na; a++) {
         if (ssm && act[a].t0 > 0) {
             const KnockRun *r = &runs[act[a].index];
@@ -344,20 +348,27 @@ int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, K
     int nlog = 0;
     for (int a = 0; a < na; a++) nlog += act[a].start < L;
     if (nlog) {
-        float *out = kop_xmalloc(sizeof(float) * (size_t)nlog * V);
         int *last = kop_xmalloc(sizeof(int) * (size_t)nlog);
         for (int a = 0; a < nlog; a++) last[a] = act[a].row0 + T - 1 - act[a].t0;
-        rowexec_logits(m, X, last, nlog, out);
-        for (int a = 0; a < na; a++) {
-            int from = a < nlog ? a : act[a].rep;
-            memcpy(logits + (size_t)act[a].index * V, out + (size_t)from * V, sizeof(float) * V);
-        }
-        free(out);
+        rowexec_logits(m, X, last, nlog, buf);
+        for (int a = 0; a < na; a++) row[act[a].index] = buf + (size_t)(a < nlog ? a : act[a].rep) * V;
         free(last);
     }
     free(X); free(jobs); free(act); free(ks.want);
     (void)err;
     return 0;
+}
+
+int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, KopError *err)
+{
+    int V = p->m->cfg.vocab_size;
+    float *buf = kop_xmalloc(sizeof(float) * (size_t)V * (n ? n : 1));
+    const float **row = kop_xmalloc(sizeof *row * (size_t)(n ? n : 1));
+    int status = prompt_run_knock_rows(p, runs, n, buf, row, err);
+    for (int k = 0; k < n && status == 0; k++) memcpy(logits + (size_t)k * V, row[k], sizeof(float) * V);
+    free(buf);
+    free(row);
+    return status;
 }
 
 int prompt_run_knock_naive(PromptRun *p, const KnockRun *runs, int n, float *logits, KopError *err)

@@ -58,6 +58,13 @@ const float *prompt_run_clean_logits(const PromptRun *p);
 /* logits (n, vocab): the last position's logits of each knocked run. */
 int prompt_run_knock(PromptRun *p, const KnockRun *runs, int n, float *logits, KopError *err);
 
+/* The same without copying a vocabulary row more than it must: buf (n,
+ * vocab) receives the logits the runs compute, and row[k] points at run k's
+ * (in buf, or the clean logits when the run changes nothing; runs that are
+ * the same run share a row).  For a sweep of a few hundred runs the copies
+ * are tens of megabytes a prompt. */
+int prompt_run_knock_rows(PromptRun *p, const KnockRun *runs, int n, float *buf, const float **row, KopError *err);
+
 /* The same, one run at a time, through model_forward with the full prompt:
  * the slow path, for tests and for benchmarking the speedup. */
 int prompt_run_knock_naive(PromptRun *p, const KnockRun *runs, int n, float *logits, KopError *err);

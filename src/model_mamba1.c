@@ -193,7 +193,10 @@ static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKno
     #pragma omp parallel for schedule(static)
     for (int t = 0; t < T; t++) kern_softplus_vec(dt + (size_t)t * di, di);
     if (rec) {
-        for (int t = 0; t < T; t++) memcpy(rec->xpre + (size_t)t * di, xz + (size_t)t * 2 * di, sizeof(float) * di);
+        for (int t = 0; t < T; t++) {
+            memcpy(rec->xpre + (size_t)t * di, xz + (size_t)t * 2 * di, sizeof(float) * di);
+            memcpy(rec->z + (size_t)t * di, xz + (size_t)t * 2 * di + di, sizeof(float) * di);
+        }
         memcpy(rec->u, u, sizeof(float) * (size_t)T * di);
         memcpy(rec->dt, dt, sizeof(float) * (size_t)T * di);
         memcpy(rec->bc, dbc, sizeof(float) * (size_t)T * nbc);
@@ -241,7 +244,8 @@ static int record_fields(const Config *c, RecField f[REC_MAX_FIELDS])
     f[1] = (RecField){di, offsetof(LayerRec, u)};
     f[2] = (RecField){di, offsetof(LayerRec, dt)};
     f[3] = (RecField){(size_t)c->dt_rank + 2 * (size_t)c->d_state, offsetof(LayerRec, bc)};
-    return 4;
+    f[4] = (RecField){di, offsetof(LayerRec, z)};
+    return 5;
 }
 
 static size_t state_floats(const Config *c)
@@ -263,6 +267,28 @@ static void states(const Model *m, int l, const LayerRec *rec, int n, const int 
                            e0 + 64 < di ? e0 + 64 : di);
 }
 
+/* The first of the trailing runs whose layer inputs can be read from the
+ * records (RowRun.from_rec), or nruns; none when the records' bits could
+ * differ from what this step's GEMMs give (one row: gemv; too many: BLIS's
+ * other path) or a hook acts before the SSM. */
+static int first_from_rec(const RowRun *runs, int nruns, int Rw)
+{
+    if (Rw < 2 || Rw > KERN_SGEMM_SAME_ROWS || rows_hooked(runs, nruns, HOOK_IN) ||
+        rows_hooked(runs, nruns, HOOK_CONV))
+        return nruns;
+    int k = nruns;
+    while (k > 0 && runs[k - 1].from_rec) k--;
+    return k;
+}
+
+/* rows [r0, r1) of a run's block (rows from row0) from the records of
+ * its positions, width w of ld each */
+static void from_rec(float *dst, int ld, const float *rec, int w, const RowRun *r, int r0, int r1)
+{
+    for (int q = r0; q < r1; q++)
+        memcpy(dst + (size_t)q * ld, rec + ((size_t)r->rec_row + r->t0 + (q - r->row0)) * w, sizeof(float) * w);
+}
+
 static void rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, int nruns, const LayerRec *rec, int T,
                  Scratch *s)
 {
@@ -276,24 +302,40 @@ static void rows(const Model *m, int l, float *X, int Rw, const RowRun *runs, in
     float *dbc = s->d;  /* (Rw, R + 2N) */
     float *dt = s->a;   /* (Rw, di): xn is dead by then */
     int apart = gate_apart(runs, nruns);
+    /* Runs at their first layer, entering it as the clean run did, find
+     * everything up to the SSM in the records: the GEMMs stop before their
+     * rows, at Rg (at least 2 rows, or none: one row would be gemv, whose
+     * sums differ; a row computed anyway is overwritten with the same bits). */
+    int kr = first_from_rec(runs, nruns, Rw), Rg = kr < nruns ? runs[kr].row0 : Rw;
+    if (kr < nruns && Rg == 1) Rg = 2;
 
-    rmsnorm_rows(xn, X, w->norm, Rw, C, c->norm_eps);
-    kern_linear(xz, 2 * di, xn, C, w->in_proj, w->in_proj_b, Rw, C, 2 * di);
+    rmsnorm_rows(xn, X, w->norm, Rg, C, c->norm_eps);
+    kern_linear(xz, 2 * di, xn, C, w->in_proj, w->in_proj_b, Rg, C, 2 * di);
+    for (int k = kr; k < nruns; k++) {
+        int r1 = k + 1 < nruns ? runs[k + 1].row0 : Rw;
+        from_rec(xz, 2 * di, rec->xpre, di, &runs[k], runs[k].row0, r1);
+        from_rec(xz + di, 2 * di, rec->z, di, &runs[k], runs[k].row0, r1);
+        from_rec(u, di, rec->u, di, &runs[k], runs[k].row0, r1);
+    }
     rows_hook(runs, nruns, Rw, HOOK_IN, xz, 2 * di, di);
     /* conv: the window reaches back before t0 into the clean pre-conv inputs */
     #pragma omp parallel for schedule(static)
-    for (int k = 0; k < nruns; k++) {
+    for (int k = 0; k < kr; k++) {
         const RowRun *r = &runs[k];
         int n = (k + 1 < nruns ? runs[k + 1].row0 : Rw) - r->row0;
         kern_conv1d_silu_rows(u + (size_t)r->row0 * di, di, rec->xpre + (size_t)r->rec_row * di, di,
                               xz + (size_t)r->row0 * 2 * di, 2 * di, r->t0, w->conv_w, w->conv_b, r->t0, n, K, di);
     }
     rows_hook(runs, nruns, Rw, HOOK_CONV, u, di, di);
-    kern_linear(dbc, nbc, u, di, w->x_proj, NULL, Rw, di, nbc);
-    bcdt_norm(c, dbc, Rw);
-    kern_linear(dt, di, dbc, nbc, w->dt_proj_w, w->dt_proj_b, Rw, R, di);
+    kern_linear(dbc, nbc, u, di, w->x_proj, NULL, Rg, di, nbc);
+    bcdt_norm(c, dbc, Rg);
+    for (int k = kr; k < nruns; k++) /* the records hold the normed dt, B, C */
+        from_rec(dbc, nbc, rec->bc, nbc, &runs[k], runs[k].row0, k + 1 < nruns ? runs[k + 1].row0 : Rw);
+    kern_linear(dt, di, dbc, nbc, w->dt_proj_w, w->dt_proj_b, Rg, R, di);
     #pragma omp parallel for schedule(static)
-    for (int t = 0; t < Rw; t++) kern_softplus_vec(dt + (size_t)t * di, di);
+    for (int t = 0; t < Rg; t++) kern_softplus_vec(dt + (size_t)t * di, di);
+    for (int k = kr; k < nruns; k++)
+        from_rec(dt, di, rec->dt, di, &runs[k], runs[k].row0, k + 1 < nruns ? runs[k + 1].row0 : Rw);
 
     /* scan from the clean state at t0-1; y over the x half of xz */
     #pragma omp parallel for schedule(static)

@@ -227,10 +227,7 @@ static void state(const Model *m, int l, const LayerRec *rec, int t_end, const u
             const float *b = row + d.di + (size_t)g * d.N;
             float dt = rec->dt[(size_t)t * d.H + h], dA;
             kern_exp_scaled(&dA, &a, dt, 1);
-            for (int p = 0; p < d.P; p++) {
-                float *hp = hout + ((size_t)h * d.P + p) * d.N, dx = dt * row[(size_t)h * d.P + p];
-                for (int n = 0; n < d.N; n++) hp[n] = dA * hp[n] + dx * b[n];
-            }
+            kern_mamba2_state_step(hout + (size_t)h * d.P * d.N, dA, dt, row + (size_t)h * d.P, b, d.P, d.N);
         }
     }
 }

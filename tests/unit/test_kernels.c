@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <blis.h>
+
 #include "fastexp.h"
 #include "kernels.h"
 #include "tap.h"
@@ -347,6 +349,142 @@ static void test_mamba1_scan(void)
     free(u); free(delta); free(z); free(A); free(B); free(C); free(D);
 }
 
+/* The kernels' whole-vector paths (kern_v8 in registers) give each element
+ * the bits their element-wise paths give it -- the partial blocks and tails
+ * still run the loops over arrays -- and the row conv the bits of the whole
+ * prompt's conv (the executor mixes the two). */
+/* KERN_SGEMM_SAME_ROWS: a row's bits do not depend on how many rows share
+ * the product (N and K past BLIS's small-matrix thresholds, as a model's) */
+static void test_gemm_rows(void)
+{
+    enum { K = 256, N = 256, M = KERN_SGEMM_SAME_ROWS };
+    float *x = rand_vec((size_t)M * K, -1, 1), *W = rand_vec((size_t)N * K, -1, 1);
+    float *all = malloc(sizeof(float) * (size_t)M * N), *some = malloc(sizeof(float) * (size_t)M * N);
+    kern_linear(all, N, x, K, kern_mat_f32(W), NULL, M, K, N);
+    const int part[][2] = {{0, 2}, {5, 7}, {100, 131}, {M - 2, 2}, {1, M - 1}};
+    int same = 1;
+    for (size_t i = 0; i < sizeof part / sizeof part[0]; i++) {
+        kern_linear(some, N, x + (size_t)part[i][0] * K, K, kern_mat_f32(W), NULL, part[i][1], K, N);
+        same &= !memcmp(some, all + (size_t)part[i][0] * N, sizeof(float) * (size_t)part[i][1] * N);
+    }
+    ok(same, "kern_linear: rows of a %d-row product = the same rows in products of 2 to %d rows, bit for bit", M, M - 1);
+    free(x); free(W); free(all); free(some);
+}
+
+/* kern_linear packs the activations (gemm.c): the bits of BLIS's default
+ * product, on one thread and on two */
+static void test_linear_packed(void)
+{
+    const int shapes[][3] = {{144, 96, 384}, {40, 192, 38}, {7, 300, 250}, {2, 64, 1000}}; /* M, K, N */
+    int same = 1;
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        int M = shapes[i][0], K = shapes[i][1], N = shapes[i][2];
+        float *x = rand_vec((size_t)M * K, -1, 1), *W = rand_vec((size_t)N * K, -1, 1);
+        float *a = malloc(sizeof(float) * (size_t)M * N), *b = malloc(sizeof(float) * (size_t)M * N), one = 1, zero = 0;
+        for (int nt = 1; nt <= 2; nt++) {
+            kern_set_blas_threads(nt);
+            kern_linear(a, N, x, K, kern_mat_f32(W), NULL, M, K, N);
+            kern_set_blas_threads(1);
+            bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_TRANSPOSE, M, N, K, &one, x, K, 1, W, K, 1, &zero, b, N, 1);
+            same &= !memcmp(a, b, sizeof(float) * (size_t)M * N);
+        }
+        free(x); free(W); free(a); free(b);
+    }
+    ok(same, "kern_linear (A packed) = BLIS's default product, bit for bit, on 1 and 2 threads");
+}
+
+static void test_vector_paths(void)
+{
+    float x[64], a[64], b[64];
+    for (int i = 0; i < 64; i++) x[i] = 30.0f * frand();
+    x[3] = -200.0f; x[9] = 95.0f; x[17] = 0.0f; x[18] = -0.0f; x[40] = NAN; x[41] = -INFINITY;
+    int same = 1;
+    for (int i = 0; i < 64; i += 8) {
+        kern_v8 v = kern_exp8(kern_ld8(x + i));
+        kern_exp_vec(b + i, x + i, 8);
+        for (int j = 0; j < 8; j++) same &= !memcmp(&v[j], &b[i + j], sizeof(float));
+    }
+    ok(same, "kern_exp8 = kern_exp_vec bit for bit, extremes, zeros, NaN and -inf included");
+    memcpy(a, x, sizeof a);
+    memcpy(b, x, sizeof b);
+    kern_softplus_vec(a, 61);
+    for (int i = 0; i < 61; i++) kern_softplus_vec(b + i, 1);
+    ok(!memcmp(a, b, 61 * sizeof(float)), "softplus: whole vectors = one element at a time, bit for bit");
+    memcpy(a, x, sizeof a);
+    memcpy(b, x, sizeof b);
+    kern_silu_vec(a, 61);
+    for (int i = 0; i < 61; i++) kern_silu_vec(b + i, 1);
+    ok(!memcmp(a, b, 61 * sizeof(float)), "silu: whole vectors = one element at a time, bit for bit");
+    for (int n = 1; n <= 40; n += 13) {
+        double mx = x[0], sum = 0;
+        for (int i = 0; i < n; i++) if (x[i] > mx) mx = x[i];
+        for (int i = 0; i < n; i++) sum += exp((double)x[i] - mx);
+        is_float(kern_logsumexp(x, n), mx + log(sum), 1e-5 * fabs(mx + log(sum)) + 1e-6, "logsumexp of %d values", n);
+    }
+    float zeros[20];
+    for (int i = 0; i < 20; i++) zeros[i] = i % 3 ? -0.0f : -5.0f;
+    zeros[13] = 0.0f;
+    float lz = kern_logsumexp(zeros, 20);
+    ok(fabs(lz - log(13 + 7 * exp(-5.0))) < 1e-5, "logsumexp with a zero maximum of both signs (%g)", lz);
+
+    /* Mamba-1 scan: a full block of 16 channels against each channel alone */
+    enum { T = 7, E = 16, N = 5, LD = 19, LDBC = 13 };
+    float *u = rand_vec(T * LD, -1, 1), *delta = rand_vec(T * LD, 0.01f, 2.5f), *z = rand_vec(T * LD, -2, 2);
+    float *At = rand_vec(N * E, -4, -0.1f), *B = rand_vec(T * LDBC, -1, 1), *D = rand_vec(E, -1, 1);
+    float *h0 = rand_vec(N * E, -1, 1), *hs0 = rand_vec(N * E, -1, 1), y1[T * 2 * LD], y2[T * 2 * LD];
+    unsigned char src[T + 3], dst[T + 3], chan[E];
+    random_masks(src, dst, chan, T + 3, E);
+    for (int trial = 0; trial < 4; trial++) {
+        const float *g = trial & 1 ? z : NULL, *hh = trial & 2 ? h0 : NULL;
+        int t0 = trial & 2 ? 3 : 0;
+        scan1(y1, LD, g, LD, u, LD, delta, LD, At, E, B, B + N, LDBC, D, hh, hh ? hs0 : NULL, E, 1, src, dst,
+              trial > 1 ? chan : NULL, t0, T, N, 0, E);
+        for (int e = 0; e < E; e++)
+            scan1(y2, LD, g, LD, u, LD, delta, LD, At, E, B, B + N, LDBC, D, hh, hh ? hs0 : NULL, E, 1, src, dst,
+                  trial > 1 ? chan : NULL, t0, T, N, e, e + 1);
+        same = 1;
+        for (int t = 0; t < T; t++) same &= !memcmp(y1 + t * LD, y2 + t * LD, E * sizeof(float));
+        ok(same, "mamba1 scan: a full block = channel by channel, bit for bit (trial %d)", trial);
+    }
+    /* the states: a full block against each channel alone */
+    float *hb[2], *hc[2];
+    int t_end[2] = {T - 1, 4};
+    const unsigned char *take[2] = {NULL, src};
+    for (int i = 0; i < 2; i++) { hb[i] = malloc(sizeof(float) * N * E); hc[i] = malloc(sizeof(float) * N * E); }
+    kern_mamba1_states(hb, t_end, take, 2, E, u, LD, delta, LD, At, E, B, LDBC, N, 0, E);
+    for (int e = 0; e < E; e++) kern_mamba1_states(hc, t_end, take, 2, E, u, LD, delta, LD, At, E, B, LDBC, N, e, e + 1);
+    ok(!memcmp(hb[0], hc[0], sizeof(float) * N * E) && !memcmp(hb[1], hc[1], sizeof(float) * N * E),
+       "mamba1 states: a full block = channel by channel, bit for bit");
+
+    /* conv of recomputed rows (d_conv 4, split between two sources) = the whole prompt's conv, then silu */
+    enum { CT = 9, CD = 27 };
+    float *cx = rand_vec(CT * CD, -2, 2), *cw = rand_vec(CD * 4, -1, 1), *cb = rand_vec(CD, -1, 1);
+    float whole[CT * CD], part[CT * CD];
+    kern_conv1d_causal(whole, CD, cx, CD, cw, cb, CT, 4, 0, CD);
+    for (int t = 0; t < CT; t++) kern_silu_vec(whole + t * CD, CD);
+    kern_conv1d_silu_rows(part, CD, cx, CD, cx + 5 * CD, CD, 5, cw, cb, 2, CT - 2, 4, CD);
+    ok(!memcmp(whole + 2 * CD, part, sizeof(float) * (CT - 2) * CD),
+       "conv of rows 2.. (from two sources) = the whole prompt's conv, bit for bit");
+    free(u); free(delta); free(z); free(At); free(B); free(D); free(h0); free(hs0);
+    for (int i = 0; i < 2; i++) { free(hb[i]); free(hc[i]); }
+    free(cx); free(cw); free(cb);
+
+    /* Mamba-2 state step: the plain loop's multiply-then-add bits */
+    enum { P = 5, N2 = 19 };
+    float *h1 = rand_vec(P * N2, -2, 2), h2[P * N2], *xs = rand_vec(P, -1, 1), *bs = rand_vec(N2, -1, 1);
+    memcpy(h2, h1, sizeof h2);
+    kern_mamba2_state_step(h1, 0.83f, 0.37f, xs, bs, P, N2);
+    for (int p = 0; p < P; p++) {
+        volatile float dx = 0.37f * xs[p]; /* volatile: each product rounded, as without FMA */
+        for (int n = 0; n < N2; n++) {
+            volatile float decay = 0.83f * h2[p * N2 + n], in = dx * bs[n];
+            h2[p * N2 + n] = decay + in;
+        }
+    }
+    ok(!memcmp(h1, h2, sizeof h2), "mamba2 state step = multiply, multiply, add, each rounded, bit for bit");
+    free(h1); free(xs); free(bs);
+}
+
 static void test_mamba2_scan(void)
 {
     enum { T = 11, P = 5, N = 7, LDX = 9, LDDT = 3, LDBC = 8 };
@@ -497,10 +635,13 @@ int main(void)
     test_gemm();
     test_linear();
     test_linear_stored();
+    test_gemm_rows();
+    test_linear_packed();
     test_norms_and_acts();
     test_fastexp();
     test_conv();
     test_mamba1_scan();
+    test_vector_paths();
     test_mamba2_scan();
     test_attention();
     test_attention_window();
