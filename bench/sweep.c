@@ -79,14 +79,14 @@ int main(int argc, char **argv)
         RunStats naive = {0};
         if (naive_prompts > 0) { /* at the largest thread count */
             RunOptions o = {.recipe_path = naive_recipe, .model_dir = sh, .model = &m, .tokenizer = tok, .out_dir = out,
-                            .threads = threads[nthreads - 1], .quiet = 1, .naive = 1, .stats = &naive};
+                            .threads = threads[nthreads - 1], .quiet = 1, .naive = 1, .stats = &naive, .restart = 1};
             KopError err = {0};
             if (run_recipe(&o, &err) < 0) { fprintf(stderr, "bench: %s\n", err.msg); return 1; }
         }
         for (int i = 0; i < nthreads; i++) {
             RunStats st = {0};
             RunOptions o = {.recipe_path = recipe, .model_dir = sh, .model = &m, .tokenizer = tok, .out_dir = out,
-                            .threads = threads[i], .quiet = 1, .stats = &st};
+                            .threads = threads[i], .quiet = 1, .stats = &st, .restart = 1};
             KopError err = {0};
             if (run_recipe(&o, &err) < 0) { fprintf(stderr, "bench: %s\n", err.msg); return 1; }
             double per = st.seconds / st.prompts, gf = st.knock_flops / st.seconds / 1e9;
