@@ -173,7 +173,7 @@ const CliCommand cli_check = {
     .notes =
         "Exit status 0 when the recipe is good (warnings allowed), 1 when it is not.\n"
         "A PIPELINE.yaml named without a folder and not found in the current folder\n"
-        "is taken from the installed pipelines in @PKGDATADIR@/pipelines,\n"
-        "as kop run does.\n",
+        "is taken from the installed pipelines, as kop run does:\n"
+        "  @PKGDATADIR@/pipelines\n",
     .run = check_main,
 };
