@@ -54,25 +54,17 @@ static void bind(ModelLoader *L, Model *m)
     m->norm_f = loadp_get(L, S1(C), "model.norm.weight");
 }
 
-/* the rotary frequencies, shared by every layer */
-static void derive(Model *m, float *mem)
-{
-    const Config *c = &m->cfg;
-    rope_attn_freqs(c, mem);
-    LlamaLayer *ls = m->layers;
-    for (int l = 0; l < c->n_layer; l++) ls[l].inv_freq = mem;
-}
-
 // ---------------------------------------------------------------------------
 // The forward pass
 
 /* A projected row: [q heads | k heads | v heads]. */
-static RopeAttn attn_layout(const Config *c, const LlamaLayer *w)
+static RopeAttn attn_layout(const Model *m)
 {
+    const Config *c = &m->cfg;
     int NH = c->n_head, NKV = c->n_kv_head, HS = c->head_dim;
     return (RopeAttn){.NH = NH, .NKV = NKV, .HS = HS, .rot = c->rope_dims, .ld = (NH + 2 * NKV) * HS, .q_off = 0,
                       .k_off = NH * HS, .v_off = (NH + NKV) * HS, .step = HS, .window = c->sliding_window,
-                      .inv_freq = w->inv_freq};
+                      .inv_freq = m->derived};
 }
 
 static int scratch_width(const Config *c)
@@ -141,7 +133,7 @@ static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKno
     RowRun whole = {.hooks = hk}; /* hook positions are the rows of the batch */
     const Config *c = &m->cfg;
     const LlamaLayer *w = layer_w(m, l);
-    RopeAttn a = attn_layout(c, w);
+    RopeAttn a = attn_layout(m);
     int T = sq->start[sq->n];
     float *xn = s->a;   /* (T, C) */
     float *qkv = s->b;  /* (T, ld); the MLP's [gate | up] rows once attention is done */
@@ -179,7 +171,7 @@ static void rows(const Model *m, int l, float *X, int R, const RowRun *runs, int
 {
     const Config *c = &m->cfg;
     const LlamaLayer *w = layer_w(m, l);
-    RopeAttn a = attn_layout(c, w);
+    RopeAttn a = attn_layout(m);
     float *xn = s->a, *qkv = s->b, *att = s->c;
 
     rmsnorm_rows(xn, X, w->attn_norm, R, c->d_model, c->norm_eps);
@@ -205,7 +197,7 @@ static void print_config(const Config *c, FILE *f)
     .layer_prefix = "model.layers.",         \
     .bind = bind,                            \
     .derived_floats = rope_attn_freq_floats,        \
-    .derive = derive,                        \
+    .derive = rope_attn_derive,                        \
     .scratch_width = scratch_width,          \
     .thread_floats = thread_floats,          \
     .layer = layer,                          \

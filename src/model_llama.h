@@ -18,7 +18,6 @@ typedef struct LlamaLayer {
     KernMat w_gate; const float *b_gate;   /* (I, C), (I)  mlp.gate_proj */
     KernMat w_up; const float *b_up;       /* (I, C), (I)  mlp.up_proj */
     KernMat w_down; const float *b_down;   /* (C, I), (C)  mlp.down_proj */
-    const float *inv_freq;           /* (HS / 2) rotary frequencies, the same in every layer (model_derive) */
 } LlamaLayer;
 
 #endif

@@ -60,23 +60,16 @@ static void bind(ModelLoader *L, Model *m)
                    loadp_where(L));
 }
 
-static void derive(Model *m, float *mem)
-{
-    const Config *c = &m->cfg;
-    rope_attn_freqs(c, mem);
-    NeoxLayer *ls = m->layers;
-    for (int l = 0; l < c->n_layer; l++) ls[l].inv_freq = mem;
-}
-
 // ---------------------------------------------------------------------------
 // The forward pass
 
 /* qkv.view(..., NH, 3 * HS): head h's q, k, v at h * 3HS + [0, HS, 2HS) */
-static RopeAttn attn_layout(const Config *c, const NeoxLayer *w)
+static RopeAttn attn_layout(const Model *m)
 {
+    const Config *c = &m->cfg;
     int NH = c->n_head, HS = c->head_dim;
     return (RopeAttn){.NH = NH, .NKV = NH, .HS = HS, .rot = c->rope_dims, .ld = 3 * c->d_model, .q_off = 0,
-                      .k_off = HS, .v_off = 2 * HS, .step = 3 * HS, .window = 0, .inv_freq = w->inv_freq};
+                      .k_off = HS, .v_off = 2 * HS, .step = 3 * HS, .window = 0, .inv_freq = m->derived};
 }
 
 static int scratch_width(const Config *c)
@@ -135,7 +128,7 @@ static void layer(const Model *m, int l, float *x, const Seqs *sq, const KernKno
     RowRun whole = {.hooks = hk}; /* hook positions are the rows of the batch */
     const Config *c = &m->cfg;
     const NeoxLayer *w = layer_w(m, l);
-    RopeAttn a = attn_layout(c, w);
+    RopeAttn a = attn_layout(m);
     int C = c->d_model, T = sq->start[sq->n];
     float *xn = s->a;   /* (T, C) */
     float *qkv = s->b;  /* (T, 3C); the MLP's hidden rows once attention is done */
@@ -173,7 +166,7 @@ static void rows(const Model *m, int l, float *X, int R, const RowRun *runs, int
 {
     const Config *c = &m->cfg;
     const NeoxLayer *w = layer_w(m, l);
-    RopeAttn a = attn_layout(c, w);
+    RopeAttn a = attn_layout(m);
     int C = c->d_model;
     float *xn = s->a, *qkv = s->b, *att = s->c;
 
@@ -199,7 +192,7 @@ const ArchOps arch_neox = {
     .layer_prefix = "gpt_neox.layers.",
     .bind = bind,
     .derived_floats = rope_attn_freq_floats,
-    .derive = derive,
+    .derive = rope_attn_derive,
     .scratch_width = scratch_width,
     .thread_floats = thread_floats,
     .layer = layer,

@@ -15,7 +15,6 @@ typedef struct NeoxLayer {
     const float *ln2_w, *ln2_b;      /* (C)  post_attention_layernorm */
     KernMat fc_w; const float *fc_b;       /* (I, C), (I)  mlp.dense_h_to_4h */
     KernMat proj_w; const float *proj_b;   /* (C, I), (C)  mlp.dense_4h_to_h */
-    const float *inv_freq;           /* (rotary dims / 2), the same in every layer (model_derive) */
 } NeoxLayer;
 
 #endif

@@ -23,6 +23,11 @@ void rope_attn_freqs(const Config *c, float *mem)
                     c->rope_orig_ctx);
 }
 
+void rope_attn_derive(Model *m, float *mem)
+{
+    rope_attn_freqs(&m->cfg, mem);
+}
+
 int rope_attn_record_width(const Config *c)
 {
     return 2 * c->n_kv_head * c->head_dim;

@@ -37,9 +37,12 @@ int rope_attn_record_width(const Config *c);
 /* The rotary frequencies every layer shares, derived once at load (the
  * families' ArchOps.derive): how many floats, and into mem. */
 size_t rope_attn_freq_floats(const Config *c);
+void rope_attn_freqs(const Config *c, float *mem);
+/* ArchOps.derive of the rotary families: the frequencies into mem, which
+ * model_derive keeps as Model.derived, where attn_layout reads them. */
+void rope_attn_derive(Model *m, float *mem);
 /* `kop info`'s rope_scaling line. */
 void rope_attn_print_scaling(const Config *c, FILE *f);
-void rope_attn_freqs(const Config *c, float *mem);
 
 /* A whole forward's step: qkv (T, ld) of the prompts sq, rotated in place
  * (position = row - its prompt's start); att (T, NH * HS) receives the heads
