@@ -57,25 +57,22 @@ for n in 0 1 2 7; do
     head="target attribute
 sweep k in 0..L-1
 measure prob"
+    groups="block first -> last in layer k
+block subject -> last in layer k
+block subject.last -> last in layer k
+block context -> last in layer k
+block relation -> last in layer k"
     cat >"$TMP/text.kop" <<EOF
 experiment "bos-text"
 prompt "$prompt" subject "$subject" target " $attr"
 $head
-block first -> last in layer k
-block subject -> last in layer k
-block subject.last -> last in layer k
-block context -> last in layer k
-block relation -> last in layer k
+$groups
 EOF
     cat >"$TMP/ids.kop" <<EOF
 experiment "bos-ids"
 prompt ids [$BOS,$ids] subject [$A..$B] target_id $target
 $head
-block first -> last in layer k
-block subject -> last in layer k
-block subject.last -> last in layer k
-block context -> last in layer k
-block relation -> last in layer k
+$groups
 EOF
     cat >"$TMP/pos.kop" <<EOF
 experiment "bos-positions"
