@@ -21,3 +21,10 @@ expect_status() {
     set -e
     [ "$got" = "$want" ] || { cat "$TMP/err" >&2; fail "'$*' exited $got, expected $want"; }
 }
+
+# summary_per_k SUMMARY STATEMENT: "k mean" lines of STATEMENT's sweep in a
+# summary.csv; min_of FILE: the line of such a file with the smallest mean.
+summary_per_k() {
+    awk -F, -v st="$2" 'NR > 1 && $3 == st { print $4, $7 }' "$1"
+}
+min_of() { sort -k2,2g "$1" | head -n 1; }

@@ -25,18 +25,13 @@ grep -q "^prompts counterfact \"$E/data/facts.json\"" "$TMP/qs.kop" || fail "qui
 S=$TMP/qs/summary.csv
 L=$(sed -n 's/.*"num_hidden_layers": *\([0-9]*\).*/\1/p' "$M/config.json")
 
-# the statement's mean per k: "k mean" lines
-per_k() {
-    awk -F, -v st="$1" 'NR > 1 && $3 == st { print $4, $7 }' "$S"
-}
-per_k "block subject -> last in layers[k-1..k+1]" >"$TMP/subject"
-per_k "block relation -> last in layers[k-1..k+1]" >"$TMP/relation"
-per_k "block first -> last in layers[k-1..k+1]" >"$TMP/first"
+summary_per_k "$S" "block subject -> last in layers[k-1..k+1]" >"$TMP/subject"
+summary_per_k "$S" "block relation -> last in layers[k-1..k+1]" >"$TMP/relation"
+summary_per_k "$S" "block first -> last in layers[k-1..k+1]" >"$TMP/first"
 for f in subject relation first; do
     [ "$(wc -l <"$TMP/$f")" = "$L" ] || fail "$f: expected $L sweep points in $S"
 done
 
-min_of() { sort -k2,2g "$1" | head -n 1; }
 set -- $(min_of "$TMP/subject")
 k=$1 subj=$2
 awk -v v="$subj" 'BEGIN { exit !(v <= -0.5) }' || fail "subject -> last: strongest mean prob_change $subj (k=$k), expected <= -0.5"
