@@ -263,19 +263,24 @@ static const char *int_list(json_object *arr)
     return buf;
 }
 
-static void test_reference(void)
+/* $KOP_SHARED/reference/MODEL/FILE, or NULL after a skipped test naming it. */
+static json_object *reference_doc(const char *model, const char *file)
 {
     const char *root = getenv("KOP_SHARED");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/reference/%s/%s", root ? root : "", model, file);
+    json_object *doc = root ? json_object_from_file(path) : NULL;
+    if (!doc) ok(1, "# SKIP %s absent", path);
+    return doc;
+}
+
+static void test_reference(void)
+{
     const char *models[] = {"mamba1-tiny", "falcon-mamba-tiny", "mamba2-tiny", "gpt2-tiny", "llama-tiny", "pythia-tiny"};
     const Arch arch[] = {ARCH_MAMBA1, ARCH_FALCON_MAMBA, ARCH_MAMBA2, ARCH_GPT2, ARCH_LLAMA, ARCH_NEOX};
     for (int m = 0; m < 6; m++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/reference/%s/expected.json", root ? root : "", models[m]);
-        json_object *doc = root ? json_object_from_file(path) : NULL;
-        if (!doc) {
-            ok(1, "# SKIP %s absent", path);
-            continue;
-        }
+        json_object *doc = reference_doc(models[m], "expected.json");
+        if (!doc) continue;
         json_object *cases = get(doc, "cases");
         for (size_t i = 0; i < json_object_array_length(cases); i++) {
             json_object *c = json_object_array_get_idx(cases, i);
@@ -376,18 +381,12 @@ static void test_trace_plan(void)
  * to the restored (and frozen) positions and layers the reference used. */
 static void test_trace_reference(void)
 {
-    const char *root = getenv("KOP_SHARED");
     const char *models[] = {"mamba1-tiny", "mamba2-tiny", "gpt2-tiny", "falcon-mamba-tiny", "llama-tiny",
                             "pythia-tiny"};
     const Arch arch[] = {ARCH_MAMBA1, ARCH_MAMBA2, ARCH_GPT2, ARCH_MAMBA1, 0, 0};
     for (int m = 0; m < 6; m++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/reference/%s/trace.json", root ? root : "", models[m]);
-        json_object *doc = root ? json_object_from_file(path) : NULL;
-        if (!doc) {
-            ok(1, "# SKIP %s absent", path);
-            continue;
-        }
+        json_object *doc = reference_doc(models[m], "trace.json");
+        if (!doc) continue;
         json_object *cases = get(doc, "cases");
         for (size_t i = 0; i < json_object_array_length(cases); i++) {
             json_object *c = json_object_array_get_idx(cases, i), *prompts = get(c, "prompts");
