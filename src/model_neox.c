@@ -155,12 +155,6 @@ static double layer_flops(const Config *c, int T)
 // ---------------------------------------------------------------------------
 // The executor's recomputation
 
-static int record_fields(const Config *c, RecField f[REC_MAX_FIELDS])
-{
-    f[0] = (RecField){(size_t)rope_attn_record_width(c), offsetof(LayerRec, kv)};
-    return 1;
-}
-
 static void rows(const Model *m, int l, float *X, int R, const RowRun *runs, int nruns, const LayerRec *rec, int T,
                  Scratch *s)
 {
@@ -198,7 +192,7 @@ const ArchOps arch_neox = {
     .layer = layer,
     .final_norm = final_norm,
     .layer_flops = layer_flops,
-    .record_fields = record_fields,
+    .record_fields = rope_attn_record_fields,
     .rows = rows,
     .print_config = print_config,
     .hooks = ARCH_ATTN_HOOKS,

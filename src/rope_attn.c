@@ -1,6 +1,7 @@
 /* rope_attn.c: rotary grouped-query attention (see rope_attn.h). */
 #include "rope_attn.h"
 
+#include <stddef.h>
 #include <string.h>
 
 size_t rope_attn_freq_floats(const Config *c)
@@ -28,9 +29,11 @@ void rope_attn_derive(Model *m, float *mem)
     rope_attn_freqs(&m->cfg, mem);
 }
 
-int rope_attn_record_width(const Config *c)
+int rope_attn_record_fields(const Config *c, RecField f[REC_MAX_FIELDS])
 {
-    return 2 * c->n_kv_head * c->head_dim;
+    /* one position's keys and values: 2 * NKV * HS floats */
+    f[0] = (RecField){(size_t)2 * c->n_kv_head * c->head_dim, offsetof(LayerRec, kv)};
+    return 1;
 }
 
 /* Rotate the queries and keys of one projected row, at position pos. */

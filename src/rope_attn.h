@@ -31,8 +31,6 @@ typedef struct RopeAttn {
     const float *inv_freq;    /* (rot / 2) */
 } RopeAttn;
 
-/* Floats of one position's record: 2 * NKV * HS. */
-int rope_attn_record_width(const Config *c);
 
 /* The rotary frequencies every layer shares, derived once at load (the
  * families' ArchOps.derive): how many floats, and into mem. */
@@ -41,6 +39,9 @@ void rope_attn_freqs(const Config *c, float *mem);
 /* ArchOps.derive of the rotary families: the frequencies into mem, which
  * model_derive keeps as Model.derived, where attn_layout reads them. */
 void rope_attn_derive(Model *m, float *mem);
+/* ArchOps.record_fields of the rotary families: each layer's keys and
+ * values (LayerRec.kv). */
+int rope_attn_record_fields(const Config *c, RecField f[REC_MAX_FIELDS]);
 /* `kop info`'s rope_scaling line. */
 void rope_attn_print_scaling(const Config *c, FILE *f);
 
